@@ -1,0 +1,1 @@
+"""Sub-commands of the ``evsynth`` command line, one module each."""
