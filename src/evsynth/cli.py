@@ -17,6 +17,9 @@ from evsynth.errors import EvsynthError
 
 #: Sub-commands in workflow order: (name, module).
 COMMANDS: list[tuple[str, str]] = [
+    ("validate", "evsynth.commands.validate"),
+    ("verify", "evsynth.commands.verify"),
+    ("build", "evsynth.commands.build"),
 ]
 
 DESCRIPTION = """\

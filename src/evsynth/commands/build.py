@@ -1,0 +1,31 @@
+"""``evsynth build``: validate, verify and render the review into reports/ (offline)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from evsynth.commands._common import add_root_argument, project_root
+from evsynth.report import build
+from evsynth.review import SheetsInvalid
+
+HELP = "validate the sheets, verify the claims and render reports/ (offline; nothing written if invalid)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_root_argument(parser)
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="write the report here instead of reports/")
+
+
+def run(args: argparse.Namespace) -> int:
+    root = project_root(args)
+    try:
+        written = build(root, args.out)
+    except SheetsInvalid as exc:
+        for problem in exc.problems:
+            print(problem)
+        raise
+    for relative, path in written.items():
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,17 @@
+"""Shared fixtures: the bundled review copied into a temporary project."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the bundled review's sheets in a fresh project folder."""
+    shutil.copytree(REPO / "extracted", tmp_path / "extracted")
+    return tmp_path

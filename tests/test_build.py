@@ -1,0 +1,101 @@
+"""``evsynth build``: the rendered page, byte-identical rebuilds, and nothing written on bad input."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+from evsynth.cli import main
+
+
+class _Rows(HTMLParser):
+    """Counts body rows per table id, and collects text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, int] = {}
+        self._table: str | None = None
+        self._in_body = False
+        self.scripts = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self._table = attrs.get("id")
+            self.rows[self._table] = 0
+        elif tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._in_body and self._table:
+            self.rows[self._table] += 1
+        elif tag in ("script", "link", "img", "iframe"):
+            self.scripts += 1
+
+    def handle_endtag(self, tag):
+        if tag == "tbody":
+            self._in_body = False
+
+
+def _build(project: Path, capsys=None) -> int:
+    return main(["build", "--root", str(project)])
+
+
+def test_build_renders_tables_and_counts(project):
+    assert _build(project) == 0
+    html = (project / "reports" / "review.html").read_text(encoding="utf-8")
+    parser = _Rows()
+    parser.feed(html)
+    assert parser.rows["table1_case_series"] == 6
+    assert parser.rows["table2_literature"] == 18
+    assert parser.rows["table3_guidelines"] == 10
+    assert parser.scripts == 0  # self-contained: no scripts, stylesheets, images or frames to fetch
+    assert "http://" not in html and "https://" not in html
+    assert "RFA¹˒²" in html and "PR³ (n = 5)" in html and "infarction⁴" in html
+    counts = json.loads((project / "reports" / "counts.json").read_text())
+    assert counts["literature"]["patients"] == 75
+    assert counts["case_series"]["procedures_by_response"] == {"PR": 2, "SD": 3, "PD": 1}
+
+
+def test_two_builds_are_byte_identical(project):
+    assert _build(project) == 0
+    first = {p.name: p.read_bytes() for p in (project / "reports").iterdir()}
+    assert _build(project) == 0
+    second = {p.name: p.read_bytes() for p in (project / "reports").iterdir()}
+    assert first == second and set(first) >= {"review.html", "counts.json"}
+
+
+def test_corrupted_sheet_leaves_the_previous_report_intact(project, capsys):
+    assert _build(project) == 0
+    before = {p.name: p.read_bytes() for p in (project / "reports").iterdir()}
+    (project / "extracted" / "cohorts.csv").write_text("cohort_id,study_id\nC1\n")
+    assert _build(project) == 1
+    out = capsys.readouterr()
+    assert "extracted/cohorts.csv:1:" in out.out
+    assert "Traceback" not in out.err
+    after = {p.name: p.read_bytes() for p in (project / "reports").iterdir()}
+    assert after == before
+
+
+def test_invalid_sheets_write_nothing_on_a_first_build(project):
+    (project / "extracted" / "guidelines.csv").write_text("")
+    assert _build(project) == 1
+    assert not (project / "reports").exists()
+
+
+def test_a_regressed_claim_fails_the_build(project, capsys):
+    path = project / "extracted" / "case_procedures.csv"
+    path.write_text(path.read_text().replace("P4-1,P4,1,yes,lenvatinib,TACE,4,32,SD",
+                                             "P4-1,P4,1,yes,lenvatinib,TACE,4,32,PR"))
+    assert _build(project) == 1
+    err = capsys.readouterr().err
+    assert "no longer reproduced" in err and "C16" in err
+    assert not (project / "reports").exists()
+
+
+def test_text_from_sheets_is_escaped(project):
+    path = project / "extracted" / "guidelines.csv"
+    path.write_text(path.read_text().replace("If both surgery and RFA are contraindicated",
+                                             "<script>alert(1)</script> If both"))
+    assert _build(project) == 0
+    html = (project / "reports" / "review.html").read_text(encoding="utf-8")
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html

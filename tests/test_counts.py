@@ -1,0 +1,72 @@
+"""The review's counts and every registered claim, recomputed from the committed sheets."""
+
+from __future__ import annotations
+
+import pytest
+
+from evsynth.claims import compare, verify_claims
+from evsynth.counts import review_counts
+from evsynth.review import load_review
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def review():
+    return load_review(REPO)
+
+
+def test_literature_counts(review):
+    lit = review_counts(review)["literature"]
+    assert (lit["studies"], lit["cohorts"], lit["patients"]) == (17, 18, 75)
+    assert lit["patients_by_histology"] == {"MTC": 68, "PTC": 4, "FTC": 2, "HTC": 1}
+    assert lit["patients_by_group"] == {"MTC": 68, "DTC": 7}
+    assert sum(lit["patients_by_lrt"].values()) == 75
+    # Bergamini's 6 patients are never given an LRT the paper does not assign.
+    assert lit["patients_by_lrt"]["unassigned"] == 6
+    assert lit["patients_by_lrt_and_histology"]["unassigned"] == {"MTC": 4, "PTC": 2}
+    assert lit["patients_by_lrt"]["TAE+PEI"] == 1 and "PEI" not in lit["patients_by_lrt"]
+    assert lit["patients_by_lrt"]["RFA"] == 32 and lit["patients_by_lrt"]["TACE"] == 31
+    # Wertenbroek's two rows count once as a study under each of its LRT keys.
+    assert lit["studies_by_lrt"]["RFA"] == 7 and lit["studies_by_lrt"]["RFA+TAE"] == 1
+    assert lit["mixed_cohorts"] == {"cohorts": 6, "studies": 6, "patients": 35}
+
+
+def test_case_series_counts(review):
+    cs = review_counts(review)["case_series"]
+    assert (cs["patients"], cs["procedures"]) == (4, 6)
+    assert cs["procedures_by_lrt"] == {"TACE": 3, "RFA": 1, "MWA": 1, "MWA+TACE": 1}
+    assert cs["procedures_by_response"] == {"PR": 2, "SD": 3, "PD": 1}
+    assert cs["adverse_events"]["abdominal pain"] == 3
+
+
+def test_every_claim_has_its_registered_status(review):
+    results = verify_claims(review)
+    assert len(results) >= 30
+    mismatched = [(r.claim_id, r.status, r.expected_status, r.computed) for r in results
+                  if r.status != r.expected_status]
+    assert mismatched == []
+    assert sum(r.status == "reproduced" for r in results) >= 50
+
+
+@pytest.mark.parametrize("value,expected,comparator,tolerance,ok", [
+    (75, "75", "equal", None, True),
+    (74, "75", "equal", None, False),
+    (["8", "11", "12", "13"], "8;11-13", "set", None, True),
+    (["8", "11", "13"], "8;11-13", "set", None, False),
+    ([36.36, 41.67], "36-42", "range", 0.5, True),
+    ([35.0, 41.67], "36-42", "range", 0.5, False),
+    ([41.7, 45.5], "50", "approx", 10, True),
+    ([38.0, 45.5], "50", "approx", 10, False),
+    ("TACE/MTC", "TACE/MTC", "equal", None, True),
+])
+def test_compare(value, expected, comparator, tolerance, ok):
+    assert compare(value, expected, comparator, tolerance) is ok
+
+
+def test_a_changed_sheet_turns_a_claim_into_a_regression(project):
+    path = project / "extracted" / "cohorts.csv"
+    path.write_text(path.read_text().replace("C13,S13,16,TACE,assigned,not reported,MTC,7,7,",
+                                             "C13,S13,16,TACE,assigned,not reported,MTC,8,8,"))
+    results = {r.claim_id: r for r in verify_claims(load_review(project))}
+    assert results["L02"].status == "differs" and results["L02"].computed == "76"
+    assert results["L02"].regression
