@@ -1,0 +1,163 @@
+"""Random-intercept logistic regression for single proportions (GLMM), fitted by ML with adaptive Gauss–Hermite quadrature.
+
+The model of metafor ``rma.glmm(measure = "PLO", method = "ML")`` and meta
+``metaprop(method = "GLMM")``, both of which call
+``lme4::glmer(cbind(xi, ni - xi) ~ 1 + (1 | study), family = binomial, nAGQ = 7)``
+(metafor's default ``nAGQ = 7``)::
+
+    xᵢ | uᵢ ~ Binomial(nᵢ, expit(β + σ uᵢ)),   uᵢ ~ N(0, 1),   τ² = σ².
+
+The marginal likelihood of study i, Lᵢ = ∫ Bin(xᵢ; nᵢ, expit(β + σu)) φ(u) du,
+is evaluated by adaptive Gauss–Hermite quadrature (Liu & Pierce 1994; Pinheiro
+& Bates 1995): with ûᵢ the mode of gᵢ(u) = log Bin(·) + log φ(u) and
+sᵢ = (−gᵢ''(ûᵢ))^{−1/2} = (1 + σ² nᵢ p̂ᵢ(1−p̂ᵢ))^{−1/2},
+Lᵢ ≈ sᵢ Σⱼ ωⱼ exp(gᵢ(ûᵢ + sᵢ zⱼ) + zⱼ²/2) over the nAGQ-point rule (zⱼ, ωⱼ)
+for the weight e^{−z²/2}. Studies with 0 % or 100 % events need no
+continuity correction: their binomial likelihood is finite for every β, σ.
+
+The standard error of β̂ is the β-block of the inverse Hessian of −log L in
+(σ, β), as lme4's ``vcov()`` for nAGQ > 0 (``use.hessian = TRUE``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.polynomial.hermite_e import hermegauss
+from scipy import optimize, special
+
+
+class GlmmError(ValueError):
+    """The GLMM has no finite maximum-likelihood estimate for these data."""
+
+
+@dataclass(frozen=True)
+class GlmmFit:
+    """ML fit of the random-intercept logistic model (logit scale)."""
+
+    beta: float
+    se: float
+    tau2: float
+    loglik: float
+    nagq: int
+
+
+def _log_binom(x: np.ndarray, n: np.ndarray, eta: np.ndarray) -> np.ndarray:
+    """log Bin(x; n, expit(η)) = log C(n, x) + xη − n log(1 + e^η)."""
+    const = special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
+    return const + x * eta - n * np.logaddexp(0.0, eta)
+
+
+def loglik_agq(beta: float, sigma: float, x: np.ndarray, n: np.ndarray, nagq: int = 7) -> float:
+    """Marginal log-likelihood Σᵢ log Lᵢ(β, σ) by nAGQ-point adaptive Gauss–Hermite quadrature."""
+    x = x[:, None]
+    n = n[:, None]
+    u = np.zeros_like(x, dtype=float)
+    for _ in range(100):  # Newton steps for the mode of the concave g(u)
+        p = special.expit(beta + sigma * u)
+        grad = sigma * (x - n * p) - u
+        hess = -(sigma * sigma * n * p * (1 - p)) - 1.0
+        step = grad / hess
+        u = u - step
+        if np.max(np.abs(step)) < 1e-12:
+            break
+    p = special.expit(beta + sigma * u)
+    scale = 1.0 / np.sqrt(1.0 + sigma * sigma * n * p * (1 - p))
+    z, w = hermegauss(nagq)
+    nodes = u + scale * z[None, :]
+    g = _log_binom(x, n, beta + sigma * nodes) - 0.5 * nodes ** 2 - 0.5 * np.log(2 * np.pi)
+    terms = g + 0.5 * z[None, :] ** 2 + np.log(w)[None, :]
+    return float(np.sum(np.log(scale[:, 0]) + special.logsumexp(terms, axis=1)))
+
+
+def binomial_loglik(x: np.ndarray, n: np.ndarray, p: np.ndarray) -> float:
+    """Σ log Bin(xᵢ; nᵢ, pᵢ), with 0·log 0 = 0."""
+    const = special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
+    return float(np.sum(const + special.xlogy(x, p) + special.xlog1py(n - x, -p)))
+
+
+def fit_glmm(events: np.ndarray, totals: np.ndarray, nagq: int = 7) -> GlmmFit:
+    """Fit the random-intercept logistic model by ML (see the module docstring).
+
+    Raises
+    ------
+    GlmmError
+        With fewer than 2 studies, when no study (or every study) has an event
+        (β̂ = ∓∞), or when τ² runs off to infinity.
+    """
+    x = np.asarray(events, dtype=float)
+    n = np.asarray(totals, dtype=float)
+    if len(x) < 2:
+        raise GlmmError("GLMM needs at least 2 studies (metafor: more parameters than observations)")
+    if x.sum() == 0:
+        raise GlmmError("GLMM has no finite estimate: no study has an event (pooled logit is -infinity)")
+    if x.sum() == n.sum():
+        raise GlmmError("GLMM has no finite estimate: every patient had the event (pooled logit is +infinity)")
+
+    def objective(theta: np.ndarray) -> float:
+        return -loglik_agq(theta[0], theta[1], x, n, nagq)
+
+    def gradient(theta: np.ndarray) -> np.ndarray:
+        h = 1e-6
+        g = np.empty(2)
+        for j in range(2):
+            e = np.zeros(2)
+            e[j] = h
+            lo = theta - e
+            if j == 1 and lo[1] < 0:  # one-sided at the σ = 0 boundary
+                g[j] = (objective(theta + e) - objective(theta)) / h
+            else:
+                g[j] = (objective(theta + e) - objective(lo)) / (2 * h)
+        return g
+
+    pbar = x.sum() / n.sum()
+    start_beta = float(special.logit(pbar))
+    best = None
+    for start_sigma in (1.0, 0.1):
+        res = optimize.minimize(objective, np.array([start_beta, start_sigma]), jac=gradient,
+                                method="L-BFGS-B", bounds=[(-50, 50), (0.0, 50.0)],
+                                options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 1000})
+        if best is None or res.fun < best.fun:
+            best = res
+    assert best is not None
+    beta, sigma = float(best.x[0]), float(best.x[1])
+    if sigma > 49.0 or abs(beta) > 49.0:
+        raise GlmmError("GLMM has no finite estimate: the between-study variance diverges")
+    se = _beta_se(objective, beta, sigma)
+    return GlmmFit(beta=beta, se=se, tau2=sigma * sigma, loglik=-float(best.fun), nagq=nagq)
+
+
+def _beta_se(objective, beta: float, sigma: float) -> float:
+    """SE of β̂: √[(H⁻¹)_ββ], H the central-difference Hessian of −log L in (β, σ).
+
+    At the σ = 0 boundary only the β curvature is used (the model is then the
+    common-effect logistic model).
+    """
+    h = 1e-4
+    f = objective
+    hbb = (f([beta + h, sigma]) - 2 * f([beta, sigma]) + f([beta - h, sigma])) / h ** 2
+    if sigma < 1e-3:
+        return float(1 / np.sqrt(hbb))
+    hss = (f([beta, sigma + h]) - 2 * f([beta, sigma]) + f([beta, sigma - h])) / h ** 2
+    hbs = (f([beta + h, sigma + h]) - f([beta + h, sigma - h]) - f([beta - h, sigma + h])
+           + f([beta - h, sigma - h])) / (4 * h * h)
+    hess = np.array([[hbb, hbs], [hbs, hss]])
+    try:
+        cov = np.linalg.inv(hess)
+    except np.linalg.LinAlgError:
+        return float(1 / np.sqrt(hbb))
+    if cov[0, 0] <= 0:
+        return float(1 / np.sqrt(hbb))
+    return float(np.sqrt(cov[0, 0]))
+
+
+def lrt_heterogeneity(events: np.ndarray, totals: np.ndarray) -> float:
+    """Likelihood-ratio test of homogeneity: 2[ℓ(saturated) − ℓ(common p)] (metafor ``QE.LRT``).
+
+    The saturated model puts p̂ᵢ = xᵢ/nᵢ; the common-effect model p̄ = Σxᵢ/Σnᵢ.
+    """
+    x = np.asarray(events, dtype=float)
+    n = np.asarray(totals, dtype=float)
+    pbar = x.sum() / n.sum()
+    return max(0.0, 2 * (binomial_loglik(x, n, x / n) - binomial_loglik(x, n, np.full_like(x, pbar))))
