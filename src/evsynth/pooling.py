@@ -11,7 +11,9 @@ Everything follows metafor (Viechtbauer 2010) so that the numbers equal
   s² = Σwᵢ(yᵢ − μ̂)²/(k − 1) (not truncated at 1, as metafor; s² = 0 when the
   sum is 0) and t_{k−1} quantiles.
 * Prediction interval μ̂ ± c √(SE² + τ̂²), c the CI's quantile (metafor
-  ``predict.rma``, default ``pi.type``).
+  ``predict.rma``, default ``pi.type``); none for ``EE`` (metafor).
+* k = 1: τ̂² = 0 and ``knha`` falls back to normal quantiles (metafor sets
+  ``test = "z"`` when k = 1).
 * Q = Σ(yᵢ − ȳ_w)²/vᵢ with k − 1 df (Cochran 1954). I² = 100 τ̂²/(τ̂² + ṽ) and
   H² = (τ̂² + ṽ)/ṽ with the typical within-study variance
   ṽ = (k − 1)/(Σwᵢ − Σwᵢ²/Σwᵢ), wᵢ = 1/vᵢ (Higgins & Thompson 2002, eq. 9;
@@ -295,16 +297,14 @@ def pool_proportions(events: Sequence[int], totals: Sequence[int],
         w = 1.0 / (vi + tau2)
         mu = float(np.sum(w * yi) / w.sum())
         se = float(np.sqrt(1.0 / w.sum()))
-        if test == "knha":
-            if k > 1:
-                rss = float(np.sum(w * (yi - mu) ** 2))
-                s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - 1)
-                se = se * math.sqrt(s2w)
-                crit = stats.t.isf(alpha / 2, k - 1)
-            else:
-                crit = NAN
-                notes.append("Knapp-Hartung intervals need at least 2 studies.")
+        if test == "knha" and k > 1:
+            rss = float(np.sum(w * (yi - mu) ** 2))
+            s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - 1)
+            se = se * math.sqrt(s2w)
+            crit = stats.t.isf(alpha / 2, k - 1)
         else:
+            if test == "knha":
+                notes.append("Knapp-Hartung needs at least 2 studies: normal quantiles used (as metafor).")
             crit = stats.norm.isf(alpha / 2)
         weights = 100 * w / w.sum()
         if k > 1:
@@ -330,8 +330,11 @@ def pool_proportions(events: Sequence[int], totals: Sequence[int],
     q_df = k - 1
     q_p = float(stats.chi2.sf(q, q_df)) if k > 1 else 1.0
     ci_lo, ci_hi = mu - crit * se, mu + crit * se
-    half_pi = crit * math.sqrt(se * se + tau2)
-    pi_lo, pi_hi = mu - half_pi, mu + half_pi
+    if method == "EE":  # a common-effect model predicts no spread of true effects (metafor: no PI)
+        pi_lo = pi_hi = NAN
+    else:
+        half_pi = crit * math.sqrt(se * se + tau2)
+        pi_lo, pi_hi = mu - half_pi, mu + half_pi
     back = back_transform(np.array([mu, ci_lo, ci_hi, pi_lo, pi_hi]), measure, n)
     plo, phi = proportion_limits(x, n, ci, level)
     rows = tuple(StudyEstimate(labels[i], int(x[i]), int(n[i]), x[i] / n[i], float(plo[i]),

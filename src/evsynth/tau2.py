@@ -52,7 +52,7 @@ def tau2_dl(yi: np.ndarray, vi: np.ndarray) -> float:
     statsmodels ``combine_effects(method_re="chi2")`` computes the untruncated
     moment estimate (Q − (k−1))/(S₁ − S₂/S₁); metafor truncates it at 0.
     """
-    with np.errstate(invalid="ignore"):  # its RE standard error is NaN for a negative moment estimate
+    with np.errstate(invalid="ignore", divide="ignore"):  # its RE SE and I² are NaN/inf in corner cases
         return max(0.0, float(combine_effects(yi, vi, method_re="chi2").tau2))
 
 
