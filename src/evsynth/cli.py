@@ -17,6 +17,7 @@ from evsynth.errors import EvsynthError
 
 #: Sub-commands in workflow order: (name, module).
 COMMANDS: list[tuple[str, str]] = [
+    ("pool", "evsynth.commands.pool"),
 ]
 
 DESCRIPTION = """\
@@ -25,6 +26,7 @@ Keep a systematic review alive and reproducible.
 Workflow, in the order a reviewer uses it:
   validate  check the curated sheets in extracted/ (file:row:column errors)
   verify    recompute every published claim from the sheets
+  pool      meta-analysis of proportions from per-study counts (metafor's models)
   build     validate, then render reports/ (offline)
 """
 

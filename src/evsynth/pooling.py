@@ -113,6 +113,8 @@ class Heterogeneity:
     q: float
     q_df: int
     q_pvalue: float
+    #: True when the τ² CI's upper limit is really "> tau2_ci_upper" (the search limit).
+    tau2_ci_upper_truncated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {k: _num(getattr(self, k)) for k in
@@ -288,6 +290,7 @@ def pool_proportions(events: Sequence[int], totals: Sequence[int],
         i2, h2 = 100 * tau2 / (vt + tau2), tau2 / vt + 1
         weights = np.full(k, NAN)
         tau2_lo = tau2_hi = NAN
+        truncated = False
         notes.append("Q is the likelihood-ratio test of homogeneity (metafor QE.LRT).")
     else:
         try:
@@ -326,6 +329,7 @@ def pool_proportions(events: Sequence[int], totals: Sequence[int],
                              f"{tau2_hi:g} (metafor prints '>{tau2_hi:g}').")
         else:
             tau2_lo = tau2_hi = NAN
+            truncated = False
 
     q_df = k - 1
     q_p = float(stats.chi2.sf(q, q_df)) if k > 1 else 1.0
@@ -340,6 +344,9 @@ def pool_proportions(events: Sequence[int], totals: Sequence[int],
     rows = tuple(StudyEstimate(labels[i], int(x[i]), int(n[i]), x[i] / n[i], float(plo[i]),
                                float(phi[i]), float(weights[i]), float(yi[i]), float(vi[i]))
                  for i in range(k))
+    if measure == "PR" and np.any((back < 0) | (back > 1)):
+        notes.append("Some pooled limits fall outside 0-1: untransformed proportions (PR) are not "
+                     "truncated (as metafor).")
     if k == 1:
         notes.append("Only one study: the pooled estimate is that study's; tau2 is 0 by definition.")
     if x.sum() == 0 or x.sum() == n.sum():
@@ -352,7 +359,7 @@ def pool_proportions(events: Sequence[int], totals: Sequence[int],
         transformed=PooledTransformed(float(mu), float(se), float(ci_lo), float(ci_hi),
                                       float(pi_lo), float(pi_hi)),
         heterogeneity=Heterogeneity(float(tau2), float(tau2_lo), float(tau2_hi), float(i2),
-                                    float(h2), float(q), int(q_df), q_p),
+                                    float(h2), float(q), int(q_df), q_p, truncated),
         studies=rows, notes=tuple(notes))
 
 

@@ -85,7 +85,8 @@ def proportion_limits(events: np.ndarray, totals: np.ndarray, method: str = "CP"
     elif method == "WILSON":
         centre = (p + z * z / (2 * n)) / (1 + z * z / n)
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        lo, hi = centre - half, centre + half
+        lo = np.where(x == 0, 0.0, centre - half)  # exact endpoints (rounding gives ±1e-16)
+        hi = np.where(x == n, 1.0, centre + half)
     elif method == "WILSONCC":
         z22n = z * z / (2 * n)
         pu = p + 0.5 / n
