@@ -22,6 +22,7 @@ The standard error of β̂ is the β-block of the inverse Hessian of −log L in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
@@ -49,26 +50,64 @@ def _log_binom(x: np.ndarray, n: np.ndarray, eta: np.ndarray) -> np.ndarray:
     return const + x * eta - n * np.logaddexp(0.0, eta)
 
 
-def loglik_agq(beta: float, sigma: float, x: np.ndarray, n: np.ndarray, nagq: int = 7) -> float:
-    """Marginal log-likelihood Σᵢ log Lᵢ(β, σ) by nAGQ-point adaptive Gauss–Hermite quadrature."""
+def loglik_agq(beta: float, sigma: float, x: np.ndarray, n: np.ndarray, nagq: int = 7,
+               modes: np.ndarray | None = None) -> float:
+    """Marginal log-likelihood Σᵢ log Lᵢ(β, σ) by nAGQ-point adaptive Gauss–Hermite quadrature.
+
+    ``modes`` (optional, shape (k,)) is a starting guess for the modes ûᵢ and is
+    overwritten with the modes found (a warm start for the next call).
+    """
     x = x[:, None]
     n = n[:, None]
-    u = np.zeros_like(x, dtype=float)
-    for _ in range(100):  # Newton steps for the mode of the concave g(u)
-        p = special.expit(beta + sigma * u)
-        grad = sigma * (x - n * p) - u
-        hess = -(sigma * sigma * n * p * (1 - p)) - 1.0
-        step = grad / hess
-        u = u - step
-        if np.max(np.abs(step)) < 1e-12:
-            break
+    u = np.zeros_like(x, dtype=float) if modes is None else modes.reshape(-1, 1).copy()
+    u = _modes(beta, sigma, x, n, u)
+    if modes is not None:
+        modes[:] = u[:, 0]
     p = special.expit(beta + sigma * u)
     scale = 1.0 / np.sqrt(1.0 + sigma * sigma * n * p * (1 - p))
-    z, w = hermegauss(nagq)
+    z, w = _rule(nagq)
     nodes = u + scale * z[None, :]
     g = _log_binom(x, n, beta + sigma * nodes) - 0.5 * nodes ** 2 - 0.5 * np.log(2 * np.pi)
     terms = g + 0.5 * z[None, :] ** 2 + np.log(w)[None, :]
     return float(np.sum(np.log(scale[:, 0]) + special.logsumexp(terms, axis=1)))
+
+
+@lru_cache(maxsize=8)
+def _rule(nagq: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Hermite nodes and weights for the weight e^{−z²/2} (Σω = √(2π))."""
+    return hermegauss(nagq)
+
+
+def _modes(beta: float, sigma: float, x: np.ndarray, n: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Modes ûᵢ of gᵢ(u) = xᵢη − nᵢ log(1 + e^η) − u²/2, η = β + σu (concave), by Newton with step halving.
+
+    g'(u) = σ(x − np) − u, g''(u) = −σ²np(1 − p) − 1 <= −1; a step is halved
+    until g does not decrease, so the iteration cannot oscillate when σ is large.
+    """
+
+    def g(v: np.ndarray) -> np.ndarray:
+        eta = beta + sigma * v
+        return x * eta - n * np.logaddexp(0.0, eta) - 0.5 * v * v
+
+    current = g(u)
+    for _ in range(200):
+        p = special.expit(beta + sigma * u)
+        grad = sigma * (x - n * p) - u
+        hess = -(sigma * sigma * n * p * (1 - p)) - 1.0
+        step = -grad / hess
+        trial = u + step
+        value = g(trial)
+        for _ in range(60):
+            worse = value < current - 1e-12 * np.abs(current)
+            if not np.any(worse):
+                break
+            step = np.where(worse, step / 2, step)
+            trial = u + step
+            value = g(trial)
+        u, current = trial, value
+        if np.max(np.abs(step)) < 1e-11 * (1 + np.max(np.abs(u))):
+            break
+    return u
 
 
 def binomial_loglik(x: np.ndarray, n: np.ndarray, p: np.ndarray) -> float:
@@ -95,8 +134,10 @@ def fit_glmm(events: np.ndarray, totals: np.ndarray, nagq: int = 7) -> GlmmFit:
     if x.sum() == n.sum():
         raise GlmmError("GLMM has no finite estimate: every patient had the event (pooled logit is +infinity)")
 
+    modes = np.zeros(len(x))
+
     def objective(theta: np.ndarray) -> float:
-        return -loglik_agq(theta[0], theta[1], x, n, nagq)
+        return -loglik_agq(theta[0], theta[1], x, n, nagq, modes)
 
     def gradient(theta: np.ndarray) -> np.ndarray:
         h = 1e-6
@@ -111,21 +152,33 @@ def fit_glmm(events: np.ndarray, totals: np.ndarray, nagq: int = 7) -> GlmmFit:
                 g[j] = (objective(theta + e) - objective(lo)) / (2 * h)
         return g
 
-    pbar = x.sum() / n.sum()
-    start_beta = float(special.logit(pbar))
-    best = None
-    for start_sigma in (1.0, 0.1):
-        res = optimize.minimize(objective, np.array([start_beta, start_sigma]), jac=gradient,
-                                method="L-BFGS-B", bounds=[(-50, 50), (0.0, 50.0)],
-                                options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 1000})
-        if best is None or res.fun < best.fun:
-            best = res
-    assert best is not None
+    start = _start_values(x, n)
+    best = optimize.minimize(objective, start, jac=gradient, method="L-BFGS-B",
+                             bounds=[(-50, 50), (0.0, 50.0)],
+                             options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 1000})
+    if best.x[1] > 0:  # the likelihood may peak on the σ = 0 boundary: compare with that fit
+        boundary = optimize.minimize(lambda b: objective(np.array([b[0], 0.0])), best.x[:1],
+                                     method="BFGS", options={"gtol": 1e-10})
+        if boundary.fun < best.fun - 1e-12:
+            best = optimize.OptimizeResult(x=np.array([boundary.x[0], 0.0]), fun=boundary.fun)
     beta, sigma = float(best.x[0]), float(best.x[1])
     if sigma > 49.0 or abs(beta) > 49.0:
         raise GlmmError("GLMM has no finite estimate: the between-study variance diverges")
     se = _beta_se(objective, beta, sigma)
     return GlmmFit(beta=beta, se=se, tau2=sigma * sigma, loglik=-float(best.fun), nagq=nagq)
+
+
+def _start_values(x: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """(β, σ) to start from: the DerSimonian–Laird fit on the logit scale (escalc PLO, ½ correction)."""
+    zero_cell = (x == 0) | (x == n)
+    xa, na = np.where(zero_cell, x + 0.5, x), np.where(zero_cell, n + 1.0, n)
+    yi, vi = np.log(xa / (na - xa)), 1 / xa + 1 / (na - xa)
+    w = 1 / vi
+    ybar = np.sum(w * yi) / w.sum()
+    q = np.sum(w * (yi - ybar) ** 2)
+    tau2 = max(0.0, (q - (len(x) - 1)) / (w.sum() - np.sum(w ** 2) / w.sum()))
+    w = 1 / (vi + tau2)
+    return np.array([np.sum(w * yi) / w.sum(), max(np.sqrt(tau2), 0.1)])
 
 
 def _beta_se(objective, beta: float, sigma: float) -> float:
