@@ -21,6 +21,7 @@ The standard error of β̂ is the β-block of the inverse Hessian of −log L in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -181,14 +182,16 @@ def _start_values(x: np.ndarray, n: np.ndarray) -> np.ndarray:
     return np.array([np.sum(w * yi) / w.sum(), max(np.sqrt(tau2), 0.1)])
 
 
-def _beta_se(objective, beta: float, sigma: float) -> float:
+def _beta_se(objective: Callable[[np.ndarray], float], beta: float, sigma: float) -> float:
     """SE of β̂: √[(H⁻¹)_ββ], H the central-difference Hessian of −log L in (β, σ).
 
     At the σ = 0 boundary only the β curvature is used (the model is then the
     common-effect logistic model).
     """
     h = 1e-4
-    f = objective
+    def f(theta: list[float]) -> float:
+        return objective(np.asarray(theta, dtype=float))
+
     hbb = (f([beta + h, sigma]) - 2 * f([beta, sigma]) + f([beta - h, sigma])) / h ** 2
     if sigma < 1e-3:
         return float(1 / np.sqrt(hbb))

@@ -390,6 +390,8 @@ def pool_subgroups(events: Sequence[int], totals: Sequence[int], groups: Sequenc
     ``options`` are those of :func:`pool_proportions`.
     """
     x, n = _check_counts(events, totals)
+    if len(groups) != len(x):
+        raise PoolingError("one subgroup value per study is needed")
     labels = [str(s) for s in studies] if studies is not None else [str(i + 1) for i in range(len(x))]
     overall = pool_proportions(x.astype(int), n.astype(int), labels, **options)
     levels: list[str] = []
