@@ -19,6 +19,7 @@ from evsynth.errors import EvsynthError
 COMMANDS: list[tuple[str, str]] = [
     ("validate", "evsynth.commands.validate"),
     ("verify", "evsynth.commands.verify"),
+    ("pool", "evsynth.commands.pool"),
     ("build", "evsynth.commands.build"),
 ]
 
@@ -28,6 +29,7 @@ Keep a systematic review alive and reproducible.
 Workflow, in the order a reviewer uses it:
   validate  check the curated sheets in extracted/ (file:row:column errors)
   verify    recompute every published claim from the sheets
+  pool      meta-analysis of proportions from per-study counts (metafor's models)
   build     validate, then render reports/ (offline)
 """
 

@@ -1,0 +1,142 @@
+"""Edge cases and properties of the pooling functions (k = 1, all zero, all events, GLMM boundaries)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evsynth.glmm import fit_glmm, lrt_heterogeneity
+from evsynth.pooling import PoolingError, leave_one_out, pool_proportions, pool_subgroups
+from evsynth.proportions import CI_METHODS, proportion_ci, proportion_limits
+from evsynth.transforms import back_transform, escalc_proportions, ipft_hm, pft
+
+
+def test_k1_pooled_equals_the_study():
+    r = pool_proportions([3], [14], ["Only"], measure="PLO", method="REML", test="knha")
+    assert r.k == 1 and r.heterogeneity.tau2 == 0
+    assert r.pooled.estimate == pytest.approx(3 / 14)
+    assert r.heterogeneity.q == 0 and r.heterogeneity.q_pvalue == 1 and r.heterogeneity.q_df == 0
+    assert math.isnan(r.heterogeneity.tau2_ci_lower)  # exists for no method when k = 1
+    assert any("Knapp-Hartung" in n for n in r.notes)
+    d = r.to_dict()
+    assert d["heterogeneity"]["tau2_ci_lower"] is None
+
+
+@pytest.mark.parametrize("measure", ["PLO", "PFT", "PAS", "PR"])
+def test_all_zero_gives_small_defined_estimate(measure):
+    r = pool_proportions([0, 0, 0], [10, 12, 3], measure=measure)
+    assert 0 <= r.pooled.estimate < 0.1
+    assert r.pooled.ci_lower <= r.pooled.estimate <= r.pooled.ci_upper < 0.5
+    if measure == "PR":  # metafor does not truncate PR limits; the result says so
+        assert r.pooled.ci_lower < 0 and any("not truncated" in note for note in r.notes)
+    else:
+        assert r.pooled.ci_lower >= 0
+    assert all(s.proportion == 0 and s.ci_lower == 0 for s in r.studies)
+
+
+@pytest.mark.parametrize("measure", ["PLO", "PFT", "PAS"])
+def test_all_events_mirror_all_zero(measure):
+    zero = pool_proportions([0, 0, 0], [10, 12, 3], measure=measure)
+    full = pool_proportions([10, 12, 3], [10, 12, 3], measure=measure)
+    assert full.pooled.estimate == pytest.approx(1 - zero.pooled.estimate, abs=1e-12)
+    assert full.pooled.ci_lower == pytest.approx(1 - zero.pooled.ci_upper, abs=1e-12)
+
+
+def test_glmm_handles_0_and_100_percent_studies_without_correction():
+    x, n = np.array([7, 0, 3, 5]), np.array([7, 7, 10, 9])
+    fit = fit_glmm(x, n)
+    assert np.isfinite(fit.beta) and fit.tau2 > 0 and fit.se > 0
+    # changing the 0 % study's size changes the likelihood, but never needs a 1/2 correction
+    fit2 = fit_glmm(np.array([7, 0, 3, 5]), np.array([7, 20, 10, 9]))
+    assert fit2.beta < fit.beta
+    r = pool_proportions(x, n, method="GLMM")
+    assert 0 < r.pooled.ci_lower < r.pooled.estimate < r.pooled.ci_upper < 1
+    assert r.heterogeneity.q == pytest.approx(lrt_heterogeneity(x, n))
+
+
+@pytest.mark.parametrize("events,totals,message", [
+    ([0, 0], [5, 6], "no study has an event"),
+    ([5, 6], [5, 6], "every patient had the event"),
+    ([2], [5], "at least 2 studies"),
+])
+def test_glmm_undefined_cases_raise_clear_errors(events, totals, message):
+    with pytest.raises(PoolingError, match=message):
+        pool_proportions(events, totals, method="GLMM")
+
+
+@pytest.mark.parametrize("events,totals,message", [
+    ([], [], "no studies"),
+    ([3], [2], "between 0 and total"),
+    ([1.5], [3], "whole numbers"),
+    ([1], [0], "at least 1"),
+])
+def test_bad_counts_raise(events, totals, message):
+    with pytest.raises(PoolingError, match=message):
+        pool_proportions(events, totals)
+
+
+def test_bad_options_raise():
+    with pytest.raises(PoolingError, match="unknown measure"):
+        pool_proportions([1, 2], [3, 4], measure="OR")
+    with pytest.raises(PoolingError, match="unknown method"):
+        pool_proportions([1, 2], [3, 4], method="FOO")
+    with pytest.raises(PoolingError, match="level"):
+        pool_proportions([1, 2], [3, 4], level=95)
+
+
+def test_subgroup_with_one_level_has_no_test():
+    r = pool_subgroups([1, 2, 3], [5, 6, 7], ["a", "a", "a"])
+    assert list(r.subgroups) == ["a"] and r.test_between.df == 0
+    assert r.to_dict()["test_between"]["q"] is None
+
+
+def test_subgroup_error_names_the_subgroup():
+    with pytest.raises(PoolingError, match="subgroup b: .*no study has an event"):
+        pool_subgroups([1, 2, 0, 0], [5, 6, 7, 8], ["a", "a", "b", "b"], method="GLMM")
+
+
+def test_leave_one_out_needs_two():
+    with pytest.raises(PoolingError):
+        leave_one_out([1], [4])
+    out = leave_one_out([1, 2, 3], [5, 6, 7], ["x", "y", "z"])
+    assert [name for name, _ in out] == ["x", "y", "z"] and all(r.k == 2 for _, r in out)
+
+
+def test_pft_inverse_round_trip():
+    n = np.array([10.0, 10.0, 10.0])
+    for p in (0.0, 0.1, 0.5, 0.93, 1.0):
+        assert ipft_hm(pft(p, 10.0), n)[()] == pytest.approx(p, abs=1e-12)
+    assert back_transform(np.array([-0.1, 2.0]), "PFT", n).tolist() == [0.0, 1.0]
+
+
+def test_escalc_zero_cells_follow_metafor():
+    es = escalc_proportions(np.array([0, 4]), np.array([4, 4]), "PLO")
+    assert es.yi[0] == pytest.approx(math.log(0.5 / 4.5)) and es.vi[0] == pytest.approx(1 / 0.5 + 1 / 4.5)
+    es = escalc_proportions(np.array([0]), np.array([4]), "PR")
+    assert es.yi[0] == pytest.approx(0.5 / 5)  # PR also gets the 1/2 (metafor's addyi = TRUE)
+    es = escalc_proportions(np.array([0]), np.array([4]), "PAS")
+    assert es.yi[0] == 0 and es.vi[0] == pytest.approx(1 / 16)  # no correction for PAS/PFT
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(1, 500), data=st.data(), method=st.sampled_from(CI_METHODS),
+       level=st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_study_ci_contains_the_proportion(n, data, method, level):
+    x = data.draw(st.integers(0, n))
+    ci = proportion_ci(x, n, method, level)
+    assert 0 <= ci.ci_lower <= ci.proportion <= ci.ci_upper <= 1
+    wider = proportion_ci(x, n, method, 0.999)
+    assert wider.ci_lower <= ci.ci_lower + 1e-12 and wider.ci_upper >= ci.ci_upper - 1e-12
+
+
+def test_wilson_cc_is_wider_than_wilson_and_cp_is_conservative():
+    x, n = np.arange(0, 21), np.full(21, 20)
+    wl, wu = proportion_limits(x, n, "WILSON")
+    cl, cu = proportion_limits(x, n, "WILSONCC")
+    assert np.all(cl <= wl + 1e-15) and np.all(cu >= wu - 1e-15)
+    # Clopper-Pearson at 0/20: upper = 1 - 0.025^(1/20)
+    assert proportion_ci(0, 20).ci_upper == pytest.approx(1 - 0.025 ** (1 / 20), abs=1e-12)

@@ -1,0 +1,215 @@
+"""Pooled proportions against R's metafor, field by field, from the committed golden files.
+
+The golden files come from ``tests/golden/make_golden.R`` (R + metafor + lme4;
+the versions are in each file's ``made_with``). R is not needed to run these tests.
+
+Tolerances (absolute unless stated):
+
+* ``CLOSED = 1e-6`` — closed forms (escalc yᵢ/vᵢ, per-study CIs, DL, HE, SJ, EE,
+  Q and its p-value, I², H², weights, back-transformations). The golden files
+  hold 15 significant digits; the observed differences are below 1e-9.
+* REML and ML — metafor's Fisher scoring stops when a step changes τ² by
+  less than ``threshold = 1e-5``. evsynth runs the same scoring iteration from
+  the same start (HE) with the same threshold, so both stop at the same iterate
+  and only rounding separates them: ``CLOSED`` applies.
+* PM and the Q-profile τ² CI — metafor solves Q(τ²) = target with
+  ``uniroot(tol = .Machine$double.eps^0.25)`` ≈ 1.22e-4, evsynth with Brent's
+  method to 1e-12, so against metafor's defaults τ² (and the CI limits) agree to
+  ``UNIROOT_TOL``. The golden files also hold metafor's results with
+  ``control = list(tol = 1e-12)``; against those every field agrees to ``CLOSED``.
+* GLMM — lme4 (called by ``rma.glmm``) stops its bobyqa search when the trust
+  region radius falls below ``rhoend = 2e-7``; on these flat likelihoods that
+  leaves β̂ and σ̂ within a few 1e-6 of the optimum (evsynth's log-likelihood at
+  its own optimum is higher than at lme4's in every golden data set, see
+  ``test_glmm_optimum_not_worse_than_lme4``). We allow ``GLMM_TOL = 5e-5`` on
+  the logit scale and τ², 2e-5 on the SE (lme4's SE comes from a
+  finite-difference Hessian), 1e-5 on proportions, and 5e-3 percentage points
+  on I² (I² = 100τ²/(τ² + ṽ) amplifies the τ² difference by 100ṽ/(τ² + ṽ)²).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evsynth.glmm import fit_glmm, loglik_agq
+from evsynth.pooling import PoolingError, leave_one_out, pool_proportions, pool_subgroups
+from evsynth.proportions import proportion_limits
+from evsynth.transforms import escalc_proportions
+
+GOLDEN = Path(__file__).parent / "golden"
+DATASETS = sorted(p.stem for p in GOLDEN.glob("*.json"))
+
+CLOSED = 1e-6
+UNIROOT_TOL = float(np.finfo(float).eps ** 0.25)  # 1.22e-4, metafor's uniroot tolerance
+GLMM_TOL = 5e-5
+GLMM_SE_TOL = 2e-5
+GLMM_PROP_TOL = 1e-5
+GLMM_I2_TOL = 5e-3
+
+
+def load(name: str) -> dict:
+    data = json.loads((GOLDEN / f"{name}.json").read_text())
+    for key in ("events", "total", "study"):
+        if not isinstance(data[key], list):
+            data[key] = [data[key]]
+    if data.get("group") is not None and not isinstance(data["group"], list):
+        data["group"] = [data["group"]]
+    return data
+
+
+def close(ours, theirs, tol, what):
+    """Both missing (None/NaN), or both finite and within tol."""
+    ours_missing = ours is None or (isinstance(ours, float) and math.isnan(ours))
+    if theirs is None:
+        assert ours_missing, f"{what}: metafor has no value, evsynth has {ours}"
+        return
+    assert not ours_missing, f"{what}: evsynth has no value, metafor has {theirs}"
+    assert abs(ours - theirs) <= tol, f"{what}: evsynth {ours} vs metafor {theirs} (tol {tol})"
+
+
+def fit_cases():
+    for name in DATASETS:
+        data = load(name)
+        for i, fit in enumerate(data["fits"]):
+            yield pytest.param(name, i, id=f"{name}-{fit['measure']}-{fit['method']}-{fit['test']}")
+
+
+@pytest.mark.parametrize("name", DATASETS)
+@pytest.mark.parametrize("measure", ["PLO", "PFT", "PAS", "PR"])
+def test_escalc_matches(name, measure):
+    data = load(name)
+    es = escalc_proportions(np.array(data["events"]), np.array(data["total"]), measure)
+    gold = data["escalc"][measure]
+    np.testing.assert_allclose(es.yi, np.atleast_1d(gold["yi"]), rtol=0, atol=CLOSED)
+    np.testing.assert_allclose(es.vi, np.atleast_1d(gold["vi"]), rtol=0, atol=CLOSED)
+
+
+@pytest.mark.parametrize("name", DATASETS)
+@pytest.mark.parametrize("method", ["CP", "WILSON", "WILSONCC", "AC", "JEFFREYS"])
+def test_study_cis_match_r(name, method):
+    data = load(name)
+    lo, hi = proportion_limits(np.array(data["events"]), np.array(data["total"]), method, 0.95)
+    gold = data["study_ci"][method]
+    np.testing.assert_allclose(lo, np.atleast_1d(gold["lower"]), rtol=0, atol=CLOSED)
+    np.testing.assert_allclose(hi, np.atleast_1d(gold["upper"]), rtol=0, atol=CLOSED)
+
+
+@pytest.mark.parametrize("name,index", list(fit_cases()))
+def test_rma_matches(name, index):
+    data = load(name)
+    fit = data["fits"][index]
+    what = f"{name} {fit['measure']} {fit['method']} {fit['test']}"
+    assert fit["error"] is None, f"metafor failed on {what}: {fit['error']}"
+    res = pool_proportions(data["events"], data["total"], data["study"], measure=fit["measure"],
+                           method=fit["method"], test=fit["test"])
+    d = res.to_dict()
+    pm = fit["method"] == "PM"
+    tol = UNIROOT_TOL if pm else CLOSED
+    h = d["heterogeneity"]
+    close(h["tau2"], fit["tau2"], tol, f"{what} tau2")
+    close(h["q"], fit["QE"], CLOSED, f"{what} Q")
+    close(h["q_pvalue"], fit["QEp"], CLOSED, f"{what} Q p")
+    assert h["q_df"] == fit["k"] - 1
+    close(h["tau2_ci_lower"], fit["tau2_ci_lb"], UNIROOT_TOL, f"{what} tau2 CI lower")
+    close(h["tau2_ci_upper"], fit["tau2_ci_ub"], UNIROOT_TOL, f"{what} tau2 CI upper")
+    close(h["tau2_ci_lower"], fit["tau2_ci_lb_tight"], CLOSED, f"{what} tau2 CI lower (tight)")
+    close(h["tau2_ci_upper"], fit["tau2_ci_ub_tight"], CLOSED, f"{what} tau2 CI upper (tight)")
+    gold = fit["tight"] if pm else fit  # PM: compare every field with metafor's tightened uniroot
+    if pm:
+        close(h["tau2"], gold["tau2"], CLOSED, f"{what} tau2 (tight)")
+    close(h["i2"], gold["I2"], CLOSED, f"{what} I2")
+    close(h["h2"], gold["H2"], CLOSED, f"{what} H2")
+    t, p = d["transformed"], d["pooled"]
+    for ours, key in ((t["estimate"], "estimate"), (t["se"], "se"), (t["ci_lower"], "ci_lb"),
+                      (t["ci_upper"], "ci_ub"), (t["pi_lower"], "pi_lb"), (t["pi_upper"], "pi_ub"),
+                      (p["estimate"], "pred"), (p["ci_lower"], "pred_ci_lb"),
+                      (p["ci_upper"], "pred_ci_ub"), (p["pi_lower"], "pred_pi_lb"),
+                      (p["pi_upper"], "pred_pi_ub")):
+        close(ours, gold[key], CLOSED, f"{what} {key}")
+    if not pm:
+        weights = [s["weight"] for s in d["studies"]]
+        np.testing.assert_allclose(weights, np.atleast_1d(fit["weights"]), rtol=0, atol=CLOSED)
+    assert d["k"] == fit["k"]
+
+
+@pytest.mark.parametrize("name", DATASETS)
+@pytest.mark.parametrize("test", ["z", "knha"])
+def test_glmm_matches_rma_glmm(name, test):
+    data = load(name)
+    fit = next(f for f in data["glmm"] if f["test"] == test)
+    what = f"{name} GLMM {test}"
+    if fit["error"] is not None:  # k = 1, all zero, all events: metafor cannot fit either
+        with pytest.raises(PoolingError):
+            pool_proportions(data["events"], data["total"], method="GLMM", test=test)
+        return
+    d = pool_proportions(data["events"], data["total"], method="GLMM", test=test).to_dict()
+    t, p, h = d["transformed"], d["pooled"], d["heterogeneity"]
+    close(t["estimate"], fit["estimate"], GLMM_TOL, f"{what} estimate")
+    close(t["se"], fit["se"], GLMM_SE_TOL, f"{what} se")
+    for key, ours in (("ci_lb", t["ci_lower"]), ("ci_ub", t["ci_upper"]), ("pi_lb", t["pi_lower"]),
+                      ("pi_ub", t["pi_upper"])):
+        close(ours, fit[key], GLMM_TOL, f"{what} {key}")
+    for key, ours in (("pred", p["estimate"]), ("pred_ci_lb", p["ci_lower"]),
+                      ("pred_ci_ub", p["ci_upper"]), ("pred_pi_lb", p["pi_lower"]),
+                      ("pred_pi_ub", p["pi_upper"])):
+        close(ours, fit[key], GLMM_PROP_TOL, f"{what} {key}")
+    close(h["tau2"], fit["tau2"], GLMM_TOL, f"{what} tau2")
+    close(h["i2"], fit["I2"], GLMM_I2_TOL, f"{what} I2")
+    close(h["h2"], fit["H2"], GLMM_TOL, f"{what} H2")
+    close(h["q"], fit["QE_LRT"], CLOSED, f"{what} Q (LRT)")  # closed form in both
+    close(h["q_pvalue"], fit["QEp_LRT"], CLOSED, f"{what} Q p (LRT)")
+    assert h["tau2_ci_lower"] is None and all(s["weight"] is None for s in d["studies"])
+
+
+@pytest.mark.parametrize("name", [n for n in DATASETS if load(n)["glmm"][0]["error"] is None])
+def test_glmm_optimum_not_worse_than_lme4(name):
+    data = load(name)
+    x, n = np.array(data["events"], float), np.array(data["total"], float)
+    fit = fit_glmm(x, n)
+    gold = data["glmm"][0]
+    theirs = loglik_agq(gold["estimate"], math.sqrt(gold["tau2"]), x, n)
+    assert fit.loglik >= theirs - 1e-12
+
+
+@pytest.mark.parametrize("name", [n for n in DATASETS if load(n)["leave1out"] is not None])
+def test_leave_one_out_matches(name):
+    data = load(name)
+    gold = data["leave1out"]
+    out = leave_one_out(data["events"], data["total"], data["study"], measure="PLO", method="REML")
+    assert [s for s, _ in out] == data["study"]
+    for i, (_, r) in enumerate(out):
+        close(r.transformed.estimate, gold["estimate"][i], CLOSED, f"{name} l1o {i} estimate")
+        close(r.transformed.se, gold["se"][i], CLOSED, f"{name} l1o {i} se")
+        close(r.transformed.ci_lower, gold["ci_lb"][i], CLOSED, f"{name} l1o {i} ci_lb")
+        close(r.transformed.ci_upper, gold["ci_ub"][i], CLOSED, f"{name} l1o {i} ci_ub")
+        close(r.heterogeneity.tau2, gold["tau2"][i], CLOSED, f"{name} l1o {i} tau2")
+        close(r.heterogeneity.i2, gold["I2"][i], CLOSED, f"{name} l1o {i} I2")
+        close(r.heterogeneity.q, gold["Q"][i], CLOSED, f"{name} l1o {i} Q")
+
+
+def subgroup_cases():
+    for name in DATASETS:
+        data = load(name)
+        for i, sub in enumerate(data.get("subgroups") or []):
+            yield pytest.param(name, i, id=f"{name}-{sub['measure']}-{sub['method']}-{sub['test']}")
+
+
+@pytest.mark.parametrize("name,index", list(subgroup_cases()))
+def test_subgroups_match(name, index):
+    data = load(name)
+    gold = data["subgroups"][index]
+    res = pool_subgroups(data["events"], data["total"], data["group"], data["study"],
+                         measure=gold["measure"], method=gold["method"], test=gold["test"])
+    assert list(res.subgroups) == list(np.atleast_1d(gold["levels"]))
+    for j, r in enumerate(res.subgroups.values()):
+        close(r.transformed.estimate, gold["estimate"][j], CLOSED, f"{name} subgroup {j} estimate")
+        close(r.transformed.se, gold["se"][j], CLOSED, f"{name} subgroup {j} se")
+        close(r.heterogeneity.tau2, gold["tau2"][j], CLOSED, f"{name} subgroup {j} tau2")
+    close(res.test_between.q, gold["q"], CLOSED, f"{name} Q between")
+    assert res.test_between.df == gold["df"]
+    close(res.test_between.pvalue, gold["pvalue"], CLOSED, f"{name} Q between p")
