@@ -152,3 +152,9 @@ def test_unescaped_payloads_would_execute(chromium, tmp_path):
     report = open_hostile(chromium, page)
     assert report.values["typeof window.__xss"] == "number"
     assert report.dialogs, "the alert() payloads should have fired"
+
+
+def test_missing_browser_says_how_to_fix(tmp_path):
+    from browser import BrowserMissing, Chromium
+    with pytest.raises(BrowserMissing, match=r"not found at .*nowhere/chromium: run `bash tests/setup.sh`"):
+        Chromium(tmp_path / "profile", executable=tmp_path / "nowhere" / "chromium").start()
