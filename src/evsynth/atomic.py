@@ -28,6 +28,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", encoding: str | N
     binary = "b" in mode
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, _mode_for(target))
         with os.fdopen(fd, mode, encoding=None if binary else encoding,
                        newline=None if binary else newline) as handle:
             yield handle
@@ -40,6 +41,21 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", encoding: str | N
         except FileNotFoundError:
             pass
         raise
+
+
+def _mode_for(target: Path) -> int:
+    """Permissions for the new file: those of the file it replaces, else 0o666 less the umask.
+
+    ``mkstemp`` creates files readable by their owner only; without this every
+    output (a report a web server should serve, a sheet a colleague should
+    read) would end up mode 0600.
+    """
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

@@ -17,15 +17,19 @@ from evsynth.errors import EvsynthError
 
 #: Sub-commands in workflow order: (name, module).
 COMMANDS: list[tuple[str, str]] = [
+    ("init", "evsynth.commands.init"),
+    ("tables", "evsynth.commands.tables"),
 ]
 
 DESCRIPTION = """\
 Keep a systematic review alive and reproducible.
 
 Workflow, in the order a reviewer uses it:
+  init      start a new review project (empty sheets, a sample query)
   validate  check the curated sheets in extracted/ (file:row:column errors)
   verify    recompute every published claim from the sheets
   build     validate, then render reports/ (offline)
+  tables    write just the supplementary tables (CSV, XLSX, DOCX)
 """
 
 
