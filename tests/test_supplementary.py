@@ -274,3 +274,14 @@ def test_failed_write_leaves_previous_file_intact(tmp_path, monkeypatch, fmt):
         write_supplementary([changed], tmp_path, formats=(fmt,))
     after = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     assert after == before  # old files intact, no new file, no temporary file left behind
+
+
+def test_control_characters_from_pdf_copy_paste_do_not_break_xlsx_or_docx(tmp_path):
+    table = Table("t", "Title\x0c", ("Size\x0b",), (("RFA\x01 1",), (1e308,)), ("note\x00",))
+    sheet = openpyxl.load_workbook(write_xlsx([table], tmp_path / "t.xlsx")).active
+    assert [sheet["A1"].value, sheet["A3"].value, sheet["A4"].value, sheet["A7"].value] == \
+        ["Title", "Size", "RFA 1", "note"]
+    assert sheet["A5"].value == "1e+308"  # beyond Excel's largest number: kept as text
+    document = Document(str(write_docx([table], tmp_path / "t.docx")))
+    assert [p.text for p in document.paragraphs if p.text] == ["Title", "note"]
+    assert document.tables[0].cell(1, 0).text == "RFA 1"

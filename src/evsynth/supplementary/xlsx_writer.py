@@ -32,6 +32,10 @@ MAX_SHEET_NAME = 31
 #: Excel refuses this sheet name (in any case) because it reserves it for change tracking.
 RESERVED_SHEET_NAMES = frozenset({"history"})
 
+#: The largest magnitude an Excel cell can hold as a number (Excel's specifications and
+#: limits: 9.99999999999999E+307); larger numbers are stored as their text.
+EXCEL_MAX_NUMBER = 9.99999999999999e307
+
 TITLE_ROW = 1
 HEADER_ROW = 3
 MIN_WIDTH, MAX_WIDTH = 8, 60
@@ -89,12 +93,13 @@ def _fill_sheet(sheet: Worksheet, table: Table) -> None:
     for offset, row in enumerate(table.rows, start=1):
         for col, value in enumerate(row, start=1):
             cell = sheet.cell(row=HEADER_ROW + offset, column=col)
-            if is_number(value):
+            if is_number(value) and abs(value) <= EXCEL_MAX_NUMBER:
                 cell.value = value
             elif value is not None:
-                cell.value = xml_text(value)
+                text = xml_text(cell_text(value))
+                cell.value = text
                 cell.data_type = "s"  # never a formula, whatever the text starts with
-                if "\n" in value:
+                if "\n" in text:
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
     last_row = HEADER_ROW + len(table.rows)
     for offset, note in enumerate(table.notes, start=2):
