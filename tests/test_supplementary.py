@@ -285,3 +285,23 @@ def test_control_characters_from_pdf_copy_paste_do_not_break_xlsx_or_docx(tmp_pa
     document = Document(str(write_docx([table], tmp_path / "t.docx")))
     assert [p.text for p in document.paragraphs if p.text] == ["Title", "note"]
     assert document.tables[0].cell(1, 0).text == "RFA 1"
+
+
+def test_docx_table_properties_in_schema_order_with_caption_and_widths(tmp_path):
+    document = Document(str(write_docx([CASES, LITERATURE], tmp_path / "t.docx")))
+    for grid, table in zip(document.tables, [CASES, LITERATURE]):
+        properties = grid._tbl.tblPr
+        names = [child.tag.split("}")[1] for child in properties]
+        # CT_TblPrBase is a sequence: ... tblW, jc, ..., tblBorders, ..., tblLook, tblCaption.
+        assert names == ["tblW", "jc", "tblBorders", "tblLook", "tblCaption"]
+        assert properties.find(qn("w:tblCaption")).get(qn("w:val")) == table.title
+        header_cell = grid.rows[0].cells[0]._tc.tcPr
+        assert [c.tag.split("}")[1] for c in header_cell] == ["tcW", "tcBorders"]
+    section = document.sections[0]
+    available = section.page_width - section.left_margin - section.right_margin
+    widths = [column.width for column in document.tables[0].columns]
+    assert available - len(widths) * 635 < sum(widths) <= available
+    # Longest lines per column: 7, 18, 11, 17, 20 and 21 characters; widths follow that order.
+    assert sorted(range(6), key=lambda i: widths[i]) == [0, 2, 3, 1, 4, 5]
+    assert abs(widths[5] / widths[0] - 21 / 7) < 0.01
+    assert [c.width for c in document.tables[0].rows[3].cells] == widths

@@ -20,12 +20,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from docx import Document
+from lxml import etree
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
+from docx.oxml.xmlchemy import BaseOxmlElement
+from docx.shared import Cm, Emu, Pt
 from docx.document import Document as DocxDocument
 from docx.section import Section
 from docx.table import Table as DocxTable
@@ -41,6 +43,13 @@ BODY_SIZE = Pt(10)
 TABLE_SIZE = Pt(9)
 NOTE_SIZE = Pt(8)
 MARGIN = Cm(2)
+#: Child order of ``w:tblPr`` and ``w:tcPr`` in the WordprocessingML schema (wml.xsd).
+TBLPR_ORDER = ("tblStyle", "tblpPr", "tblOverlap", "bidiVisual", "tblStyleRowBandSize",
+               "tblStyleColBandSize", "tblW", "jc", "tblCellSpacing", "tblInd", "tblBorders",
+               "shd", "tblLayout", "tblCellMar", "tblLook", "tblCaption", "tblDescription")
+TCPR_ORDER = ("cnfStyle", "tcW", "gridSpan", "hMerge", "vMerge", "tcBorders", "shd", "noWrap",
+              "tcMar", "textDirection", "tcFitText", "vAlign", "hideMark")
+_EMU_PER_TWIP = 635
 _RULE = {"val": "single", "sz": "8", "space": "0", "color": "000000"}
 _THIN_RULE = {"val": "single", "sz": "4", "space": "0", "color": "000000"}
 
@@ -64,14 +73,65 @@ def _borders(parent_tag: str, edges: dict[str, dict[str, str]]) -> OxmlElement:
     return element
 
 
+def _insert_ordered(parent: BaseOxmlElement, child: BaseOxmlElement,
+                    order: tuple[str, ...]) -> None:
+    """Insert *child* into *parent* where the schema's sequence *order* puts it.
+
+    Word rejects a ``w:tblPr`` or ``w:tcPr`` whose children are out of the
+    order the WordprocessingML schema (ECMA-376 Part 1, ``wml.xsd``,
+    ``CT_TblPrBase`` and ``CT_TcPrBase``) declares, so appending is not enough.
+    """
+    rank = order.index(etree.QName(child).localname)
+    for existing in parent:
+        name = etree.QName(existing).localname
+        if name in order and order.index(name) > rank:
+            existing.addprevious(child)
+            return
+    parent.append(child)
+
+
 def _three_line_rules(table: DocxTable) -> None:
     """Journal rules: above and below the table, and under the header row."""
     none = {"val": "nil"}
-    table._tbl.tblPr.append(_borders("w:tblBorders", {
+    _insert_ordered(table._tbl.tblPr, _borders("w:tblBorders", {
         "top": _RULE, "left": none, "bottom": _RULE, "right": none,
-        "insideH": none, "insideV": none}))
+        "insideH": none, "insideV": none}), TBLPR_ORDER)
     for cell in table.rows[0].cells:
-        cell._tc.get_or_add_tcPr().append(_borders("w:tcBorders", {"bottom": _THIN_RULE}))
+        _insert_ordered(cell._tc.get_or_add_tcPr(),
+                        _borders("w:tcBorders", {"bottom": _THIN_RULE}), TCPR_ORDER)
+
+
+def _caption(table: DocxTable, title: str) -> None:
+    """The table's title as its accessible caption (``w:tblCaption``, read by screen readers)."""
+    caption = OxmlElement("w:tblCaption")
+    caption.set(qn("w:val"), title)
+    _insert_ordered(table._tbl.tblPr, caption, TBLPR_ORDER)
+
+
+def column_widths(table: Table, available: int) -> list[int]:
+    """Column widths (EMU) sharing *available* in proportion to each column's longest line.
+
+    Widths are whole twips, the unit the file stores. Each column counts at least 3 and at most 40 characters, so a short
+    column stays readable and one long free-text column does not squeeze
+    the others to nothing.
+    """
+    weights = []
+    for index, header in enumerate(table.columns):
+        texts = [header, *(cell_text(row[index]) for row in table.rows)]
+        longest = max(len(line) for text in texts for line in (text.splitlines() or [""]))
+        weights.append(min(40, max(3, longest)))
+    total = sum(weights)
+    twips = available // _EMU_PER_TWIP  # Word stores widths in twentieths of a point
+    return [twips * weight // total * _EMU_PER_TWIP for weight in weights]
+
+
+def _set_widths(grid: DocxTable, widths: list[int]) -> None:
+    """Set the grid and every cell to *widths* (Word reads the cells, LibreOffice the grid)."""
+    for column, width in zip(grid.columns, widths):
+        column.width = Emu(width)
+    for row in grid.rows:
+        for cell, width in zip(row.cells, widths):
+            cell.width = Emu(width)
 
 
 def _write_cell(cell: _Cell, text: str, bold: bool, right: bool) -> None:
@@ -110,6 +170,9 @@ def _add_table(document: DocxDocument, table: Table, first: bool) -> None:
     grid = document.add_table(rows=1 + len(table.rows), cols=len(table.columns))
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
     _three_line_rules(grid)
+    _caption(grid, xml_text(table.title))
+    available = section.page_width - section.left_margin - section.right_margin
+    _set_widths(grid, column_widths(table, available))
     for index, row in enumerate(grid.rows):
         _set_row_flag(row, "w:cantSplit")
         values = table.columns if index == 0 else tuple(cell_text(c) for c in table.rows[index - 1])
