@@ -158,3 +158,15 @@ def test_missing_browser_says_how_to_fix(tmp_path):
     from browser import BrowserMissing, Chromium
     with pytest.raises(BrowserMissing, match=r"not found at .*nowhere/chromium: run `bash tests/setup.sh`"):
         Chromium(tmp_path / "profile", executable=tmp_path / "nowhere" / "chromium").start()
+
+
+def test_print_media_applies_the_print_stylesheet(chromium, tmp_path):
+    page = tmp_path / "print.html"
+    page.write_text("<!doctype html><html><head><title>p</title><style>"
+                    "@media print { nav { display: none } }</style></head>"
+                    "<body><nav id='menu'>menu</nav><main id='text'>text</main></body></html>",
+                    encoding="utf-8")
+    screen = chromium.open_page(page, selectors=("#menu", "#text"))
+    printed = chromium.open_page(page, selectors=("#menu", "#text"), media="print")
+    assert screen.elements["#menu"].all_visible
+    assert printed.elements["#menu"].visible == 0 and printed.elements["#text"].all_visible

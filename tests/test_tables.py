@@ -64,3 +64,10 @@ def test_column_kinds():
     table = Table("t", "T", ("n", "name", "empty", "mixed"),
                   ((1, "a", None, 1), (2.5, "b", None, "x"), (None, None, None, 2)))
     assert list(column_kinds(table)) == [True, False, False, False]
+
+
+def test_title_and_source_must_be_text():
+    with pytest.raises(ValueError, match="must be text"):
+        Table("t", None, ("a",), ())
+    with pytest.raises(ValueError, match="must be text"):
+        Table("t", "T", ("a",), (), source=3)

@@ -49,6 +49,8 @@ class Table:
         if not KEY_PATTERN.fullmatch(self.key) or self.key.endswith("."):
             raise ValueError(f"table key {self.key!r} is not file-safe "
                              "(letters, digits, '_', '-', '.'; at most 100 characters)")
+        if not isinstance(self.title, str) or not (self.source is None or isinstance(self.source, str)):
+            raise ValueError(f"table {self.key}: title and source must be text")
         if not self.columns:
             raise ValueError(f"table {self.key}: no columns")
         for name in self.columns:
