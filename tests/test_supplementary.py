@@ -12,9 +12,11 @@ import pytest
 from docx import Document
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.oxml.ns import qn
+from docx.shared import Cm, Pt
 
 import evsynth.atomic
 from evsynth.ooxml import ZIP_ENTRY_DATE
+from evsynth.supplementary.docx_writer import column_widths
 from evsynth.supplementary import (DOCX_NAME, XLSX_NAME, render_docx, render_xlsx, sheet_names,
                                    write_csv, write_docx, write_supplementary, write_xlsx)
 from evsynth.tables import Table, cell_text
@@ -301,7 +303,26 @@ def test_docx_table_properties_in_schema_order_with_caption_and_widths(tmp_path)
     available = section.page_width - section.left_margin - section.right_margin
     widths = [column.width for column in document.tables[0].columns]
     assert available - len(widths) * 635 < sum(widths) <= available
-    # Longest lines per column: 7, 18, 11, 17, 20 and 21 characters; widths follow that order.
-    assert sorted(range(6), key=lambda i: widths[i]) == [0, 2, 3, 1, 4, 5]
-    assert abs(widths[5] / widths[0] - 21 / 7) < 0.01
+    # "Patient" (the longest word of column A) fits on one line; Response is the widest column.
+    assert widths[0] >= Pt(9 * 0.6 * 7) + Cm(0.4) - 635  # less at most the rounding to twips
+    assert widths[0] == min(widths) and widths[5] == max(widths)
     assert [c.width for c in document.tables[0].rows[3].cells] == widths
+
+
+def test_docx_column_widths_fill_the_text_width_without_breaking_words():
+    available = int(Cm(17))
+    char, pad = Pt(9 * 0.6), Cm(0.4)
+    # Everything fits: widths fill the text width in proportion to the longest lines.
+    short = Table("s", "S", ("n", "Outcome"), ((12, "PR"),))
+    a, b = column_widths(short, available)
+    assert available - 2 * 635 < a + b <= available
+    assert abs(a / b - (2 * char + pad) / (7 * char + pad)) < 0.001
+    # A long free-text column cannot push a short column below its longest word.
+    long_text = " ".join(["recommendation"] * 30)
+    wide = Table("w", "W", ("Guideline", "Recommendation"), (("ATA 2015 [10]", long_text),))
+    first, second = column_widths(wide, available)
+    assert first >= 9 * char + pad - 635
+    assert second > 2.5 * first and first + second <= available
+    # More unbreakable words than the page holds: everything shrinks, nothing overflows.
+    crowded = Table("c", "C", tuple(f"column_with_a_long_name_{i}" for i in range(12)), ())
+    assert sum(column_widths(crowded, available)) <= available

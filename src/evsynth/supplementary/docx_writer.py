@@ -50,6 +50,10 @@ TBLPR_ORDER = ("tblStyle", "tblpPr", "tblOverlap", "bidiVisual", "tblStyleRowBan
 TCPR_ORDER = ("cnfStyle", "tcW", "gridSpan", "hMerge", "vMerge", "tcBorders", "shd", "noWrap",
               "tcMar", "textDirection", "tcFitText", "vAlign", "hideMark")
 _EMU_PER_TWIP = 635
+#: Lines longer than this many characters are left to wrap inside their cell.
+WRAP_AT = 40
+_CHAR_WIDTH = int(TABLE_SIZE * 0.6)  # average width of a character, bold, in EMU
+_CELL_PADDING = int(Cm(0.4))  # Word's default left and right cell margins together
 _RULE = {"val": "single", "sz": "8", "space": "0", "color": "000000"}
 _THIN_RULE = {"val": "single", "sz": "4", "space": "0", "color": "000000"}
 
@@ -109,20 +113,32 @@ def _caption(table: DocxTable, title: str) -> None:
 
 
 def column_widths(table: Table, available: int) -> list[int]:
-    """Column widths (EMU) sharing *available* in proportion to each column's longest line.
+    """Column widths (EMU, whole twips) that fill *available* the way a browser lays out a table.
 
-    Widths are whole twips, the unit the file stores. Each column counts at least 3 and at most 40 characters, so a short
-    column stays readable and one long free-text column does not squeeze
-    the others to nothing.
+    Each column needs at least its longest word (so no word is broken) and
+    would like its longest line, up to :data:`WRAP_AT` characters, on one line;
+    both are estimated from character counts in the table's type size plus the
+    cell padding. When everything fits, widths grow in proportion to fill the
+    text width; otherwise each column gets its minimum and the rest is shared
+    in proportion to what each still wants (the auto layout of CSS 2.1
+    §17.5.2.2, simplified).
     """
-    weights = []
+    minimum, wanted = [], []
     for index, header in enumerate(table.columns):
         texts = [header, *(cell_text(row[index]) for row in table.rows)]
-        longest = max(len(line) for text in texts for line in (text.splitlines() or [""]))
-        weights.append(min(40, max(3, longest)))
-    total = sum(weights)
-    twips = available // _EMU_PER_TWIP  # Word stores widths in twentieths of a point
-    return [twips * weight // total * _EMU_PER_TWIP for weight in weights]
+        lines = [line for text in texts for line in (text.splitlines() or [""])]
+        longest_word = max((len(word) for line in lines for word in line.split()), default=1)
+        longest_line = min(WRAP_AT, max(len(line) for line in lines))
+        minimum.append(_CHAR_WIDTH * min(longest_word, WRAP_AT) + _CELL_PADDING)
+        wanted.append(_CHAR_WIDTH * max(longest_line, longest_word, 1) + _CELL_PADDING)
+    if sum(wanted) <= available:
+        widths = [available * w / sum(wanted) for w in wanted]
+    elif sum(minimum) >= available:
+        widths = [available * m / sum(minimum) for m in minimum]
+    else:
+        spare, extra = available - sum(minimum), [w - m for w, m in zip(wanted, minimum)]
+        widths = [m + spare * e / sum(extra) for m, e in zip(minimum, extra)]
+    return [int(w) // _EMU_PER_TWIP * _EMU_PER_TWIP for w in widths]
 
 
 def _set_widths(grid: DocxTable, widths: list[int]) -> None:
