@@ -110,6 +110,9 @@ def test_xlsx_one_sheet_per_table_with_title_header_cells_and_footnotes(tmp_path
             assert cell.font.bold
             assert cell.fill.fill_type == "solid" and cell.fill.fgColor.rgb == "FFD9E1F2"
         assert sheet.freeze_panes == "A4"
+        assert sheet.print_title_rows == "$3:$3"
+        assert sheet.page_setup.fitToWidth == 1 and sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet.page_setup.orientation == ("landscape" if len(table.columns) > 6 else None)
         for r, row in enumerate(table.rows, start=4):
             got = tuple(sheet.cell(row=r, column=c).value for c in range(1, len(row) + 1))
             assert got == row

@@ -58,3 +58,20 @@ def test_docx_round_trip(table):
     assert [c.text for c in grid.rows[0].cells] == list(table.columns)
     for row, values in zip(grid.rows[1:], table.rows):
         assert [c.text for c in row.cells] == [cell_text(v) for v in values]
+
+
+KEYS = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,45}[A-Za-z0-9_-]", fullmatch=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(KEYS, max_size=12, unique_by=str.casefold).map(
+    lambda keys: [k for k in keys if k.casefold() != "history"] + ["History"]))
+def test_sheet_names_always_valid_and_unique(keys):
+    from evsynth.supplementary import sheet_names
+    tables = [Table(k, k, ("a",), ()) for k in dict.fromkeys(keys)]
+    names = sheet_names(tables)
+    assert len(names) == len(tables)
+    assert all(0 < len(n) <= 31 for n in names)
+    assert len({n.casefold() for n in names}) == len(names)
+    assert "history" not in {n.casefold() for n in names}
+    assert all(n.startswith(t.key[:25]) for n, t in zip(names, tables))

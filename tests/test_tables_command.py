@@ -121,3 +121,11 @@ def test_registered_in_workflow_order():
     assert "tables" in names
     if "build" in names:
         assert names.index("tables") == names.index("build") + 1
+
+
+def test_command_error_is_one_line_without_traceback(tmp_path):
+    import subprocess
+    result = subprocess.run([sys.executable, "-m", "evsynth", "tables", "--root",
+                             str(tmp_path / "missing")], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr == f"evsynth: error: {tmp_path / 'missing'}: no such project folder\n"

@@ -2,7 +2,7 @@
 
 Each sheet has the table's title in A1, the header row in row 3 (bold, filled,
 frozen so it stays on screen while scrolling, repeated on every printed page,
-with an autofilter), the data rows under it, and the footnotes and source note
+with an autofilter; printed pages are one table wide, landscape for wide tables), the data rows under it, and the footnotes and source note
 under the data, one per row. Numbers stay numbers; text that Excel would take
 for a formula (``=...``) is stored as text. Column widths follow the longest
 entry of the header and data (the title and footnotes are left to overflow).
@@ -42,9 +42,12 @@ MIN_WIDTH, MAX_WIDTH = 8, 60
 
 _HEADER_FILL = PatternFill(fill_type="solid", start_color="FFD9E1F2", end_color="FFD9E1F2")
 _HEADER_BORDER = Border(top=Side(style="thin"), bottom=Side(style="thin"))
-_TITLE_FONT = Font(bold=True, size=12)
-_HEADER_FONT = Font(bold=True)
-_NOTE_FONT = Font(italic=True, size=9)
+_FONT = "Calibri"  # openpyxl's default body font; named so every viewer uses the same
+_TITLE_FONT = Font(name=_FONT, bold=True, size=12)
+_HEADER_FONT = Font(name=_FONT, bold=True, size=11)
+_NOTE_FONT = Font(name=_FONT, italic=True, size=9)
+#: Sheets with more columns than this print in landscape.
+LANDSCAPE_FROM_COLUMNS = 6
 
 
 def sheet_names(tables: Sequence[Table]) -> list[str]:
@@ -112,6 +115,11 @@ def _fill_sheet(sheet: Worksheet, table: Table) -> None:
     sheet.freeze_panes = f"A{HEADER_ROW + 1}"
     sheet.auto_filter.ref = f"A{HEADER_ROW}:{last_col}{max(last_row, HEADER_ROW)}"
     sheet.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    if len(table.columns) > LANDSCAPE_FROM_COLUMNS:
+        sheet.page_setup.orientation = "landscape"
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True  # print all columns on one page width
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
 
 
 def render_xlsx(tables: Iterable[Table], title: str = "Supplementary tables") -> bytes:
