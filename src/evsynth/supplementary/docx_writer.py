@@ -8,7 +8,7 @@ a long table runs onto, and no row is split across two pages. A table with
 more than :data:`LANDSCAPE_FROM_COLUMNS` columns gets a landscape page.
 
 Written with python-docx; the two row properties it has no API for
-(``w:tblHeader``, ``w:cantSplit``, ECMA-376 Part 1 §17.4.49 and §17.4.6) and
+(``w:tblHeader``, ``w:cantSplit``: ISO/IEC 29500-1 §17.4.50 and §17.4.6) and
 the table borders are set on the underlying XML. The archive is then made
 byte-for-byte reproducible by :func:`evsynth.ooxml.reproducible_package`.
 """
@@ -20,18 +20,18 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from docx import Document
-from lxml import etree
+from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.oxml.xmlchemy import BaseOxmlElement
-from docx.shared import Cm, Emu, Pt
-from docx.document import Document as DocxDocument
 from docx.section import Section
+from docx.shared import Cm, Emu, Pt
 from docx.table import Table as DocxTable
 from docx.table import _Cell, _Row
+from lxml import etree
 
 from evsynth.atomic import write_bytes
 from evsynth.ooxml import FIXED_TIMESTAMP, reproducible_package, xml_text
