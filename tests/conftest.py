@@ -1,4 +1,4 @@
-"""Shared fixtures: the bundled review copied into a temporary project."""
+"""Shared fixtures: the bundled review copied into a temporary project, and the browser."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.browser import chromium  # noqa: F401  (the session-wide headless Chromium of tests/browser.py)
 
 REPO = Path(__file__).resolve().parents[1]
 

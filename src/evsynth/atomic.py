@@ -16,16 +16,6 @@ from pathlib import Path
 from typing import IO, Any
 
 
-def _file_mode(target: Path) -> int:
-    """The mode the new file gets: the old file's, or 0666 less the umask (as ``open`` would)."""
-    try:
-        return target.stat().st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 @contextmanager
 def atomic_open(path: str | os.PathLike[str], mode: str = "w", encoding: str | None = "utf-8",
                 newline: str | None = None) -> Iterator[IO[Any]]:
@@ -38,12 +28,12 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", encoding: str | N
     binary = "b" in mode
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, _mode_for(target))
         with os.fdopen(fd, mode, encoding=None if binary else encoding,
                        newline=None if binary else newline) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, _file_mode(target))
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -51,6 +41,21 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", encoding: str | N
         except FileNotFoundError:
             pass
         raise
+
+
+def _mode_for(target: Path) -> int:
+    """Permissions for the new file: those of the file it replaces, else 0o666 less the umask.
+
+    ``mkstemp`` creates files readable by their owner only; without this every
+    output (a report a web server should serve, a sheet a colleague should
+    read) would end up mode 0600.
+    """
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

@@ -17,20 +17,24 @@ from evsynth.errors import EvsynthError
 
 #: Sub-commands in workflow order: (name, module).
 COMMANDS: list[tuple[str, str]] = [
+    ("init", "evsynth.commands.init"),
     ("validate", "evsynth.commands.validate"),
     ("verify", "evsynth.commands.verify"),
     ("pool", "evsynth.commands.pool"),
     ("build", "evsynth.commands.build"),
+    ("tables", "evsynth.commands.tables"),
 ]
 
 DESCRIPTION = """\
 Keep a systematic review alive and reproducible.
 
 Workflow, in the order a reviewer uses it:
+  init      start a new review project (empty sheets, a sample query)
   validate  check the curated sheets in extracted/ (file:row:column errors)
   verify    recompute every published claim from the sheets
   pool      meta-analysis of proportions from per-study counts (metafor's models)
   build     validate, then render reports/ (offline)
+  tables    write just the supplementary tables (CSV, XLSX, DOCX)
 """
 
 

@@ -1,0 +1,55 @@
+"""Supplementary files: every table of the review as CSV, one XLSX workbook and one DOCX document.
+
+Call :func:`write_supplementary` with the review's :class:`~evsynth.tables.Table`
+list and a folder; it writes (each file atomically, each byte-for-byte
+reproducible)::
+
+    OUT/KEY.csv, OUT/KEY.notes.txt     one pair per table (see csv_writer)
+    OUT/supplementary_tables.xlsx      a sheet per table (see xlsx_writer)
+    OUT/supplementary_tables.docx      a table per page (see docx_writer)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from evsynth.supplementary.csv_writer import render_csv, render_notes, write_csv
+from evsynth.supplementary.docx_writer import render_docx, write_docx
+from evsynth.supplementary.xlsx_writer import render_xlsx, sheet_names, write_xlsx
+from evsynth.tables import Table, check_unique_keys
+
+#: The formats :func:`write_supplementary` knows, in the order it writes them.
+FORMATS: tuple[str, ...] = ("csv", "xlsx", "docx")
+XLSX_NAME = "supplementary_tables.xlsx"
+DOCX_NAME = "supplementary_tables.docx"
+
+__all__ = ["DOCX_NAME", "FORMATS", "XLSX_NAME", "render_csv", "render_docx", "render_notes",
+           "render_xlsx", "sheet_names", "write_csv", "write_docx", "write_supplementary",
+           "write_xlsx"]
+
+
+def write_supplementary(tables: Iterable[Table], out_dir: str | Path,
+                        formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Write *tables* into *out_dir* in each of *formats*; return the files written, in order.
+
+    Raises ``ValueError`` for an unknown format, duplicate table keys or no tables.
+    """
+    unknown = [name for name in formats if name not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown format {unknown[0]!r} (choose from {', '.join(FORMATS)})")
+    table_list = check_unique_keys(tables)
+    if not table_list:
+        raise ValueError("no tables to write")
+    directory = Path(out_dir)
+    written: list[Path] = []
+    for name in FORMATS:
+        if name not in formats:
+            continue
+        if name == "csv":
+            written.extend(write_csv(table_list, directory))
+        elif name == "xlsx":
+            written.append(write_xlsx(table_list, directory / XLSX_NAME))
+        else:
+            written.append(write_docx(table_list, directory / DOCX_NAME))
+    return written

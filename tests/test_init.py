@@ -1,0 +1,99 @@
+"""`evsynth init DIR`: an empty review project, and refusal to touch a non-empty folder."""
+
+import csv
+import subprocess
+import sys
+import tomllib
+
+import pytest
+
+import evsynth.scaffold
+from evsynth.cli import main
+from evsynth.errors import EvsynthError
+from evsynth.scaffold import SHEET_HEADERS, create_project
+
+
+def test_init_lays_out_sheets_query_reports_and_readme(tmp_path, capsys):
+    target = tmp_path / "reviews" / "new-review"
+    assert main(["init", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert "Created a review project" in out and "sample.toml" in out
+    sheets = sorted(p.name for p in (target / "extracted").iterdir())
+    assert sheets == sorted(SHEET_HEADERS)
+    for name, columns in SHEET_HEADERS.items():
+        with open(target / "extracted" / name, encoding="utf-8", newline="") as handle:
+            assert list(csv.reader(handle)) == [list(columns)]
+    with open(target / "queries" / "sample.toml", "rb") as handle:
+        query = tomllib.load(handle)
+    assert set(query) == {"name", "database", "term", "rationale"}
+    assert query["database"] == "pubmed"
+    assert "[mh]" in query["term"] and "[tiab]" in query["term"] and "\n" not in query["term"]
+    assert (target / "reports").is_dir() and list((target / "reports").iterdir()) == []
+    readme = (target / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith("# new-review\n")
+    for step in ("evsynth harvest", "evsynth validate", "evsynth build", "extracted/"):
+        assert step in readme
+    assert sorted(p.name for p in target.iterdir()) == ["README.md", "extracted", "queries", "reports"]
+    assert [p.name for p in target.parent.iterdir()] == ["new-review"]  # no staging folder left
+
+
+def test_every_sheet_has_unique_nonempty_columns():
+    for name, columns in SHEET_HEADERS.items():
+        assert name.endswith(".csv") and columns
+        assert len(set(columns)) == len(columns), name
+
+
+@pytest.mark.parametrize("existing", [[], [".git"]])
+def test_init_accepts_an_empty_folder_or_a_fresh_git_repo(tmp_path, existing):
+    target = tmp_path / "proj"
+    target.mkdir()
+    for name in existing:
+        (target / name).mkdir()
+    made = create_project(target)
+    assert target / "README.md" in made
+    assert (target / "extracted" / "studies.csv").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["proj"]
+
+
+def test_init_refuses_a_non_empty_folder_and_changes_nothing(tmp_path, capsys):
+    target = tmp_path / "proj"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    assert main(["init", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("evsynth: error: ") and "is not empty" in err and "notes.txt" in err
+    assert err.count("\n") == 1
+    assert [p.name for p in target.iterdir()] == ["notes.txt"]
+    assert (target / "notes.txt").read_text() == "mine"
+
+
+def test_init_refuses_a_file(tmp_path, capsys):
+    target = tmp_path / "file"
+    target.write_text("x")
+    assert main(["init", str(target)]) == 1
+    assert "exists and is not a folder" in capsys.readouterr().err
+
+
+def test_init_failure_leaves_no_half_project(tmp_path, monkeypatch):
+    calls = []
+
+    def failing_write(path, text):
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        evsynth.atomic.write_text(path, text)
+
+    import evsynth.atomic
+    monkeypatch.setattr(evsynth.scaffold, "write_text", failing_write)
+    with pytest.raises(EvsynthError, match="No space left on device"):
+        create_project(tmp_path / "proj")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_init_error_has_no_traceback(tmp_path):
+    (tmp_path / "x").write_text("x")
+    result = subprocess.run([sys.executable, "-m", "evsynth", "init", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
