@@ -36,6 +36,11 @@ class _Rows(HTMLParser):
             self._in_body = False
 
 
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file below *folder*, by relative path."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def _build(project: Path, capsys=None) -> int:
     return main(["build", "--root", str(project)])
 
@@ -49,7 +54,8 @@ def test_build_renders_tables_and_counts(project):
     assert parser.rows["table2_literature"] == 18
     assert parser.rows["table3_guidelines"] == 10
     assert parser.scripts == 0  # self-contained: no scripts, stylesheets, images or frames to fetch
-    assert "http://" not in html and "https://" not in html
+    assert 'href="http' not in html and "url(http" not in html and "@import" not in html
+    assert html.count("<svg") == 4  # one forest plot per pooled outcome, inline
     assert "RFA¹˒²" in html and "PR³ (n = 5)" in html and "infarction⁴" in html
     counts = json.loads((project / "reports" / "counts.json").read_text())
     assert counts["literature"]["patients"] == 75
@@ -58,21 +64,23 @@ def test_build_renders_tables_and_counts(project):
 
 def test_two_builds_are_byte_identical(project):
     assert _build(project) == 0
-    first = {p.name: p.read_bytes() for p in (project / "reports").iterdir()}
+    first = _snapshot(project / "reports")
     assert _build(project) == 0
-    second = {p.name: p.read_bytes() for p in (project / "reports").iterdir()}
-    assert first == second and set(first) >= {"review.html", "counts.json"}
+    second = _snapshot(project / "reports")
+    assert first == second
+    assert {"review.html", "counts.json", "supplementary/supplementary_tables.xlsx",
+            "supplementary/supplementary_tables.docx", "supplementary/table2_literature.csv"} <= set(first)
 
 
 def test_corrupted_sheet_leaves_the_previous_report_intact(project, capsys):
     assert _build(project) == 0
-    before = {p.name: p.read_bytes() for p in (project / "reports").iterdir()}
+    before = _snapshot(project / "reports")
     (project / "extracted" / "cohorts.csv").write_text("cohort_id,study_id\nC1\n")
     assert _build(project) == 1
     out = capsys.readouterr()
     assert "extracted/cohorts.csv:1:" in out.out
     assert "Traceback" not in out.err
-    after = {p.name: p.read_bytes() for p in (project / "reports").iterdir()}
+    after = _snapshot(project / "reports")
     assert after == before
 
 

@@ -8,8 +8,10 @@ provenance shown on the page.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
 
 import pandas as pd
 
@@ -18,6 +20,10 @@ from evsynth.claims import ClaimResult
 from evsynth.counts import HISTOLOGY_COLUMNS, review_counts
 from evsynth.review import Review
 from evsynth.tables import Cell, Table
+
+if TYPE_CHECKING:
+    from evsynth.pooling import PoolResult
+    from evsynth.synthesis import OutcomeSynthesis
 
 SUPERSCRIPTS = str.maketrans("0123456789,", "⁰¹²³⁴⁵⁶⁷⁸⁹˒")
 
@@ -267,3 +273,90 @@ def claims_table(results: list[ClaimResult]) -> SourcedTable:
         key="claims_check", title="Claims check: the paper's quantitative statements recomputed from the sheets",
         columns=("Claim", "Where", "Statement (paraphrased)", "Paper", "Sheets", "Status", "How / why"),
         rows=rows, source="extracted/claims.csv"), tuple(f"extracted/claims.csv row {r.row}" for r in results))
+
+
+# ------------------------------------------------------------------ meta-analyses
+
+def _pct_ci(estimate: float, low: float, high: float) -> str:
+    if not all(math.isfinite(v) for v in (estimate, low, high)):
+        return "not estimable"
+    return f"{100 * estimate:.1f} ({100 * low:.1f}–{100 * high:.1f})"
+
+
+def _pi(result: "PoolResult") -> str:
+    p = result.pooled
+    if not (math.isfinite(p.pi_lower) and math.isfinite(p.pi_upper)):
+        return "–"
+    return f"{100 * p.pi_lower:.1f}–{100 * p.pi_upper:.1f}"
+
+
+def _model(result: "PoolResult") -> str:
+    return f"{result.method} ({result.measure})"
+
+
+def _pooled_row(analysis: str, group: str, result: "PoolResult", note: str = "") -> tuple[Cell, ...]:
+    h = result.heterogeneity
+    events = sum(s.events for s in result.studies)
+    total = sum(s.total for s in result.studies)
+    tau2 = f"{h.tau2:.3f}" if math.isfinite(h.tau2) else "–"
+    i2 = f"{h.i2:.1f}" if math.isfinite(h.i2) and result.k > 1 else "–"
+    model = _model(result) + (f"; {note}" if note else "")
+    p = result.pooled
+    return (analysis, group, result.k, f"{events}/{total}", _pct_ci(p.estimate, p.ci_lower, p.ci_upper),
+            _pi(result), tau2, i2, model)
+
+
+def pooled_table(synthesis: "OutcomeSynthesis") -> SourcedTable:
+    """Per-study and pooled figures of one outcome, overall and by subgroup."""
+    o = synthesis.outcome
+    rows: list[tuple[Cell, ...]] = []
+    sources: list[str] = []
+    cohort_of = dict(zip(o.data["study"], o.data["cohort_id"]))
+    shown = synthesis.primary or synthesis.sensitivity
+    if shown is not None:
+        for s in shown.studies:
+            rows.append(("Study", s.study, 1, f"{s.events}/{s.total}", _pct_ci(s.proportion, s.ci_lower, s.ci_upper),
+                         "", "", "", "Clopper–Pearson"))
+            sources.append(f"extracted/cohorts.csv ({cohort_of[s.study]})")
+    for label, result in (("Overall", synthesis.primary), ("Sensitivity", synthesis.sensitivity)):
+        if result is not None:
+            rows.append(_pooled_row(label, "all studies", result))
+            sources.append(f"{len(o.data)} cohorts; evsynth.pooling {result.method}")
+    for sub in synthesis.subgroups:
+        analysis = f"By {sub.by}"
+        for level, result in sub.pooled.items():
+            rows.append(_pooled_row(analysis, level, result, sub.notes.get(level, "")))
+            sources.append(f"cohorts with {sub.by} = {level}")
+        for level, s in sub.single.items():
+            rows.append((analysis, level, 1, f"{s.events}/{s.total}", _pct_ci(s.proportion, s.ci_lower, s.ci_upper),
+                         "", "", "", "single study, not pooled (Clopper–Pearson)"))
+            sources.append(f"extracted/cohorts.csv ({cohort_of[s.study]})")
+        if sub.test_between is not None:
+            t = sub.test_between
+            rows.append((analysis, "test for subgroup differences", len(sub.pooled), "",
+                         f"Q = {t.q:.2f}, df = {t.df}, p = {t.pvalue:.3f}", "", "", "",
+                         "levels with k ≥ 2"))
+            sources.append("evsynth.pooling.test_between_subgroups")
+    excluded = "; ".join(f"{study}: {reason}" for study, reason in o.excluded)
+    return SourcedTable(Table(
+        key=f"pooled_{o.key}", title=f"Meta-analysis: {o.label} ({o.definition})",
+        columns=("Analysis", "Group", "k", "Events/total", "% (95% CI)", "95% PI (%)", "τ²", "I² (%)", "Model"),
+        rows=tuple(rows),
+        footnotes=("GLMM: random-intercept logistic model fitted by maximum likelihood (metafor rma.glmm, "
+                   "measure PLO); REML (PLO): inverse-variance random-effects model on the logit scale, "
+                   "0.5 added to studies with 0% or 100% (metafor rma). CI by normal quantiles; PI, "
+                   "prediction interval.",
+                   f"Left out: {excluded}." if excluded else "No cohort left out."),
+        source="extracted/cohorts.csv, extracted/adverse_events.csv via evsynth.outcomes"), tuple(sources))
+
+
+def case_series_outcomes_table(frame: "pd.DataFrame", limits: list[tuple[float, float]]) -> SourcedTable:
+    """The case series reported per procedure (not pooled), with Clopper–Pearson CIs."""
+    rows = tuple((str(r["label"]), f"{int(r['events'])}/{int(r['total'])}",
+                  _pct_ci(r["events"] / r["total"], low, high))
+                 for (_, r), (low, high) in zip(frame.iterrows(), limits))
+    return SourcedTable(Table(
+        key="case_series_outcomes", title="Case series: outcomes per procedure (not pooled)",
+        columns=("Outcome", "Procedures", "% (95% CI)"), rows=rows,
+        footnotes=("Clopper–Pearson exact CIs; 6 procedures in 4 patients, so procedures are not independent.",),
+        source="extracted/case_procedures.csv"), tuple("extracted/case_procedures.csv (response)" for _ in rows))

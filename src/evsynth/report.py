@@ -9,7 +9,7 @@ builds of the same sheets are byte-identical.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,19 @@ from evsynth import __version__, atomic, vocab
 from evsynth.claims import ClaimResult, claims_summary, verify_claims
 from evsynth.counts import review_counts
 from evsynth.errors import EvsynthError
-from evsynth.published_tables import (SourcedTable, case_adverse_events_table, claims_table, counts_table,
-                                      table1, table2, table3)
+from evsynth.outcomes import case_series_outcomes
+from evsynth.proportions import proportion_ci
+from evsynth.published_tables import (SourcedTable, case_adverse_events_table, case_series_outcomes_table,
+                                      claims_table, counts_table, pooled_table, table1, table2, table3)
 from evsynth.review import Review, load_review
+from evsynth.supplementary import render_supplementary
+from evsynth.synthesis import PRIMARY, SENSITIVITY, OutcomeSynthesis, synthesise_all
 from evsynth.tables import Table
 
 REPORTS_DIR = "reports"
+SUPPLEMENTARY_DIR = "supplementary"
+#: File endings the build owns in reports/supplementary/ (stale ones are removed).
+SUPPLEMENTARY_SUFFIXES = (".csv", ".notes.txt", ".xlsx", ".docx")
 
 
 class ClaimsRegressed(EvsynthError):
@@ -38,8 +45,8 @@ class Build:
     review: Review
     counts: dict[str, Any]
     claims: list[ClaimResult]
+    syntheses: dict[str, OutcomeSynthesis]
     tables: dict[str, SourcedTable]
-    files: dict[str, bytes] = field(default_factory=dict)
 
 
 def _environment() -> Environment:
@@ -57,10 +64,16 @@ def compute(root: Path) -> Build:
     """Load and validate the sheets, verify the claims and build every table (nothing written)."""
     review = load_review(root)
     claims = verify_claims(review)
-    tables = {t.table.key: t for t in (
-        table1(review), case_adverse_events_table(review), table2(review), counts_table(review),
-        table3(review), claims_table(claims))}
-    return Build(review=review, counts=review_counts(review), claims=claims, tables=tables)
+    syntheses = synthesise_all(review)
+    case_outcomes = case_series_outcomes(review)
+    limits = [(ci.ci_lower, ci.ci_upper) for ci in
+              (proportion_ci(int(r["events"]), int(r["total"]), "CP") for _, r in case_outcomes.iterrows())]
+    ordered = [table1(review), case_adverse_events_table(review), case_series_outcomes_table(case_outcomes, limits),
+               table2(review), counts_table(review),
+               *(pooled_table(s) for s in syntheses.values() if s.sensitivity is not None),
+               table3(review), claims_table(claims)]
+    tables = {t.table.key: t for t in ordered}
+    return Build(review=review, counts=review_counts(review), claims=claims, syntheses=syntheses, tables=tables)
 
 
 def render_html(build: Build) -> str:
@@ -69,16 +82,20 @@ def render_html(build: Build) -> str:
     return template.render(
         version=__version__, content_hash=build.review.content_hash, counts=build.counts,
         tables=build.tables, claims=build.claims, claims_summary=claims_summary(build.claims),
+        syntheses=build.syntheses, primary=PRIMARY, sensitivity=SENSITIVITY,
         lrt_names=vocab.LRT_NAMES, histology_names=vocab.HISTOLOGY_NAMES,
     )
 
 
 def render_files(build: Build) -> dict[str, bytes]:
     """Every output file of the build, by path relative to ``reports/``."""
-    return {
+    files = {
         "review.html": render_html(build).encode("utf-8"),
         "counts.json": (json.dumps(build.counts, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
     }
+    for name, data in render_supplementary([t.table for t in build.tables.values()]).items():
+        files[f"{SUPPLEMENTARY_DIR}/{name}"] = data
+    return files
 
 
 def check_regressions(claims: list[ClaimResult]) -> None:
@@ -101,4 +118,12 @@ def build(root: Path, out_dir: Path | None = None) -> dict[str, Path]:
         target = out / relative
         atomic.write_bytes(target, data)
         written[relative] = target
+    _remove_stale_supplementary(out / SUPPLEMENTARY_DIR, set(written.values()))
     return written
+
+
+def _remove_stale_supplementary(directory: Path, keep: set[Path]) -> None:
+    """Remove supplementary files of tables the review no longer has."""
+    for path in sorted(directory.glob("*")):
+        if path.is_file() and path.name.endswith(SUPPLEMENTARY_SUFFIXES) and path not in keep:
+            path.unlink()

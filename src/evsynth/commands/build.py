@@ -26,6 +26,6 @@ def run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem)
         raise
-    for relative, path in written.items():
-        print(f"wrote {path}")
+    out = args.out if args.out is not None else root / "reports"
+    print(f"wrote {len(written)} files to {out}/ (review.html, counts.json, supplementary/)")
     return 0

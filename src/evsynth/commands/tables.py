@@ -42,12 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_tables(root: Path) -> list[Table]:
     """The review's tables, as the build renders them (``evsynth.report.review_tables``)."""
-    try:
-        from evsynth.report import review_tables
-    except ImportError as exc:
-        raise EvsynthError("this installation has no review build (evsynth.report), "
-                           "so there are no tables to write") from exc
-    return list(review_tables(root))
+    from evsynth import report
+
+    return list(report.review_tables(root))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from evsynth.supplementary.csv_writer import render_csv, render_notes, write_csv
+from evsynth.atomic import write_bytes
+from evsynth.supplementary.csv_writer import csv_paths, render_csv, render_notes, write_csv
 from evsynth.supplementary.docx_writer import render_docx, write_docx
 from evsynth.supplementary.xlsx_writer import render_xlsx, sheet_names, write_xlsx
 from evsynth.tables import Table, check_unique_keys
@@ -25,13 +26,12 @@ XLSX_NAME = "supplementary_tables.xlsx"
 DOCX_NAME = "supplementary_tables.docx"
 
 __all__ = ["DOCX_NAME", "FORMATS", "XLSX_NAME", "render_csv", "render_docx", "render_notes",
-           "render_xlsx", "sheet_names", "write_csv", "write_docx", "write_supplementary",
+           "render_supplementary", "render_xlsx", "sheet_names", "write_csv", "write_docx", "write_supplementary",
            "write_xlsx"]
 
 
-def write_supplementary(tables: Iterable[Table], out_dir: str | Path,
-                        formats: Sequence[str] = FORMATS) -> list[Path]:
-    """Write *tables* into *out_dir* in each of *formats*; return the files written, in order.
+def render_supplementary(tables: Iterable[Table], formats: Sequence[str] = FORMATS) -> dict[str, bytes]:
+    """Every supplementary file of *tables* in *formats*, by file name, rendered in memory.
 
     Raises ``ValueError`` for an unknown format, duplicate table keys or no tables.
     """
@@ -41,15 +41,33 @@ def write_supplementary(tables: Iterable[Table], out_dir: str | Path,
     table_list = check_unique_keys(tables)
     if not table_list:
         raise ValueError("no tables to write")
-    directory = Path(out_dir)
-    written: list[Path] = []
+    files: dict[str, bytes] = {}
     for name in FORMATS:
         if name not in formats:
             continue
         if name == "csv":
-            written.extend(write_csv(table_list, directory))
+            for table in table_list:
+                data_path, notes_path = csv_paths(table, Path("."))
+                files[data_path.name] = render_csv(table).encode("utf-8")
+                files[notes_path.name] = render_notes(table).encode("utf-8")
         elif name == "xlsx":
-            written.append(write_xlsx(table_list, directory / XLSX_NAME))
+            files[XLSX_NAME] = render_xlsx(table_list)
         else:
-            written.append(write_docx(table_list, directory / DOCX_NAME))
+            files[DOCX_NAME] = render_docx(table_list)
+    return files
+
+
+def write_supplementary(tables: Iterable[Table], out_dir: str | Path,
+                        formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Write *tables* into *out_dir* in each of *formats*; return the files written, in order.
+
+    Everything is rendered before anything is written; each file is written
+    atomically. Raises ``ValueError`` for an unknown format, duplicate table
+    keys or no tables.
+    """
+    directory = Path(out_dir)
+    written: list[Path] = []
+    for name, data in render_supplementary(tables, formats).items():
+        write_bytes(directory / name, data)
+        written.append(directory / name)
     return written
