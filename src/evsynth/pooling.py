@@ -5,7 +5,9 @@ Everything follows metafor (Viechtbauer 2010) so that the numbers equal
 ``rma.glmm(measure = "PLO")``:
 
 * yᵢ, vᵢ from :func:`evsynth.transforms.escalc_proportions`; τ̂² from
-  :func:`evsynth.tau2.estimate_tau2` (or the GLMM, :mod:`evsynth.glmm`).
+  :func:`evsynth.tau2.estimate_tau2_noted` (or the GLMM, :mod:`evsynth.glmm`);
+  where metafor's Fisher scoring stops unconverged, its documented remedy
+  (``stepadj = 0.5``) is applied and noted.
 * μ̂ = Σwᵢyᵢ/Σwᵢ, wᵢ = 1/(vᵢ + τ̂²), SE = (Σwᵢ)^{−1/2}; CI μ̂ ± z SE.
 * Knapp & Hartung (2003) (``test = "knha"``): SE² multiplied by
   s² = Σwᵢ(yᵢ − μ̂)²/(k − 1) (not truncated at 1, as metafor; s² = 0 when the
