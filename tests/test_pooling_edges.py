@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -62,10 +63,22 @@ def test_glmm_handles_0_and_100_percent_studies_without_correction():
     ([0, 0], [5, 6], "no study has an event"),
     ([5, 6], [5, 6], "every patient had the event"),
     ([2], [5], "at least 2 studies"),
+    ([0, 7, 0, 5], [6, 7, 9, 5], "every study has 0% or 100%"),
 ])
 def test_glmm_undefined_cases_raise_clear_errors(events, totals, message):
     with pytest.raises(PoolingError, match=message):
         pool_proportions(events, totals, method="GLMM")
+
+
+def test_fisher_scoring_falls_back_to_metafors_remedy():
+    # metafor 3.8 stops here ("Fisher scoring algorithm did not converge"); with
+    # rma(..., control = list(stepadj = 0.5, maxiter = 1000)) it gives tau2 = 0.3087667,
+    # beta = 2.4067127 (checked with R while writing this test).
+    r = pool_proportions([13, 13, 4, 14, 7, 19, 14, 12, 8, 2, 15, 6],
+                         [13, 14, 4, 14, 7, 19, 14, 12, 9, 2, 15, 9], method="REML")
+    assert r.heterogeneity.tau2 == pytest.approx(0.3087667, abs=1e-6)
+    assert r.transformed.estimate == pytest.approx(2.4067127, abs=1e-6)
+    assert any("stepadj = 0.5" in note for note in r.notes)
 
 
 @pytest.mark.parametrize("events,totals,message", [
@@ -140,3 +153,56 @@ def test_wilson_cc_is_wider_than_wilson_and_cp_is_conservative():
     assert np.all(cl <= wl + 1e-15) and np.all(cu >= wu - 1e-15)
     # Clopper-Pearson at 0/20: upper = 1 - 0.025^(1/20)
     assert proportion_ci(0, 20).ci_upper == pytest.approx(1 - 0.025 ** (1 / 20), abs=1e-12)
+
+
+def test_tau2_ci_upper_beyond_search_limit_is_flagged():
+    # metafor: confint() prints ">100" for these three series (golden review_response_series)
+    r = pool_proportions([5, 5, 7], [10, 12, 7], measure="PLO", method="REML")
+    assert r.heterogeneity.tau2_ci_upper == 100.0 and r.heterogeneity.tau2_ci_upper_truncated
+    assert any("search limit" in note for note in r.notes)
+    r = pool_proportions([5, 5, 7], [10, 12, 7], measure="PFT", method="REML")
+    assert not r.heterogeneity.tau2_ci_upper_truncated
+
+
+counts = st.integers(1, 200).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.lists(counts, min_size=1, max_size=25),
+       measure=st.sampled_from(["PLO", "PFT", "PAS", "PR"]),
+       method=st.sampled_from(["DL", "REML", "PM", "ML", "HE", "SJ", "EE"]),
+       test=st.sampled_from(["z", "knha"]))
+def test_any_counts_give_a_finite_ordered_answer(data, measure, method, test):
+    x = [a for a, _ in data]
+    n = [b for _, b in data]
+    r = pool_proportions(x, n, measure=measure, method=method, test=test)
+    t, h = r.transformed, r.heterogeneity
+    yi = [s.yi for s in r.studies]
+    assert min(yi) - 1e-9 <= t.estimate <= max(yi) + 1e-9  # a weighted mean of the yi
+    assert t.ci_lower <= t.estimate <= t.ci_upper
+    assert h.tau2 >= 0 and 0 <= h.i2 <= 100 and h.q >= 0
+    if method == "EE" and len(x) > 1:  # metafor: H² = Q/(k − 1) for EE, which may be below 1
+        assert h.h2 == pytest.approx(h.q / (len(x) - 1))
+    else:  # H² = (τ² + ṽ)/ṽ
+        assert h.h2 >= 1 - 1e-12
+    if method != "EE" and len(x) > 1:
+        assert h.tau2_ci_lower <= h.tau2_ci_upper
+    assert abs(sum(s.weight for s in r.studies) - 100) < 1e-6
+    json.dumps(r.to_dict(), allow_nan=False)
+    # the order of the studies does not matter
+    r2 = pool_proportions(x[::-1], n[::-1], measure=measure, method=method, test=test)
+    assert r2.transformed.estimate == pytest.approx(t.estimate, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.lists(counts, min_size=2, max_size=15))
+def test_glmm_either_fits_or_says_why(data):
+    x = [a for a, _ in data]
+    n = [b for _, b in data]
+    try:
+        r = pool_proportions(x, n, method="GLMM")
+    except PoolingError as exc:
+        assert "no finite estimate" in str(exc)
+        return
+    assert 0 < r.pooled.ci_lower <= r.pooled.estimate <= r.pooled.ci_upper < 1
+    assert r.heterogeneity.tau2 >= 0 and math.isfinite(r.transformed.se)

@@ -31,8 +31,8 @@ Keep a systematic review alive and reproducible.
 Workflow, in the order a reviewer uses it:
   init      start a new review project (empty sheets, a sample query)
   validate  check the curated sheets in extracted/ (file:row:column errors)
-  verify    recompute every published claim from the sheets
   pool      meta-analysis of proportions from per-study counts (metafor's models)
+  verify    recompute every published claim from the sheets
   build     validate, then render reports/ (offline)
   tables    write just the supplementary tables (CSV, XLSX, DOCX)
 """

@@ -124,7 +124,7 @@ def fit_glmm(events: np.ndarray, totals: np.ndarray, nagq: int = 7) -> GlmmFit:
     ------
     GlmmError
         With fewer than 2 studies, when no study (or every study) has an event
-        (β̂ = ∓∞), or when τ² runs off to infinity.
+        (β̂ = ∓∞), or when τ² runs off to infinity (e.g. every study at 0 % or 100 %).
     """
     x = np.asarray(events, dtype=float)
     n = np.asarray(totals, dtype=float)
@@ -134,6 +134,9 @@ def fit_glmm(events: np.ndarray, totals: np.ndarray, nagq: int = 7) -> GlmmFit:
         raise GlmmError("GLMM has no finite estimate: no study has an event (pooled logit is -infinity)")
     if x.sum() == n.sum():
         raise GlmmError("GLMM has no finite estimate: every patient had the event (pooled logit is +infinity)")
+    if np.all((x == 0) | (x == n)):
+        raise GlmmError("GLMM has no finite estimate: every study has 0% or 100% events, so the "
+                        "between-study variance grows without bound (use a transformation model)")
 
     modes = np.zeros(len(x))
 
@@ -193,6 +196,8 @@ def _beta_se(objective: Callable[[np.ndarray], float], beta: float, sigma: float
         return objective(np.asarray(theta, dtype=float))
 
     hbb = (f([beta + h, sigma]) - 2 * f([beta, sigma]) + f([beta - h, sigma])) / h ** 2
+    if not hbb > 0:
+        return float("nan")  # not a maximum in β: no standard error
     if sigma < 1e-3:
         return float(1 / np.sqrt(hbb))
     hss = (f([beta, sigma + h]) - 2 * f([beta, sigma]) + f([beta, sigma - h])) / h ** 2

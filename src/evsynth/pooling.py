@@ -5,7 +5,9 @@ Everything follows metafor (Viechtbauer 2010) so that the numbers equal
 ``rma.glmm(measure = "PLO")``:
 
 * yᵢ, vᵢ from :func:`evsynth.transforms.escalc_proportions`; τ̂² from
-  :func:`evsynth.tau2.estimate_tau2` (or the GLMM, :mod:`evsynth.glmm`).
+  :func:`evsynth.tau2.estimate_tau2_noted` (or the GLMM, :mod:`evsynth.glmm`);
+  where metafor's Fisher scoring stops unconverged, its documented remedy
+  (``stepadj = 0.5``) is applied and noted.
 * μ̂ = Σwᵢyᵢ/Σwᵢ, wᵢ = 1/(vᵢ + τ̂²), SE = (Σwᵢ)^{−1/2}; CI μ̂ ± z SE.
 * Knapp & Hartung (2003) (``test = "knha"``): SE² multiplied by
   s² = Σwᵢ(yᵢ − μ̂)²/(k − 1) (not truncated at 1, as metafor; s² = 0 when the
@@ -48,7 +50,7 @@ from scipy import stats
 
 from evsynth.glmm import GlmmError, fit_glmm, lrt_heterogeneity
 from evsynth.proportions import CI_METHODS, proportion_limits
-from evsynth.tau2 import ESTIMATORS, ConvergenceError, estimate_tau2, tau2_qprofile_ci
+from evsynth.tau2 import ESTIMATORS, ConvergenceError, estimate_tau2_noted, tau2_qprofile_ci
 from evsynth.transforms import MEASURES, back_transform, escalc_proportions
 
 METHODS: tuple[str, ...] = ESTIMATORS + ("GLMM",)
@@ -284,6 +286,9 @@ def pool_proportions(events: Sequence[int], totals: Sequence[int],
         except GlmmError as exc:
             raise PoolingError(str(exc)) from None
         mu, se, tau2 = fit.beta, fit.se, fit.tau2
+        if not math.isfinite(se):
+            notes.append("GLMM: the likelihood is not curved at the estimate; no standard error, "
+                         "so no CI or prediction interval.")
         crit = stats.t.isf(alpha / 2, k - 1) if test == "knha" else stats.norm.isf(alpha / 2)
         q = lrt_heterogeneity(x, n)
         vt = _typical_within_variance(vi)
@@ -294,9 +299,11 @@ def pool_proportions(events: Sequence[int], totals: Sequence[int],
         notes.append("Q is the likelihood-ratio test of homogeneity (metafor QE.LRT).")
     else:
         try:
-            tau2 = estimate_tau2(yi, vi, method)
+            tau2, note = estimate_tau2_noted(yi, vi, method)
         except ConvergenceError as exc:
             raise PoolingError(f"{method}: {exc}") from None
+        if note:
+            notes.append(note)
         w = 1.0 / (vi + tau2)
         mu = float(np.sum(w * yi) / w.sum())
         se = float(np.sqrt(1.0 / w.sum()))

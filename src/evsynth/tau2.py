@@ -102,11 +102,13 @@ def _loglik(yi: np.ndarray, vi: np.ndarray, tau2: float, reml: bool) -> float:
 
 
 def tau2_fisher(yi: np.ndarray, vi: np.ndarray, reml: bool = True,
-                threshold: float = FISHER_THRESHOLD, maxiter: int = FISHER_MAXITER) -> float:
+                threshold: float = FISHER_THRESHOLD, maxiter: int = FISHER_MAXITER,
+                stepadj: float = 1.0) -> float:
     """ML or REML τ² by Fisher scoring, as metafor's ``rma.uni`` (see module docstring).
 
     With P = W − wwᵀ/Σw (W = diag wᵢ, wᵢ = 1/(vᵢ+τ²)), Py = w∘(y − μ̂), the step is
-    REML: (yᵀPPy − tr P)/tr(PP); ML: (yᵀPPy − Σwᵢ)/Σwᵢ² (Viechtbauer 2005, eqs. 11, 14).
+    REML: (yᵀPPy − tr P)/tr(PP); ML: (yᵀPPy − Σwᵢ)/Σwᵢ² (Viechtbauer 2005, eqs. 11, 14),
+    multiplied by ``stepadj`` (metafor's ``control = list(stepadj = ...)``).
     """
     tau2 = tau2_he(yi, vi)
     change = threshold + 1
@@ -124,6 +126,7 @@ def tau2_fisher(yi: np.ndarray, vi: np.ndarray, reml: bool = True,
             adj = (ypp - tr_p) / tr_pp
         else:
             adj = (ypp - s1) / s2
+        adj *= stepadj
         if not np.isfinite(adj):
             adj = 0.0
         while tau2 + adj < 0:
@@ -131,10 +134,34 @@ def tau2_fisher(yi: np.ndarray, vi: np.ndarray, reml: bool = True,
         tau2 = tau2 + adj
         change = abs(old - tau2)
         if iterations > maxiter:
-            raise ConvergenceError("Fisher scoring algorithm did not converge")
+            raise ConvergenceError("Fisher scoring algorithm did not converge; try method PM or DL")
     if _loglik(yi, vi, 0.0, reml) - _loglik(yi, vi, tau2, reml) > LL0_TOL and tau2 > threshold:
         tau2 = 0.0
     return max(0.0, float(tau2))
+
+
+#: The remedy ``help(rma)`` gives when Fisher scoring does not converge.
+FISHER_FALLBACK = {"stepadj": 0.5, "maxiter": 1000}
+
+
+def estimate_tau2_noted(yi: np.ndarray, vi: np.ndarray, method: str = "REML") -> tuple[float, str]:
+    """τ² by ``method``, and a note ("" if none) when ML/REML needed metafor's remedy.
+
+    With metafor's defaults Fisher scoring sometimes oscillates (metafor then
+    stops with "Fisher scoring algorithm did not converge"); ``help(rma)``
+    advises a smaller step, ``control = list(stepadj = 0.5, maxiter = 1000)``,
+    which is tried here before giving up.
+    """
+    try:
+        return estimate_tau2(yi, vi, method), ""
+    except ConvergenceError:
+        if method.upper() not in ("ML", "REML"):
+            raise
+    tau2 = tau2_fisher(np.asarray(yi, dtype=float), np.asarray(vi, dtype=float),
+                       reml=method.upper() == "REML", **FISHER_FALLBACK)
+    return tau2, (f"{method.upper()}: Fisher scoring did not converge with metafor's defaults; "
+                  "converged with step length 0.5 (metafor: control = list(stepadj = 0.5, "
+                  "maxiter = 1000)).")
 
 
 def estimate_tau2(yi: np.ndarray, vi: np.ndarray, method: str = "REML") -> float:

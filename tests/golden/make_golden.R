@@ -158,6 +158,10 @@ make("review_response", "objective response CR+PR / evaluable patients, counts f
 make("review_grade3_ae", "grade >= 3 adverse events (CTCAE v5), counts from the publications",
      c("Lorenz", "Fromigue", "Grozinsky-Glasberg", "Isozaki", "Hughes", "Guglielmi"),
      c(2, 1, 1, 0, 0, 0), c(11, 12, 7, 1, 1, 1))
+# 2b. The three case series of the response outcome alone: k = 3 with 0 % / 100 % cells, where
+#     the Q-profile upper limit for tau^2 lies beyond metafor's search limit (printed as ">100").
+make("review_response_series", "objective response, the three case series only",
+     c("Lorenz", "Fromigue", "Grozinsky-Glasberg"), c(5, 5, 7), c(10, 12, 7))
 # 3. metafor's dat.pritz1997 (Pritz 1997: proportion of patients with a positive outcome).
 data(dat.pritz1997, package = "metadat")
 make("pritz1997", "metadat::dat.pritz1997 (Pritz 1997)",
