@@ -3,7 +3,10 @@
 Everything is computed first, in memory; only then are the files written, each
 atomically, so an invalid sheet or a claim that stopped reproducing leaves the
 previous report exactly as it was. The outputs carry no timestamps: two
-builds of the same sheets are byte-identical.
+builds of the same sheets are byte-identical. ``reports/build-state.json``
+keeps the key figures of the last build and of the one before
+(:mod:`evsynth.build_state`), so the page can say what changed
+(:mod:`evsynth.changes`) and still rebuild byte for byte.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from evsynth import __version__, atomic, vocab
+from evsynth import __version__, atomic, build_state, sheets, vocab
+from evsynth.build_state import BuildState
+from evsynth.changes import FIGURE_SECTIONS, SECTION_SOURCES, Changes, compare, snapshot
 from evsynth.claims import ClaimResult, claims_summary, verify_claims
 from evsynth.counts import review_counts
 from evsynth.errors import EvsynthError
@@ -24,6 +29,7 @@ from evsynth.proportions import proportion_ci
 from evsynth.published_tables import (SourcedTable, case_adverse_events_table, case_series_outcomes_table,
                                       claims_table, counts_table, pooled_table, table1, table2, table3)
 from evsynth.review import Review, load_review
+from evsynth.searches import SearchRun, latest_runs
 from evsynth.supplementary import render_supplementary
 from evsynth.synthesis import PRIMARY, SENSITIVITY, OutcomeSynthesis, synthesise_all
 from evsynth.tables import Table
@@ -47,6 +53,7 @@ class Build:
     claims: list[ClaimResult]
     syntheses: dict[str, OutcomeSynthesis]
     tables: dict[str, SourcedTable]
+    searches: tuple[SearchRun, ...] = ()
 
 
 def _environment() -> Environment:
@@ -73,24 +80,55 @@ def compute(root: Path) -> Build:
                *(pooled_table(s) for s in syntheses.values() if s.sensitivity is not None),
                table3(review), claims_table(claims)]
     tables = {t.table.key: t for t in ordered}
-    return Build(review=review, counts=review_counts(review), claims=claims, syntheses=syntheses, tables=tables)
+    return Build(review=review, counts=review_counts(review), claims=claims, syntheses=syntheses, tables=tables,
+                 searches=latest_runs(root))
 
 
-def render_html(build: Build) -> str:
-    """The self-contained review page (inline CSS, no scripts, no network)."""
+def sheet_inventory(review: Review) -> list[tuple[str, int, str]]:
+    """Each sheet as ``(file, data rows, what one row is)``, in :data:`evsynth.sheets.ALL_SHEETS` order."""
+    return [(f"{sheets.SHEETS_DIR}/{spec.filename}", len(getattr(review, spec.name)), spec.description)
+            for spec in sheets.ALL_SHEETS]
+
+
+def first_state(build: Build) -> BuildState:
+    """The state of a build with no earlier one (what :func:`render_files` assumes by default)."""
+    return build_state.advance(BuildState(None), snapshot(build))
+
+
+def state_changes(state: BuildState) -> Changes | None:
+    """What changed from the state's previous figures to its current ones (``None``: no earlier build)."""
+    if state.previous is None or state.current is None:
+        return None
+    return compare(state.previous, state.current)
+
+
+def render_html(build: Build, state: BuildState | None = None) -> str:
+    """The self-contained review page (inline CSS, no scripts, no network).
+
+    *state* (default: a first build) gives the "what changed" section.
+    """
     template = _environment().get_template("review.html.j2")
     return template.render(
         version=__version__, content_hash=build.review.content_hash, counts=build.counts,
+        searches=build.searches, changes=state_changes(state or first_state(build)),
+        figure_sections=FIGURE_SECTIONS, section_sources=SECTION_SOURCES,
+        sheet_inventory=sheet_inventory(build.review),
         tables=build.tables, claims=build.claims, claims_summary=claims_summary(build.claims),
         syntheses=build.syntheses, primary=PRIMARY, sensitivity=SENSITIVITY,
         lrt_names=vocab.LRT_NAMES, histology_names=vocab.HISTOLOGY_NAMES,
     )
 
 
-def render_files(build: Build) -> dict[str, bytes]:
-    """Every output file of the build, by path relative to ``reports/``."""
+def render_files(build: Build, state: BuildState | None = None) -> dict[str, bytes]:
+    """Every output file of the build, by path relative to ``reports/``.
+
+    *state* is the build state after this build (:func:`evsynth.build_state.advance`);
+    by default, that of a first build.
+    """
+    state = state or first_state(build)
     files = {
-        "review.html": render_html(build).encode("utf-8"),
+        "review.html": render_html(build, state).encode("utf-8"),
+        build_state.FILENAME: build_state.dumps(state),
         "counts.json": (json.dumps(build.counts, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
     }
     for name, data in render_supplementary([t.table for t in build.tables.values()]).items():
@@ -111,8 +149,9 @@ def build(root: Path, out_dir: Path | None = None) -> dict[str, Path]:
     """Validate, verify and render; write each output atomically. Returns the files written."""
     result = compute(root)
     check_regressions(result.claims)
-    files = render_files(result)
     out = out_dir if out_dir is not None else root / REPORTS_DIR
+    state = build_state.advance(build_state.read(out / build_state.FILENAME), snapshot(result))
+    files = render_files(result, state)
     written: dict[str, Path] = {}
     for relative, data in sorted(files.items()):
         target = out / relative
