@@ -136,14 +136,17 @@ class Chromium:
 
     def open_page(self, path: str | Path, *, selectors: Sequence[str] = (),
                   evaluate: Sequence[str] = (), screenshot: str | Path | None = None,
-                  media: str = "screen", timeout_ms: int = 15_000) -> PageReport:
+                  media: str = "screen", viewport: Mapping[str, int] | None = None,
+                  timeout_ms: int = 15_000) -> PageReport:
         """Open the local file *path* and report what happened.
 
         *selectors* are CSS selectors whose matches are counted and checked for
         visibility; *evaluate* are JavaScript expressions whose values are
         returned in :attr:`PageReport.values`; *screenshot* is where a
         full-page PNG is saved; *media* ``"print"`` applies the page's print
-        stylesheet, to see what a reader gets on paper.
+        stylesheet, to see what a reader gets on paper; *viewport*
+        (``{"width": 390, "height": 844}``) replaces the default window size
+        for this page, e.g. to look at a phone screen.
         """
         if self._context is None:
             raise RuntimeError("Chromium.open_page called before start()")
@@ -154,6 +157,8 @@ class Chromium:
         blocked: list[str] = []
         page = self._context.new_page()
         page.emulate_media(media=media)
+        if viewport is not None:
+            page.set_viewport_size({"width": int(viewport["width"]), "height": int(viewport["height"])})
         page.on("console", lambda m: console.append(_console_line(m)) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("dialog", lambda d: (dialogs.append(f"{d.type}: {d.message}"), d.dismiss()))

@@ -167,3 +167,9 @@ def forest_svg(result: PoolResult | SubgroupAnalysis, title: str = "",
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
+
+
+def inline_svg(document: str) -> str:
+    """*document* without its XML declaration and DOCTYPE, to place inside an HTML page."""
+    start = document.find("<svg")
+    return document[start:] if start >= 0 else document

@@ -24,6 +24,7 @@ from evsynth.changes import FIGURE_SECTIONS, SECTION_SOURCES, Changes, compare, 
 from evsynth.claims import ClaimResult, claims_summary, verify_claims
 from evsynth.counts import review_counts
 from evsynth.errors import EvsynthError
+from evsynth.forest import inline_svg
 from evsynth.outcomes import case_series_outcomes
 from evsynth.proportions import proportion_ci
 from evsynth.published_tables import (SourcedTable, case_adverse_events_table, case_series_outcomes_table,
@@ -57,9 +58,11 @@ class Build:
 
 
 def _environment() -> Environment:
-    return Environment(loader=PackageLoader("evsynth", "templates"),
-                       autoescape=select_autoescape(["html", "svg", "j2"], default=True),
-                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = Environment(loader=PackageLoader("evsynth", "templates"),
+                      autoescape=select_autoescape(["html", "svg", "j2"], default=True),
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["inline_svg"] = inline_svg
+    return env
 
 
 def review_tables(root: Path) -> list[Table]:
