@@ -29,6 +29,11 @@ UNSOURCED_NUMBERS = """(() => {
   return found;
 })()"""
 
+#: Rows of the meta-analysis tables whose title names neither cohort ids nor the subgroup levels tested.
+POOLED_ROWS_WITHOUT_IDS = """Array.from(document.querySelectorAll('table[id^="pooled_"] tbody tr'))
+  .filter(r => !/extracted\\/cohorts\\.csv \\(C\\d+[,)]|^Source: levels .+test_between_subgroups/.test(r.title))
+  .map(r => r.title)"""
+
 TABLES = {"table1_case_series": 6, "table2_literature": 18, "table3_guidelines": 10}
 FORESTS = ("pr", "orr", "dcr", "ae_g3")
 
@@ -62,6 +67,7 @@ def test_page_loads_clean_with_tables_and_forest_plots_visible(chromium, built, 
         "document.querySelectorAll('tbody tr[title^=\"Source: \"]').length",
         "document.documentElement.scrollWidth <= window.innerWidth",
         UNSOURCED_NUMBERS,
+        POOLED_ROWS_WITHOUT_IDS,
     ))
     report.assert_clean()  # no console errors, page errors, dialogs or requests leaving the file
     assert report.title.startswith("Loco-regional treatments")
@@ -85,6 +91,7 @@ def test_page_loads_clean_with_tables_and_forest_plots_visible(chromium, built, 
     assert values["document.querySelectorAll('tbody tr[title^=\"Source: \"]').length"] > 100
     assert values["document.documentElement.scrollWidth <= window.innerWidth"] is True
     assert values[UNSOURCED_NUMBERS] == []  # every number shown has a hover title saying where it comes from
+    assert values[POOLED_ROWS_WITHOUT_IDS] == []  # pooled figures name their cohorts (sheet row ids)
     assert "There is no earlier build" in report.text
     assert "Bergamini et al. [8]" in report.text and "Wertenbroek et al. [12]" in report.text
     width, height = png_size(shot)

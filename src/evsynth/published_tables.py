@@ -312,31 +312,37 @@ def pooled_table(synthesis: "OutcomeSynthesis") -> SourcedTable:
     rows: list[tuple[Cell, ...]] = []
     sources: list[str] = []
     cohort_of = dict(zip(o.data["study"], o.data["cohort_id"]))
+
+    def cohorts(by: str | None = None, level: str = "") -> str:
+        ids = [str(c) for c, v in zip(o.data["cohort_id"], o.data[by] if by else o.data["cohort_id"])
+               if by is None or str(v) == level]
+        return f"extracted/cohorts.csv ({', '.join(ids)})"
     shown = synthesis.primary or synthesis.sensitivity
     if shown is not None:
         for s in shown.studies:
             rows.append(("Study", s.study, 1, f"{s.events}/{s.total}", _pct_ci(s.proportion, s.ci_lower, s.ci_upper),
                          "", "", "", "Clopper–Pearson"))
-            sources.append(f"extracted/cohorts.csv ({cohort_of[s.study]})")
+            sources.append(f"extracted/cohorts.csv ({cohort_of[s.study]}); Clopper–Pearson CI")
     for label, result in (("Overall", synthesis.primary), ("Sensitivity", synthesis.sensitivity)):
         if result is not None:
             rows.append(_pooled_row(label, "all studies", result))
-            sources.append(f"{len(o.data)} cohorts; evsynth.pooling {result.method}")
+            sources.append(f"{cohorts()}; evsynth.pooling {_model(result)}")
     for sub in synthesis.subgroups:
         analysis = f"By {sub.by}"
         for level, result in sub.pooled.items():
             rows.append(_pooled_row(analysis, level, result, sub.notes.get(level, "")))
-            sources.append(f"cohorts with {sub.by} = {level}")
+            sources.append(f"{cohorts(sub.by, level)} ({sub.by} = {level}); evsynth.pooling {_model(result)}")
         for level, s in sub.single.items():
             rows.append((analysis, level, 1, f"{s.events}/{s.total}", _pct_ci(s.proportion, s.ci_lower, s.ci_upper),
                          "", "", "", "single study, not pooled (Clopper–Pearson)"))
-            sources.append(f"extracted/cohorts.csv ({cohort_of[s.study]})")
+            sources.append(f"extracted/cohorts.csv ({cohort_of[s.study]}); Clopper–Pearson CI")
         if sub.test_between is not None:
             t = sub.test_between
             rows.append((analysis, "test for subgroup differences", len(sub.pooled), "",
                          f"Q = {t.q:.2f}, df = {t.df}, p = {t.pvalue:.3f}", "", "", "",
                          "levels with k ≥ 2"))
-            sources.append("evsynth.pooling.test_between_subgroups")
+            sources.append(f"levels {', '.join(sub.pooled)} of {sub.by}; evsynth.pooling.test_between_subgroups "
+                           "(Q test between the pooled levels)")
     excluded = "; ".join(f"{study}: {reason}" for study, reason in o.excluded)
     return SourcedTable(Table(
         key=f"pooled_{o.key}", title=f"Meta-analysis: {o.label} ({o.definition})",
@@ -359,4 +365,5 @@ def case_series_outcomes_table(frame: "pd.DataFrame", limits: list[tuple[float, 
         key="case_series_outcomes", title="Case series: outcomes per procedure (not pooled)",
         columns=("Outcome", "Procedures", "% (95% CI)"), rows=rows,
         footnotes=("Clopper–Pearson exact CIs; 6 procedures in 4 patients, so procedures are not independent.",),
-        source="extracted/case_procedures.csv"), tuple("extracted/case_procedures.csv (response)" for _ in rows))
+        source="extracted/case_procedures.csv"),
+        tuple("extracted/case_procedures.csv (response, all rows); Clopper–Pearson CI" for _ in rows))
