@@ -177,7 +177,9 @@ def test_builds_in_a_row_list_what_changed_and_stay_byte_identical(project):
     moved = moved_rows(project)
     assert moved[("Counts (reports/counts.json)", "literature › studies")] == ("17", "18")
     assert moved[("Counts (reports/counts.json)", "literature › patients")] == ("75", "77")
-    assert moved[("Claims check (status)", "L02")] == ("reproduced", "differs")
+    claim = ("Claims check (status)",
+             "L02: 75 patients with thyroid cancer were treated with LRTs for liver metastases")
+    assert moved[claim] == ("reproduced", "differs")  # the claim's id and statement
     before, after = moved[("Pooled estimates (95 % CI)", "Partial response — GLMM (PLO)")]
     assert before.endswith("k = 8") and after.endswith("k = 9") and before != after
     assert ("Counts (reports/counts.json)", "case_series › patients") not in moved  # unchanged figures stay out

@@ -93,6 +93,14 @@ def sheet_inventory(review: Review) -> list[tuple[str, int, str]]:
             for spec in sheets.ALL_SHEETS]
 
 
+def procedure_ids(review: Review) -> dict[str, dict[str, str]]:
+    """Case-series procedure ids by column and value (``{"lrt": {"TACE": "P1-1, P2-1"}}``), for provenance."""
+    frame = review.case_procedures
+    return {column: {str(value): ", ".join(str(i) for i in frame.loc[frame[column] == value, "procedure_id"])
+                     for value in dict.fromkeys(frame[column])}
+            for column in ("lrt", "response")}
+
+
 def first_state(build: Build) -> BuildState:
     """The state of a build with no earlier one (what :func:`render_files` assumes by default)."""
     return build_state.advance(BuildState(None), snapshot(build))
@@ -115,7 +123,8 @@ def render_html(build: Build, state: BuildState | None = None) -> str:
         version=__version__, content_hash=build.review.content_hash, counts=build.counts,
         searches=build.searches, changes=state_changes(state or first_state(build)),
         figure_sections=FIGURE_SECTIONS, section_sources=SECTION_SOURCES,
-        sheet_inventory=sheet_inventory(build.review),
+        sheet_inventory=sheet_inventory(build.review), procedure_ids=procedure_ids(build.review),
+        claim_statements={c.claim_id: c.statement for c in build.claims},
         tables=build.tables, claims=build.claims, claims_summary=claims_summary(build.claims),
         syntheses=build.syntheses, primary=PRIMARY, sensitivity=SENSITIVITY,
         lrt_names=vocab.LRT_NAMES, histology_names=vocab.HISTOLOGY_NAMES,
