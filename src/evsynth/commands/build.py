@@ -27,5 +27,5 @@ def run(args: argparse.Namespace) -> int:
             print(problem)
         raise
     out = args.out if args.out is not None else root / "reports"
-    print(f"wrote {len(written)} files to {out}/ (review.html, counts.json, supplementary/)")
+    print(f"wrote {len(written)} files to {out}/ (review.html, counts.json, build-state.json, supplementary/)")
     return 0
