@@ -17,12 +17,18 @@ from evsynth.errors import EvsynthError
 
 #: Sub-commands in workflow order: (name, module).
 COMMANDS: list[tuple[str, str]] = [
+    ("import", "evsynth.commands.import_ris"),
+    ("screen", "evsynth.commands.screen"),
+    ("export", "evsynth.commands.export"),
 ]
 
 DESCRIPTION = """\
 Keep a systematic review alive and reproducible.
 
 Workflow, in the order a reviewer uses it:
+  import    add another database's RIS export to the screening log (de-duplicated)
+  screen    list records to screen, record decisions, compare two reviewers
+  export    included studies as RIS, BibTeX or CSL-JSON
   validate  check the curated sheets in extracted/ (file:row:column errors)
   verify    recompute every published claim from the sheets
   build     validate, then render reports/ (offline)

@@ -1,0 +1,122 @@
+"""``evsynth screen``: what is left to screen, decisions from the command line, reviewer conflicts."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+from evsynth.dual_screening import find_conflicts
+from evsynth.errors import EvsynthError
+from evsynth.review_files import ReviewFiles, check_date, today
+from evsynth.screening import DECISIONS, REASONS, STAGES, ScreeningEntry, decide, load_log
+
+HELP = "list records to screen, record a decision, or compare with a second reviewer"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--extracted", default="extracted", metavar="DIR",
+                        help="folder of the screening log (default: extracted)")
+    parser.add_argument("--decide", nargs=2, metavar=("RECORD_ID", "DECISION"),
+                        help=f"record a decision ({' | '.join(DECISIONS)}) for a record id or PMID")
+    parser.add_argument("--reason", default="", help="exclusion reason: " + "; ".join(REASONS))
+    parser.add_argument("--reviewer", default="", help="who decided (initials or name)")
+    parser.add_argument("--stage", choices=STAGES, default=None,
+                        help="screening stage of the decision (default: the record's stage)")
+    parser.add_argument("--date", default=None, help="date of the decision (default: today, UTC)")
+    parser.add_argument("--conflicts", action="store_true",
+                        help="list disagreements with second reviewers' screening-NAME.csv files")
+    parser.add_argument("--limit", type=int, default=0, help="show at most N pending records")
+
+
+def format_entry(entry: ScreeningEntry, width: int) -> list[str]:
+    """A record as a few terminal lines: id, author/year/ids, wrapped title, sources."""
+    ids = [f"PMID {entry.pmid}" if entry.pmid else "", f"doi {entry.doi}" if entry.doi else ""]
+    head = " · ".join(p for p in [entry.first_author or "(no author)", entry.year or "n.d.",
+                                   entry.journal, *ids] if p)
+    status = entry.decision + (f", {entry.flag.upper()}" if entry.flag else "")
+    lines = [f"{entry.record_id}  [{entry.stage}: {status}]  {head}"]
+    wrap = textwrap.TextWrapper(width=max(width, 40), initial_indent="    ",
+                                subsequent_indent="    ")
+    lines.extend(wrap.wrap(entry.title or "(no title)"))
+    lines.append(f"    from: {entry.source}")
+    return lines
+
+
+def pending_report(entries: Sequence[ScreeningEntry], width: int, limit: int = 0) -> str:
+    """The pending and maybe records by stage, flagged records first."""
+    out: list[str] = []
+    flagged = [e for e in entries if e.flag]
+    if flagged:
+        out.append("FLAGGED (retraction watch):")
+        for e in flagged:
+            out.append(f"  ! {e.record_id} {e.flag.upper()}: {e.first_author} {e.year} — "
+                       f"{e.flag_detail or e.title}")
+        out.append("")
+    open_entries = [e for e in entries if e.is_open]
+    if not open_entries:
+        out.append(f"Nothing to screen ({len(entries)} records in the log).")
+        return "\n".join(out) + "\n"
+    shown = 0
+    for stage in STAGES:
+        group = [e for e in open_entries if e.stage == stage]
+        if not group:
+            continue
+        out.append(f"{stage}: {len(group)} to screen")
+        for e in group:
+            if limit and shown >= limit:
+                break
+            out.extend(format_entry(e, width))
+            shown += 1
+        out.append("")
+    if limit and shown < len(open_entries):
+        out.append(f"... {len(open_entries) - shown} more (use --limit 0 to see all)")
+    out.append('Record a decision: evsynth screen --decide RECORD_ID include|exclude|maybe '
+               '--reviewer NAME [--reason "..."] [--stage "full text"]')
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def conflicts_report(files: ReviewFiles, entries: Sequence[ScreeningEntry]) -> tuple[str, int]:
+    """Text listing the disagreements with every second reviewer, and how many there are."""
+    others = files.second_reviewers()
+    if not others:
+        raise EvsynthError(f"no second reviewer's file {files.extracted}/screening-NAME.csv to compare")
+    lines: list[str] = []
+    total = 0
+    for path in others:
+        reviewer = path.stem.removeprefix("screening-")
+        conflicts = find_conflicts(entries, load_log(path, missing_ok=False), reviewer)
+        total += len(conflicts)
+        lines.append(f"{path.name}: {len(conflicts)} to reconcile")
+        for c in conflicts:
+            lines.append(f"  {c.record_id} [{c.stage}] {c.kind}: main log {c.main}; "
+                         f"{c.other_reviewer}: {c.other}")
+            lines.append(f"      {c.title}")
+    return "\n".join(lines) + "\n", total
+
+
+def run(args: argparse.Namespace) -> int:
+    files = ReviewFiles(Path(args.extracted))
+    entries = load_log(files.screening)
+    if args.decide:
+        key, decision = args.decide
+        date = check_date(args.date) if args.date else today()
+        updated = decide(entries, key, decision, reviewer=args.reviewer.strip(), date=date,
+                         reason=args.reason.strip(), stage=args.stage)
+        files.save(updated, files.load()[1])
+        changed = next(e for e, old in zip(updated, entries) if e != old) if updated != entries else None
+        if changed is not None:
+            print(f"{changed.record_id}: {changed.stage}: {changed.decision}"
+                  + (f" ({changed.reason})" if changed.reason else "") + f" by {changed.reviewer}")
+        else:
+            print(f"{key}: unchanged")
+        return 0
+    if args.conflicts:
+        text, total = conflicts_report(files, entries)
+        print(text, end="")
+        return 0
+    width = shutil.get_terminal_size((100, 24)).columns - 2
+    print(pending_report(entries, width, max(args.limit, 0)), end="")
+    return 0
