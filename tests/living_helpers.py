@@ -21,5 +21,5 @@ def entry(number: int, **values: str) -> ScreeningEntry:
 def decided(number: int, decision: str, stage: str = "title/abstract", reason: str = "",
             **values: str) -> ScreeningEntry:
     """A row with a decision made by reviewer ``AB`` on 2025-01-10."""
-    return entry(number, stage=stage, decision=decision, reason=reason, reviewer="AB",
-                 date="2025-01-10", **values)
+    base = dict(stage=stage, decision=decision, reason=reason, reviewer="AB", date="2025-01-10")
+    return entry(number, **(base | values))

@@ -1,0 +1,68 @@
+"""`evsynth screen`: pending list, decisions from the command line, dual-screening conflicts."""
+
+from evsynth.cli import main
+from evsynth.screening import load_log, save_log
+from living_helpers import decided, entry
+
+
+def _log(tmp_path):
+    save_log(tmp_path / "screening.csv", [
+        entry(1, pmid="39000101", title="Transarterial chemoembolization of liver metastases", journal="J Vasc Interv Radiol"),
+        decided(2, "exclude", reason="review/editorial"),
+        entry(3, stage="full text", decision="maybe", reviewer="AB", date="2025-01-02"),
+        decided(4, "include", stage="full text", flag="retracted",
+                flag_detail="RetractionIn PMID 39009999 (J Vasc Interv Radiol 2025)"),
+    ])
+
+
+def test_pending_list_is_readable_and_shows_flags_first(tmp_path, capsys):
+    _log(tmp_path)
+    assert main(["screen", "--extracted", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("FLAGGED (retraction watch):\n  ! R00004 RETRACTED:")
+    assert "title/abstract: 1 to screen" in out and "full text: 1 to screen" in out
+    assert "R00001  [title/abstract: pending]  Author1 A · 2023 · J Vasc Interv Radiol · PMID 39000101" in out
+    assert "    Transarterial chemoembolization of liver metastases" in out
+    assert "R00002" not in out  # decided records are not asked again
+
+
+def test_decide_from_the_command_line(tmp_path, capsys):
+    _log(tmp_path)
+    assert main(["screen", "--extracted", str(tmp_path), "--decide", "39000101", "exclude",
+                 "--reason", "wrong population", "--reviewer", "CD", "--date", "2025-02-03"]) == 0
+    assert capsys.readouterr().out.strip() == "R00001: title/abstract: exclude (wrong population) by CD"
+    row = load_log(tmp_path / "screening.csv")[0]
+    assert (row.decision, row.reason, row.reviewer, row.date) == ("exclude", "wrong population", "CD", "2025-02-03")
+    assert main(["screen", "--extracted", str(tmp_path), "--decide", "R00003", "exclude",
+                 "--reason", "because", "--reviewer", "CD"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("evsynth: error: reason 'because' is not in the controlled list") and err.count("\n") == 1
+    assert main(["screen", "--extracted", str(tmp_path), "--decide", "R00003", "include",
+                 "--reviewer", "CD", "--date", "3 Feb"]) == 1
+    assert "expected a date YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_conflicts_with_a_second_reviewer(tmp_path, capsys):
+    _log(tmp_path)
+    save_log(tmp_path / "screening-cd.csv", [
+        decided(1, "include", reviewer="CD"),                         # main still pending
+        decided(2, "include", reviewer="CD"),                         # main excluded
+        decided(4, "exclude", stage="full text", reason="wrong population"),  # main included
+        decided(9, "exclude", reason="not English"),                  # unknown to main log
+        entry(3, stage="full text"),                                  # CD has not decided
+    ])
+    assert main(["screen", "--extracted", str(tmp_path), "--conflicts"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "screening-cd.csv: 4 to reconcile"
+    kinds = [line.split("] ")[1].split(":")[0] for line in out[1:] if line.startswith("  R")]
+    assert kinds == ["unreconciled", "decision", "decision", "unknown record"]
+    assert "  R00002 [title/abstract] decision: main log exclude (review/editorial) by AB; cd: include by CD" in out
+
+
+def test_bad_log_is_one_line_error(tmp_path, capsys):
+    (tmp_path / "screening.csv").write_text("record_id,pmid\nR00001,1\n")
+    assert main(["screen", "--extracted", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "screening.csv:1: missing column(s): doi" in err and err.count("\n") == 1
+    assert main(["screen", "--extracted", str(tmp_path / "none"), "--conflicts"]) == 1
+    assert "no second reviewer's file" in capsys.readouterr().err
