@@ -52,8 +52,10 @@ def test_four_imports_report_new_and_matched_by_key(tmp_path, capsys):
     assert len(merges) == 7 and {m.key for m in merges} == {"pmid", "doi", "title+year+first_author"}
     # Importing the same file again adds nothing.
     assert _import(tmp_path, "wos.ris", "wos", capsys) == (
-        "wos.ris: 3 records, 0 new, 3 matched (2 by doi, 1 by title+year+first_author)")
+        "wos.ris: 3 records, 0 new, 3 matched (2 by doi, 1 by title+year+first_author); "
+        "3 of them already imported from wos")
     assert len(load_log(tmp_path / "screening.csv")) == 7
+    assert len(load_merges(tmp_path / "merge-log.csv")) == 7  # seen again: not a new duplicate
 
 
 def test_bad_ris_files_give_one_line_errors(tmp_path, capsys):

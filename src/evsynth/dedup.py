@@ -208,11 +208,12 @@ class MergeResult:
     merges: list[Merge]
     new_ids: list[str] = field(default_factory=list)
     matched: Counter[str] = field(default_factory=Counter)
+    seen: Counter[str] = field(default_factory=Counter)
 
     @property
-    def new_merges(self) -> list[Merge]:
-        """Merge-log lines added by this batch (the ones in :attr:`matched`)."""
-        return self.merges[len(self.merges) - sum(self.matched.values()):]
+    def merged(self) -> int:
+        """Duplicates merged (and logged) by this batch."""
+        return sum(self.matched.values()) - sum(self.seen.values())
 
 
 def merge_records(entries: Sequence[ScreeningEntry], merges: Sequence[Merge],
@@ -223,10 +224,16 @@ def merge_records(entries: Sequence[ScreeningEntry], merges: Sequence[Merge],
     fills the row's empty PMID, DOI or year from the candidate; the decision of
     the row is kept, so a record already screened is not asked again. Nothing
     else of the row changes. Each merge goes to the merge log.
+
+    A record that matches a row which was in the log before this batch and
+    already lists *source* is the same record seen again (an overlapping update
+    window, a file imported twice): it is counted in :attr:`MergeResult.seen`
+    (and ``matched``), and neither merged nor logged, so it is not identified twice.
     """
     current = list(entries)
     log = list(merges)
     result = MergeResult(current, log)
+    before = {e.record_id for e in entries}
     number = next_record_number(current)
     merge_number = len(log) + 1
     for record in records:
@@ -239,6 +246,10 @@ def merge_records(entries: Sequence[ScreeningEntry], merges: Sequence[Merge],
             continue
         index = next(i for i, e in enumerate(current) if e.record_id == found.record_id)
         row = current[index]
+        result.matched[found.key] += 1
+        if found.record_id in before and source in row.sources:
+            result.seen[found.key] += 1
+            continue
         filled: dict[str, str] = {}
         if not row.pmid and record.pmid.strip():
             filled["pmid"] = record.pmid.strip()
@@ -257,7 +268,6 @@ def merge_records(entries: Sequence[ScreeningEntry], merges: Sequence[Merge],
             journal=record.journal,
         ))
         merge_number += 1
-        result.matched[found.key] += 1
     return result
 
 

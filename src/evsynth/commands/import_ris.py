@@ -23,11 +23,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--date", default=None, help="date recorded as added (default: today, UTC)")
 
 
-def summary_line(name: str, total: int, new: int, matched: dict[str, int]) -> str:
-    """``scopus.ris: 4 records, 1 new, 3 matched (2 by doi, 1 by title+year+first_author)``."""
+def summary_line(name: str, total: int, new: int, matched: dict[str, int], seen: int = 0,
+                 source: str = "") -> str:
+    """``scopus.ris: 4 records, 1 new, 3 matched (2 by doi, 1 by title+year+first_author)``.
+
+    Records matched that were already imported from the same source are named too.
+    """
     parts = ", ".join(f"{n} by {key}" for key, n in sorted(matched.items()) if n)
     count = sum(matched.values())
-    return f"{name}: {total} records, {new} new, {count} matched" + (f" ({parts})" if parts else "")
+    line = f"{name}: {total} records, {new} new, {count} matched" + (f" ({parts})" if parts else "")
+    return line + (f"; {seen} of them already imported from {source}" if seen else "")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,5 +45,6 @@ def run(args: argparse.Namespace) -> int:
     entries, merges = files.load()
     result = merge_records(entries, merges, records, source, date)
     files.save(result.entries, result.merges)
-    print(summary_line(Path(args.file).name, len(records), len(result.new_ids), dict(result.matched)))
+    print(summary_line(Path(args.file).name, len(records), len(result.new_ids), dict(result.matched),
+                       sum(result.seen.values()), source))
     return 0
