@@ -23,3 +23,15 @@ def decided(number: int, decision: str, stage: str = "title/abstract", reason: s
     """A row with a decision made by reviewer ``AB`` on 2025-01-10."""
     base = dict(stage=stage, decision=decision, reason=reason, reviewer="AB", date="2025-01-10")
     return entry(number, **(base | values))
+
+
+def synthetic(pmid: int, title: str, *, edat: "date | None" = None, doi: str = "",
+              comments: tuple[tuple[str, str, str], ...] = (), authors: tuple[str, ...] = ("Rossi M",)):
+    """A record for the loopback E-utilities server (entrez date *edat*, default 2024-01-15)."""
+    from datetime import date as _date
+
+    from eutils_server import SyntheticRecord
+
+    day = edat or _date(2024, 1, 15)
+    return SyntheticRecord(pmid=pmid, title=title, edat=day, pdat=day, mdat=day, doi=doi,
+                           comments=comments, authors=authors)

@@ -19,6 +19,7 @@ from evsynth.errors import EvsynthError
 COMMANDS: list[tuple[str, str]] = [
     ("import", "evsynth.commands.import_ris"),
     ("screen", "evsynth.commands.screen"),
+    ("chase", "evsynth.commands.chase"),
     ("export", "evsynth.commands.export"),
 ]
 
@@ -28,6 +29,7 @@ Keep a systematic review alive and reproducible.
 Workflow, in the order a reviewer uses it:
   import    add another database's RIS export to the screening log (de-duplicated)
   screen    list records to screen, record decisions, compare two reviewers
+  chase     citation chasing: references and cited-by of the included studies
   export    included studies as RIS, BibTeX or CSL-JSON
   validate  check the curated sheets in extracted/ (file:row:column errors)
   verify    recompute every published claim from the sheets
