@@ -77,6 +77,16 @@ def test_missing_column_is_reported(tmp_path):
         load_log(path)
 
 
+def test_validate_log_lists_every_problem(tmp_path):
+    from evsynth.screening import validate_log
+    assert validate_log(tmp_path / "absent.csv") == []
+    path = _write(tmp_path, [entry(1), entry(2)],
+                  lambda lines: [lines[0]] + [l.replace("pending", "maybe?") for l in lines[1:]])
+    problems = validate_log(path)
+    assert [p.split(": ")[0].rsplit("/", 1)[-1] for p in problems] == [
+        "screening.csv:2:decision", "screening.csv:3:decision"]
+
+
 def test_many_problems_report_the_first_and_a_count(tmp_path):
     path = _write(tmp_path, [entry(1), entry(2)],
                   lambda lines: [lines[0]] + [l.replace("pending", "maybe?") for l in lines[1:]])

@@ -246,6 +246,26 @@ def read_frame(path: Path) -> pd.DataFrame:
         return pd.DataFrame(columns=list(COLUMNS))
 
 
+def validate_log(path: str | Path) -> list[str]:
+    """Every problem of the log at *path* as ``file:row:column: message`` lines (none: valid).
+
+    An absent log is valid (nothing screened yet).
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        frame = _clean(read_frame(path))
+    except EvsynthError as exc:
+        return [str(exc)]
+    return validate_frame(frame, str(path))
+
+
+def _clean(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame.map(lambda v: v.strip() if isinstance(v, str) else v)
+
+
 def load_log(path: str | Path, *, missing_ok: bool = True) -> list[ScreeningEntry]:
     """Read and validate a screening log; an absent file is an empty log when *missing_ok*.
 
@@ -254,9 +274,7 @@ def load_log(path: str | Path, *, missing_ok: bool = True) -> list[ScreeningEntr
     path = Path(path)
     if not path.exists() and missing_ok:
         return []
-    frame = read_frame(path)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame = frame.map(lambda v: v.strip() if isinstance(v, str) else v)
+    frame = _clean(read_frame(path))
     problems = validate_frame(frame, str(path))
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
