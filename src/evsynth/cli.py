@@ -17,12 +17,14 @@ from evsynth.errors import EvsynthError
 
 #: Sub-commands in workflow order: (name, module).
 COMMANDS: list[tuple[str, str]] = [
+    ("harvest", "evsynth.commands.harvest"),
 ]
 
 DESCRIPTION = """\
 Keep a systematic review alive and reproducible.
 
 Workflow, in the order a reviewer uses it:
+  harvest   run the documented PubMed searches (queries/) and keep every record
   validate  check the curated sheets in extracted/ (file:row:column errors)
   verify    recompute every published claim from the sheets
   build     validate, then render reports/ (offline)
