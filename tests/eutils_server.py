@@ -32,7 +32,8 @@ recorded from NCBI in ``tests/fixtures/ncbi/``):
 
 The search model is deliberately simple: a record matches when any query word
 (field tags, quotes, parentheses and AND/OR/NOT removed) is one of its
-``keywords``.
+``keywords``; ``<language>[la]`` keeps records whose language code is the
+language's first three letters (``english[la]`` -> ``eng``).
 
 **Adding records between runs** (living updates): ``server.add_records(recs)``
 (thread-safe; later searches see them). ``make_corpus(n, start_pmid=..., first=...,
@@ -54,6 +55,7 @@ import re
 import threading
 import time
 import uuid
+import zlib
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -192,7 +194,7 @@ def render_record(rec: SyntheticRecord) -> str:
             "<PublicationStatus>ppublish</PublicationStatus>"
             f"<ArticleIdList>{ids}</ArticleIdList></PubmedBookData></PubmedBookArticle>")
     mesh = "".join(
-        f"<MeshHeading><DescriptorName UI=\"D{abs(hash(d)) % 10**6:06d}\" MajorTopicYN="
+        f"<MeshHeading><DescriptorName UI=\"D{zlib.crc32(d.encode()) % 10**6:06d}\" MajorTopicYN="
         f"\"{'Y' if major else 'N'}\">{escape(d)}</DescriptorName>"
         + "".join(f"<QualifierName UI=\"Q{len(q):06d}\" MajorTopicYN=\"{'Y' if major else 'N'}\">"
                   f"{escape(q)}</QualifierName>" for q in quals)
@@ -267,7 +269,6 @@ class FakeEutils:
                  links: dict[str, dict[str, Sequence[str]]] | None = None) -> None:
         self._lock = threading.Lock()
         self._records: dict[int, SyntheticRecord] = {}
-        self._rendered: dict[int, str] = {}
         self.add_records(records)
         self.rate_limit = rate_limit
         self.key_rate_limit = key_rate_limit
@@ -288,7 +289,6 @@ class FakeEutils:
         with self._lock:
             for rec in records:
                 self._records[rec.pmid] = rec
-                self._rendered.pop(rec.pmid, None)
 
     @property
     def records(self) -> list[SyntheticRecord]:
@@ -373,6 +373,9 @@ class FakeEutils:
     def _search(self, params: dict[str, str]) -> tuple[list[str], list[str]]:
         """Matching ids (newest PMID first) and the words that matched nothing."""
         term = params.get("term", "")
+        languages = {m.lower()[:3] for m in re.findall(r"(\w+)\[(?:la|lang|language)\]", term,
+                                                         re.IGNORECASE)}
+        term = re.sub(r"\w+\[(?:la|lang|language)\]", " ", term, flags=re.IGNORECASE)
         words = [w.lower() for w in re.findall(r"[A-Za-z0-9\-]+", re.sub(r"\[[^\]]*\]", " ", term))
                  if w.upper() not in {"AND", "OR", "NOT"}]
         everything = "all[sb]" in term.lower()
@@ -381,7 +384,8 @@ class FakeEutils:
         vocabulary = set().union(*(r.keywords for r in recs)) if recs else set()
         missing = [w for w in dict.fromkeys(words) if w not in vocabulary]
         wanted = set(words) & vocabulary
-        hits = [r for r in recs if everything or (r.keywords & wanted)]
+        hits = [r for r in recs if (everything or (r.keywords & wanted))
+                and (not languages or r.language in languages)]
         datetype = params.get("datetype", "pdat")
         lo = _parse_date(params.get("mindate", ""), end=False)
         hi = _parse_date(params.get("maxdate", ""), end=True)

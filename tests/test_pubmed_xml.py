@@ -147,3 +147,13 @@ def test_epost_and_elink_answers():
     assert "39386366" in links["11812492"]
     with pytest.raises(MalformedResponse, match="HTML"):
         parse_esearch((NCBI / "pubmed3.html").read_bytes())
+
+
+def test_fast_json_form_equals_to_dict():
+    from evsynth.run_folder import record_json
+
+    records = parse_pubmed_xml(render_article_set(make_corpus(600)))
+    records += parse_pubmed_xml((NCBI / "pubmed4.xml").read_bytes())
+    for rec in records:
+        assert json.dumps(record_json(rec), sort_keys=True) == \
+            json.dumps(rec.to_dict(), sort_keys=True)

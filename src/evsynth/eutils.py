@@ -35,7 +35,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 
@@ -126,6 +126,14 @@ def resolve_base_url(option: str | None = None) -> str:
     return url if url.endswith("/") else url + "/"
 
 
+def public_url(url: str) -> str:
+    """*url* without user info, query or fragment: safe to record in a manifest."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
 def api_key_from_env() -> str | None:
     """The NCBI API key from ``NCBI_API_KEY``, or None."""
     key = os.environ.get(ENV_API_KEY, "").strip()
@@ -143,7 +151,8 @@ def default_limiter(base_url: str, has_api_key: bool) -> RateLimiter:
             raise EvsynthError(f"{ENV_RATE} must be a number of requests per second, not {raw!r}")
         if rate <= 0:
             raise EvsynthError(f"{ENV_RATE} must be positive, not {raw!r}")
-    return RateLimiter(rate=rate, lock_path=default_lock_path(has_api_key))
+    server = urlsplit(base_url).netloc
+    return RateLimiter(rate=rate, lock_path=default_lock_path(has_api_key, server))
 
 
 class EutilsClient:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import tempfile
 import threading
 import time
@@ -36,16 +37,17 @@ def ncbi_rate(has_api_key: bool) -> float:
     return RATE_WITH_KEY if has_api_key else RATE_WITHOUT_KEY
 
 
-def default_lock_path(has_api_key: bool) -> Path:
+def default_lock_path(has_api_key: bool, server: str = "eutils.ncbi.nlm.nih.gov") -> Path:
     """The per-user lock file shared by every evsynth process on this machine.
 
-    Requests with and without a key are counted separately (NCBI counts per key,
-    or per IP address without one), so they use different files. The key itself
-    never appears in the name.
+    One budget per server (``host:port``) and per kind of client: requests with
+    and without a key are counted separately (NCBI counts per key, or per IP
+    address without one). The key itself never appears in the name.
     """
     uid = os.getuid() if hasattr(os, "getuid") else 0
     kind = "key" if has_api_key else "nokey"
-    return Path(tempfile.gettempdir()) / f"evsynth-eutils-{uid}-{kind}.ratelimit"
+    safe = re.sub(r"[^A-Za-z0-9.-]+", "_", server)
+    return Path(tempfile.gettempdir()) / f"evsynth-eutils-{uid}-{safe}-{kind}.ratelimit"
 
 
 class RateLimiter:
