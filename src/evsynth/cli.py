@@ -18,6 +18,7 @@ from evsynth.errors import EvsynthError
 #: Sub-commands in workflow order: (name, module).
 COMMANDS: list[tuple[str, str]] = [
     ("harvest", "evsynth.commands.harvest"),
+    ("update", "evsynth.commands.update"),
     ("import", "evsynth.commands.import_ris"),
     ("screen", "evsynth.commands.screen"),
     ("chase", "evsynth.commands.chase"),
@@ -29,6 +30,7 @@ Keep a systematic review alive and reproducible.
 
 Workflow, in the order a reviewer uses it:
   harvest   run the documented PubMed searches (queries/) and keep every record
+  update    re-run them since their last run; new records into the screening log
   import    add another database's RIS export to the screening log (de-duplicated)
   screen    list records to screen, record decisions, compare two reviewers
   chase     citation chasing: references and cited-by of the included studies

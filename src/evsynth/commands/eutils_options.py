@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 
+from evsynth.commands.harvest import ENV_EMAIL
 from evsynth.eutils import EutilsClient, api_key_from_env, resolve_base_url
 
 
@@ -11,8 +13,8 @@ def add_eutils_arguments(parser: argparse.ArgumentParser) -> None:
     """``--eutils-url`` and ``--email`` (the API key is read from NCBI_API_KEY only)."""
     parser.add_argument("--eutils-url", default=None, metavar="URL",
                         help="E-utilities base URL (default: $EVSYNTH_EUTILS_URL, else NCBI's)")
-    parser.add_argument("--email", default=None,
-                        help="contact e-mail sent to NCBI with each request")
+    parser.add_argument("--email", default=os.environ.get(ENV_EMAIL), metavar="ADDRESS",
+                        help=f"contact e-mail sent to NCBI (default: ${ENV_EMAIL})")
 
 
 def make_client(args: argparse.Namespace) -> EutilsClient:
