@@ -66,3 +66,23 @@ def test_bad_log_is_one_line_error(tmp_path, capsys):
     assert "screening.csv:1: missing column(s): doi" in err and err.count("\n") == 1
     assert main(["screen", "--extracted", str(tmp_path / "none"), "--conflicts"]) == 1
     assert "no second reviewer's file" in capsys.readouterr().err
+
+
+def test_explain_and_unmerge_from_the_command_line(tmp_path, capsys):
+    from living_helpers import RIS
+    for name, source in [("embase.ris", "embase"), ("scopus.ris", "scopus")]:
+        main(["import", str(RIS / name), "--source", source, "--extracted", str(tmp_path), "--date", "2025-03-12"])
+    capsys.readouterr()
+    assert main(["screen", "--extracted", str(tmp_path), "--explain", "R00002"]) == 0
+    out = capsys.readouterr().out
+    assert "first seen in embase on 2025-03-12; sources: embase; scopus" in out
+    assert "M00002 2025-03-12 from scopus: matched by title+year+first_author = " in out
+    assert "| 2022/2023 | muller" in out
+    assert main(["screen", "--extracted", str(tmp_path), "--unmerge", "M00002", "--date", "2025-03-13"]) == 0
+    assert capsys.readouterr().out.strip() == "M00002 undone: R00006 is a record of its own again (scopus, pending)"
+    log = load_log(tmp_path / "screening.csv")
+    assert log[1].source == "embase" and log[-1].first_author == "Muller, A."
+    assert main(["screen", "--extracted", str(tmp_path), "--explain", "R00002"]) == 0
+    assert "(reverted 2025-03-13)" in capsys.readouterr().out
+    assert main(["screen", "--extracted", str(tmp_path), "--unmerge", "M00002"]) == 1
+    assert "already reverted on 2025-03-13" in capsys.readouterr().err

@@ -8,10 +8,13 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
+from evsynth.dedup import Merge, unmerge
 from evsynth.dual_screening import find_conflicts
 from evsynth.errors import EvsynthError
 from evsynth.review_files import ReviewFiles, check_date, today
-from evsynth.screening import DECISIONS, REASONS, STAGES, ScreeningEntry, decide, load_log
+from evsynth.screening import (
+    DECISIONS, REASONS, STAGES, ScreeningEntry, decide, find_entry, load_log,
+)
 
 HELP = "list records to screen, record a decision, or compare with a second reviewer"
 
@@ -29,6 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--conflicts", action="store_true",
                         help="list disagreements with second reviewers' screening-NAME.csv files")
     parser.add_argument("--limit", type=int, default=0, help="show at most N pending records")
+    parser.add_argument("--explain", metavar="RECORD_ID",
+                        help="show which records were merged into this one, and by which key")
+    parser.add_argument("--unmerge", metavar="MERGE_ID",
+                        help="undo a merge of the merge log: the record returns as its own pending row")
 
 
 def format_entry(entry: ScreeningEntry, width: int) -> list[str]:
@@ -97,9 +104,37 @@ def conflicts_report(files: ReviewFiles, entries: Sequence[ScreeningEntry]) -> t
     return "\n".join(lines) + "\n", total
 
 
+def explain_report(entry: ScreeningEntry, merges: Sequence[Merge]) -> str:
+    """The record and every merge into it: source, key, matched value, date, reverted or not."""
+    lines = [f"{entry.record_id}: {entry.first_author} {entry.year} — {entry.title}",
+             f"  first seen in {entry.origin or '(unknown)'} on {entry.added or '(no date)'}; "
+             f"sources: {entry.source}"]
+    mine = [m for m in merges if m.record_id == entry.record_id]
+    for m in mine:
+        state = f" (reverted {m.reverted})" if m.reverted else ""
+        filled = f"; filled in {m.filled.replace(';', ', ')}" if m.filled else ""
+        lines.append(f"  {m.merge_id} {m.date} from {m.source}: matched by {m.key} = {m.value}"
+                     f"{filled}{state}")
+    if not mine:
+        lines.append("  no merges")
+    return "\n".join(lines) + "\n"
+
+
 def run(args: argparse.Namespace) -> int:
     files = ReviewFiles(Path(args.extracted))
     entries = load_log(files.screening)
+    if args.explain:
+        merges = files.load()[1]
+        print(explain_report(entries[find_entry(entries, args.explain)], merges), end="")
+        return 0
+    if args.unmerge:
+        date = check_date(args.date) if args.date else today()
+        new_entries, merges = unmerge(entries, files.load()[1], args.unmerge, date)
+        files.save(new_entries, merges)
+        restored = new_entries[-1]
+        print(f"{args.unmerge} undone: {restored.record_id} is a record of its own again "
+              f"({restored.source}, pending)")
+        return 0
     if args.decide:
         key, decision = args.decide
         date = check_date(args.date) if args.date else today()
