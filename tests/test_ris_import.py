@@ -76,3 +76,11 @@ def test_bad_ris_files_give_one_line_errors(tmp_path, capsys):
     assert main(["import", str(RIS / "wos.ris"), "--source", "W o S!", "--extracted", str(tmp_path)]) == 1
     assert "--source" in capsys.readouterr().err
     assert not (tmp_path / "screening.csv").exists()
+
+
+def test_studies_of_the_previous_version_are_not_screened_again(tmp_path, capsys):
+    (tmp_path / "studies.csv").write_text("study_id,reference,first_author,year,pmid,doi\n"
+                                          "S20,20,Chen,2023,,10.1000/JNM.2023.77\n")
+    assert _import(tmp_path, "wos.ris", "wos", capsys) == (
+        "wos.ris: 3 records, 2 new, 0 matched; 1 already included in the previous version")
+    assert not any("jnm" in e.doi for e in load_log(tmp_path / "screening.csv"))

@@ -23,7 +23,8 @@ rationale = "test query"
 
 def _run(h, **kw):
     return UpdateRun(query=h, version="1", searched_utc="2024-06-30T10:00:00Z", datetype="edat",
-                     mindate="", found=0, new=0, merged=0, already_seen=0, run_folder="x", **kw)
+                     mindate="", found=0, new=0, merged=0, already_seen=0, in_previous_version=0,
+                     run_folder="x", **kw)
 
 
 def test_update_window_overlaps_the_last_run_and_first_run_takes_everything():
@@ -109,3 +110,34 @@ def test_update_errors_are_one_line(project, capsys):
     assert "--today '31/07/2024': expected a date YYYY-MM-DD" in capsys.readouterr().err
     assert main(["update", "--queries", "nowhere"]) == 1
     assert "nowhere: no queries folder" in capsys.readouterr().err
+
+
+def test_update_survives_server_errors_and_flags_previous_version_studies(tmp_path, eutils_server, fast_client):
+    from eutils_server import Faults
+
+    from evsynth.review_files import ReviewFiles
+    from evsynth.update import run_update, summary
+
+    server = eutils_server([synthetic(32000000 + i, f"Thyroid liver study {i}", edat=date(2024, 1, 1 + i))
+                            for i in range(1, 25)]
+                           + [synthetic(32000099, "Previous-version study", edat=date(2019, 5, 5),
+                                        comments=(("ExpressionOfConcernIn", "Synth Rev. 2024;1:2", "32000098"),))],
+                           rate_limit=None, faults=Faults(error_rate=0.25, truncate_rate=0.1, seed=7))
+    (tmp_path / "queries").mkdir()
+    (tmp_path / "queries" / "lrt-liver.toml").write_text(QUERY)
+    ext = tmp_path / "extracted"
+    ext.mkdir()
+    (ext / "studies.csv").write_text("study_id,reference,first_author,year,pmid,doi\n"
+                                     "S16,16,Fromigue,,,\nS20,20,Synth,,32000099,\n")
+    client = fast_client(server, max_tries=12)
+    outcome = run_update(client, tmp_path / "queries", ReviewFiles(ext), today=date(2024, 2, 1))
+    assert client.stats.retries > 0  # faults were met and retried
+    run = outcome.queries[0].run
+    assert (run.found, run.new, run.in_previous_version) == (25, 24, 1)
+    log = load_log(ext / "screening.csv")
+    assert sorted(int(e.pmid) for e in log) == list(range(32000001, 32000025))  # S20 not screened again
+    assert [(w.study, w.flag) for w in outcome.watch] == [("S20", "expression of concern")]
+    text = summary(outcome)
+    assert "25 found, 24 new, 0 duplicates; 1 already included in the previous version" in text
+    assert "1 included studies with a PMID checked, 1 flagged (1 without PMID not checked)" in text
+    assert "! S20 (PMID 32000099) EXPRESSION OF CONCERN: ExpressionOfConcernIn: Synth Rev. 2024;1:2 (PMID 32000098)" in text

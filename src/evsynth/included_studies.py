@@ -8,6 +8,7 @@ are not already in the sheet (same PMID or DOI).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -15,6 +16,7 @@ import pandas as pd
 from evsynth.citation_export import Citation, citation_from_entry, citation_from_study
 from evsynth.dedup import normalise_doi
 from evsynth.errors import EvsynthError
+from evsynth.records import Record
 from evsynth.review_files import ReviewFiles
 from evsynth.screening import ScreeningEntry, read_frame
 
@@ -45,6 +47,17 @@ def load_previous_studies(files: ReviewFiles) -> list[PreviousStudy]:
     return [PreviousStudy(get(r, "study_id"), get(r, "reference"), get(r, "first_author"),
                           get(r, "year"), get(r, "pmid"), get(r, "doi"))
             for r in frame.to_dict("records")]
+
+
+def is_previous_study(record: Record, previous: Sequence[PreviousStudy]) -> bool:
+    """True when *record* is a study of the previous version (same PMID or DOI).
+
+    Such records are already included; they are not screened again, and not
+    counted as new studies.
+    """
+    doi = normalise_doi(record.doi)
+    return any((p.pmid and p.pmid == record.pmid) or (doi and normalise_doi(p.doi) == doi)
+               for p in previous)
 
 
 def new_inclusions(entries: list[ScreeningEntry],

@@ -12,7 +12,8 @@ Rules:
   log holds every record that any update, import or chase added, and the
   merge log every duplicate — by PMID, DOI and title + year + first author
   (:mod:`evsynth.dedup`). New ones go into the log as ``pending``; records
-  already there keep their decision and are not asked again.
+  already there keep their decision and are not asked again; studies of the
+  previous version (``extracted/studies.csv``, same PMID or DOI) are left out.
 * The included studies with a PMID are fetched again and checked for
   retractions, expressions of concern and errata (:mod:`evsynth.retraction_watch`):
   log rows are flagged, and every check is written to ``extracted/retraction-watch.csv``.
@@ -35,7 +36,7 @@ from evsynth.dedup import merge_records
 from evsynth.errors import EvsynthError
 from evsynth.eutils import EutilsClient
 from evsynth.harvest import new_run_dir, run_query, spec_from_query
-from evsynth.included_studies import PreviousStudy, load_previous_studies
+from evsynth.included_studies import PreviousStudy, is_previous_study, load_previous_studies
 from evsynth.queries import Query, load_queries
 from evsynth.records import Record
 from evsynth.retraction_watch import FlagChange, apply_flags, correction_flag, flag_new_rows
@@ -64,6 +65,7 @@ class UpdateRun:
     new: int
     merged: int
     already_seen: int
+    in_previous_version: int
     run_folder: str
 
 
@@ -81,7 +83,8 @@ def load_update_log(path: Path) -> list[UpdateRun]:
     runs = []
     for number, row in enumerate(frame.to_dict("records"), start=2):
         try:
-            counts = {c: int(row[c]) for c in ("found", "new", "merged", "already_seen")}
+            counts = {c: int(row[c]) for c in ("found", "new", "merged", "already_seen",
+                                               "in_previous_version")}
             parse_pubmed_day(row["maxdate"])
         except ValueError as exc:
             raise EvsynthError(f"{path}:{number}: {exc}") from None
@@ -183,6 +186,7 @@ class UpdateOutcome:
     flags: list[FlagChange]
     watch: list[WatchLine]
     entries: list[ScreeningEntry]
+    unchecked: int = 0
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -207,6 +211,7 @@ def run_update(client: EutilsClient, queries_dir: Path, files: ReviewFiles, *,
     update_log = files.extracted / "update-log.csv"
     history = load_update_log(update_log)
     entries, merges = files.load()
+    previous = load_previous_studies(files)
     outcomes: list[QueryOutcome] = []
     project = queries_dir.parent
     for query in queries:
@@ -214,19 +219,20 @@ def run_update(client: EutilsClient, queries_dir: Path, files: ReviewFiles, *,
         spec = spec_from_query(query, mindate=mindate, maxdate=maxdate, datetype=DATETYPE)
         run_dir = new_run_dir(queries_dir / "runs", query.name, moment)
         harvest = run_query(client, spec, run_dir, progress=progress, today=day)
-        records = list(harvest.records)
+        found = list(harvest.records)
+        records = [r for r in found if not is_previous_study(r, previous)]
         result = merge_records(entries, merges, records, query.database, stamp)
         entries = flag_new_rows(result.entries, records, result.new_ids)
         merges = result.merges
         run = UpdateRun(query=query.name, version=str(query.version), searched_utc=moment.strftime(
             "%Y-%m-%dT%H:%M:%SZ"), datetype=DATETYPE, mindate=mindate, maxdate=maxdate,
-            found=len(records), new=len(result.new_ids), merged=result.merged,
-            already_seen=sum(result.seen.values()), run_folder=_relative(run_dir, project))
+            found=len(found), new=len(result.new_ids), merged=result.merged,
+            already_seen=sum(result.seen.values()), in_previous_version=len(found) - len(records),
+            run_folder=_relative(run_dir, project))
         history.append(run)
         files.save(entries, merges)
         write_text(update_log, render_update_log(history))
         outcomes.append(QueryOutcome(run, first, dict(result.matched)))
-    previous = load_previous_studies(files)
     pmids = included_pmids(entries, previous)
     checked = client.efetch_records(pmids, require_all=False) if pmids else []
     entries, changes = apply_flags(entries, checked)
@@ -234,7 +240,9 @@ def run_update(client: EutilsClient, queries_dir: Path, files: ReviewFiles, *,
     files.save(entries, merges)
     if watch or (files.extracted / "retraction-watch.csv").exists():
         write_text(files.extracted / "retraction-watch.csv", render_watch(watch))
-    return UpdateOutcome(outcomes, changes, watch, entries)
+    unchecked = sum(1 for p in previous if not p.pmid) + sum(
+        1 for e in entries if e.is_included and not e.pmid)
+    return UpdateOutcome(outcomes, changes, watch, entries, unchecked)
 
 
 def summary(outcome: UpdateOutcome) -> str:
@@ -249,10 +257,13 @@ def summary(outcome: UpdateOutcome) -> str:
         lines.append(f"{r.query}: {window}: {r.found} found, {r.new} new, "
                      f"{r.merged + r.already_seen} duplicates"
                      + (f" ({keys})" if keys else "")
-                     + (f", of which {r.already_seen} seen in earlier runs" if r.already_seen else ""))
+                     + (f", of which {r.already_seen} seen in earlier runs" if r.already_seen else "")
+                     + (f"; {r.in_previous_version} already included in the previous version"
+                        if r.in_previous_version else ""))
     flagged = [w for w in outcome.watch if w.flag]
     lines.append(f"retraction watch: {len(outcome.watch)} included studies with a PMID checked, "
-                 f"{len(flagged)} flagged")
+                 f"{len(flagged)} flagged"
+                 + (f" ({outcome.unchecked} without PMID not checked)" if outcome.unchecked else ""))
     for w in flagged:
         lines.append(f"  ! {w.study} (PMID {w.pmid}) {w.flag.upper()}: {w.detail}")
     waiting = [e for e in outcome.entries if e.is_open]

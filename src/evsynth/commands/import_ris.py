@@ -8,6 +8,7 @@ from pathlib import Path
 
 from evsynth.dedup import merge_records
 from evsynth.errors import EvsynthError
+from evsynth.included_studies import is_previous_study, load_previous_studies
 from evsynth.review_files import ReviewFiles, check_date, today
 from evsynth.ris import read_ris
 
@@ -41,10 +42,14 @@ def run(args: argparse.Namespace) -> int:
         raise EvsynthError(f"--source {args.source!r}: use a short database name (letters, digits, - _ .)")
     date = check_date(args.date) if args.date else today()
     files = ReviewFiles(Path(args.extracted))
-    records = read_ris(args.file, source)
+    found = read_ris(args.file, source)
+    previous = load_previous_studies(files)
+    records = [r for r in found if not is_previous_study(r, previous)]
     entries, merges = files.load()
     result = merge_records(entries, merges, records, source, date)
     files.save(result.entries, result.merges)
-    print(summary_line(Path(args.file).name, len(records), len(result.new_ids), dict(result.matched),
-                       sum(result.seen.values()), source))
+    line = summary_line(Path(args.file).name, len(found), len(result.new_ids), dict(result.matched),
+                        sum(result.seen.values()), source)
+    skipped = len(found) - len(records)
+    print(line + (f"; {skipped} already included in the previous version" if skipped else ""))
     return 0
