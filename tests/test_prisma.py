@@ -116,6 +116,7 @@ def test_bundled_review_without_log_shows_not_reported_and_its_provenance(tmp_pa
     assert not any("n\u00a0=\u00a00" in t for t in texts)  # never zeros for unreported boxes
     assert any("(n\u00a0=\u00a018)" in t for t in texts)
     assert "PubMed search" in " ".join(texts) and "cross-referencing" in " ".join(texts)
+    assert "17 published studies + the authors' case series" in texts
     assert counts_as_dict(counts)["databases"]["screened"] is None
 
 

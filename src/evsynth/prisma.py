@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from evsynth.dedup import Merge, active_merges
@@ -89,7 +89,8 @@ class PrismaCounts:
 
     ``is_update`` selects the updated-review form (a previous-version column
     and "new studies"); ``total_studies``/``total_reports`` is the final box.
-    ``notes`` are printed under the diagram (provenance, what is not reported).
+    ``notes`` are printed under the diagram (provenance, what is not reported);
+    ``total_detail`` lines go into the final box (what the total is made of).
     """
 
     databases: FlowColumn
@@ -100,6 +101,7 @@ class PrismaCounts:
     total_studies: Count = None
     total_reports: Count = None
     notes: tuple[str, ...] = ()
+    total_detail: tuple[str, ...] = ()
 
     @property
     def new_studies(self) -> Count:
@@ -248,17 +250,19 @@ def review_prisma_counts(extracted: str | Path = "extracted") -> PrismaCounts:
     previous = load_previous_studies(files)
     published = len({p.reference or p.study_id for p in previous if p.reference})
     previous_studies = published + 1 if previous else None  # + the authors' case series
+    detail = (f"{published} published studies + the authors' case series",) if previous else ()
     entries, merges = files.load()
     if not entries and previous:
         return PrismaCounts(
             databases=not_reported_column(["pubmed"]),
             other_methods=not_reported_column(["cross-referencing"]),
             is_update=False, total_studies=previous_studies, total_reports=previous_studies,
-            notes=BUNDLED_NOTES if previous else (),
+            notes=BUNDLED_NOTES, total_detail=detail,
         )
-    return prisma_counts(entries, merges, previous_studies=previous_studies,
-                         previous_reports=previous_studies, database_sources=["pubmed"],
-                         notes=BUNDLED_NOTES if previous else ())
+    counts = prisma_counts(entries, merges, previous_studies=previous_studies,
+                           previous_reports=previous_studies, database_sources=["pubmed"],
+                           notes=BUNDLED_NOTES if previous else ())
+    return replace(counts, total_detail=tuple(f"previous version: {d}" for d in detail))
 
 
 def counts_as_dict(counts: PrismaCounts) -> dict[str, object]:

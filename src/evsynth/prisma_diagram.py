@@ -130,11 +130,13 @@ def _layout(counts: PrismaCounts) -> tuple[list[Box], list[tuple[str, int, int]]
             width=span))
         boxes.append(Box(xs["previous"], 4, _wrap([
             f"Total studies included in review ({format_count(counts.total_studies)})",
+            *counts.total_detail,
             f"Reports of total included studies ({format_count(counts.total_reports)})"]),
             heading=True, shade="#eef4fb"))
     else:
         boxes.append(Box(xs["databases"], 4, _wrap([
             f"Studies included in review ({format_count(counts.total_studies)})",
+            *counts.total_detail,
             f"Reports of included studies ({format_count(counts.total_reports)})"], span),
             width=span, heading=True, shade="#eef4fb"))
     return boxes, headers, width, xs
