@@ -13,7 +13,8 @@ or use the ``eutils_server`` factory fixture in ``tests/conftest.py``.
 What it mimics (NCBI's E-utilities documentation, NBK25499, and answers
 recorded from NCBI in ``tests/fixtures/ncbi/``):
 
-* ``esearch.fcgi``: ``term``, ``retstart``/``retmax`` (default 20), ``Count``,
+* ``esearch.fcgi``: XML, or JSON with ``retmode=json``; ``term``,
+  ``retstart``/``retmax`` (default 20), ``Count``,
   ``usehistory=y`` (returns ``WebEnv`` + ``QueryKey``), ``mindate``/``maxdate``
   with ``datetype`` ``edat``/``pdat``/``mdat`` (inclusive, ``YYYY[/MM[/DD]]``),
   ids newest PMID first; PubMed's 9,999 cap: ``retstart`` > 9998 answers NCBI's
@@ -401,6 +402,9 @@ class FakeEutils:
         retstart = int(params.get("retstart") or 0)
         retmax = int(params.get("retmax") if params.get("retmax") not in (None, "") else 20)
         if retstart > CAP - 1 and len(ids) > CAP:
+            if params.get("retmode") == "json":  # NCBI's own JSON here is not even valid JSON
+                return 200, json.dumps({"esearchresult": {"ERROR": CAP_ERROR}}).encode(), \
+                    "application/json"
             return 200, _esearch_error(CAP_ERROR), "text/xml"
         warnings = []
         shown = ids[retstart:retstart + retmax]
@@ -415,6 +419,9 @@ class FakeEutils:
         errors = "".join(f"<PhraseNotFound>{escape(w)}</PhraseNotFound>" for w in missing)
         if not ids:
             warnings.append("<OutputMessage>No items found.</OutputMessage>")
+        if params.get("retmode") == "json":
+            return 200, self._esearch_json(ids, shown, retstart, history, missing,
+                                            params), "application/json"
         body = ('<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE eSearchResult PUBLIC '
                 '"-//NLM//DTD esearch 20060628//EN" '
                 '"https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20060628/esearch.dtd">\n'
@@ -427,6 +434,22 @@ class FakeEutils:
                 + (f"<WarningList>{''.join(warnings)}</WarningList>" if warnings else "")
                 + "</eSearchResult>")
         return 200, body.encode(), "text/xml"
+
+    @staticmethod
+    def _esearch_json(ids: list[str], shown: list[str], retstart: int, history: str,
+                      missing: list[str], params: dict[str, str]) -> bytes:
+        """The ``retmode=json`` form of an esearch answer (as pymed reads it)."""
+        result: dict[str, object] = {
+            "count": str(len(ids)), "retmax": str(len(shown)), "retstart": str(retstart),
+            "idlist": shown, "translationset": [],
+            "querytranslation": params.get("term", "")}
+        if history:
+            key, webenv = re.findall(r">([^<]+)<", history)
+            result.update(querykey=key, webenv=webenv)
+        if missing:
+            result["errorlist"] = {"phrasesnotfound": missing}
+        return json.dumps({"header": {"type": "esearch", "version": "0.3"},
+                           "esearchresult": result}).encode()
 
     def _store(self, webenv: str, ids: list[str]) -> tuple[str, str]:
         with self._lock:
@@ -507,6 +530,10 @@ def _parse_date(text: str, *, end: bool) -> date | None:
     return date(year, month, parts[2])
 
 
+_CANONICAL = {"webenv": "WebEnv", "query_key": "query_key", "retstart": "retstart",
+              "retmax": "retmax", "retmode": "retmode", "usehistory": "usehistory"}
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeEutils
     protocol_version = "HTTP/1.1"
@@ -530,6 +557,12 @@ class _Handler(BaseHTTPRequestHandler):
         utility = urlparse(self.path).path.rsplit("/", 1)[-1].removesuffix(".fcgi")
         has_key = bool(multi.get("api_key", [""])[0])
         params = {k: v[0] for k, v in multi.items() if k != "api_key"}
+        for k in list(params):  # NCBI's parameter names are case-insensitive (webenv, WebEnv)
+            canonical = _CANONICAL.get(k.lower())
+            if canonical and canonical != k:
+                params[canonical] = params.pop(k)
+        if len(multi.get("id", [])) > 1:  # repeated id= parameters are one list
+            params["id"] = ",".join(multi["id"])
         entry = LoggedRequest(utility=utility, method=method, params=params, status=0,
                               has_api_key=has_key, at=time.monotonic())
         with fake._lock:
