@@ -10,6 +10,7 @@ def _log(tmp_path):
         entry(1, pmid="39000101", title="Transarterial chemoembolization of liver metastases", journal="J Vasc Interv Radiol"),
         decided(2, "exclude", reason="review/editorial"),
         entry(3, stage="full text", decision="maybe", reviewer="AB", date="2025-01-02"),
+        decided(5, "include"),
         decided(4, "include", stage="full text", flag="retracted",
                 flag_detail="RetractionIn PMID 39009999 (J Vasc Interv Radiol 2025)"),
     ])
@@ -20,7 +21,8 @@ def test_pending_list_is_readable_and_shows_flags_first(tmp_path, capsys):
     assert main(["screen", "--extracted", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("FLAGGED (retraction watch):\n  ! R00004 RETRACTED:")
-    assert "title/abstract: 1 to screen" in out and "full text: 1 to screen" in out
+    assert "title/abstract: 1 to screen" in out and "full text: 1 to decide" in out
+    assert "full text: 1 to assess (included on title/abstract)\nR00005  [title/abstract: include]" in out
     assert "R00001  [title/abstract: pending]  Author1 A · 2023 · J Vasc Interv Radiol · PMID 39000101" in out
     assert "    Transarterial chemoembolization of liver metastases" in out
     assert "R00002" not in out  # decided records are not asked again

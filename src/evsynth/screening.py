@@ -123,6 +123,11 @@ class ScreeningEntry:
         """Still waiting for a decision (``pending`` or ``maybe``)."""
         return self.decision in ("pending", "maybe")
 
+    @property
+    def awaits_full_text(self) -> bool:
+        """Included on title/abstract: the full text is to be assessed next."""
+        return self.stage == "title/abstract" and self.decision == "include"
+
 
 def split_sources(value: str) -> tuple[str, ...]:
     """``"pubmed; embase"`` -> ``("pubmed", "embase")`` (empty parts dropped)."""

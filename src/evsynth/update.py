@@ -266,11 +266,10 @@ def summary(outcome: UpdateOutcome) -> str:
                  + (f" ({outcome.unchecked} without PMID not checked)" if outcome.unchecked else ""))
     for w in flagged:
         lines.append(f"  ! {w.study} (PMID {w.pmid}) {w.flag.upper()}: {w.detail}")
-    waiting = [e for e in outcome.entries if e.is_open]
-    by_stage = {s: sum(1 for e in waiting if e.stage == s) for s in ("title/abstract", "full text")}
-    if waiting:
-        lines.append(f"to screen next: {by_stage['title/abstract']} at title/abstract, "
-                     f"{by_stage['full text']} at full text: evsynth screen")
+    title = sum(1 for e in outcome.entries if e.is_open and e.stage == "title/abstract")
+    full = sum(1 for e in outcome.entries if (e.is_open and e.stage == "full text") or e.awaits_full_text)
+    if title or full:
+        lines.append(f"to screen next: {title} at title/abstract, {full} at full text: evsynth screen")
     else:
         lines.append("to screen next: nothing pending")
     return "\n".join(lines) + "\n"

@@ -62,16 +62,20 @@ def pending_report(entries: Sequence[ScreeningEntry], width: int, limit: int = 0
             out.append(f"  ! {e.record_id} {e.flag.upper()}: {e.first_author} {e.year} — "
                        f"{e.flag_detail or e.title}")
         out.append("")
-    open_entries = [e for e in entries if e.is_open]
+    open_entries = [e for e in entries if e.is_open or e.awaits_full_text]
     if not open_entries:
         out.append(f"Nothing to screen ({len(entries)} records in the log).")
         return "\n".join(out) + "\n"
     shown = 0
-    for stage in STAGES:
-        group = [e for e in open_entries if e.stage == stage]
+    groups = [("title/abstract: {n} to screen", [e for e in open_entries
+                                                 if e.stage == "title/abstract" and e.is_open]),
+              ("full text: {n} to assess (included on title/abstract)",
+               [e for e in open_entries if e.awaits_full_text]),
+              ("full text: {n} to decide", [e for e in open_entries if e.stage == "full text"])]
+    for heading, group in groups:
         if not group:
             continue
-        out.append(f"{stage}: {len(group)} to screen")
+        out.append(heading.format(n=len(group)))
         for e in group:
             if limit and shown >= limit:
                 break
