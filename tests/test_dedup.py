@@ -77,3 +77,32 @@ def test_duplicates_within_one_batch_are_merged_too():
     assert result.matched["title+year+first_author"] == 1
     assert result.entries[0].source == "scopus"
     assert result.merges[0].added_source == ""  # same source: nothing added to the row
+
+
+_pool = st.sampled_from([
+    ("111", "", "Alpha study of TACE", "Rossi M", 2020),
+    ("", "10.1/b", "Beta study of RFA", "Chen W", 2021),
+    ("", "10.1/B", "Beta study of RFA", "Chen, Wei", 2021),
+    ("", "", "Gamma: a case report", "Tanaka K", 2022),
+    ("", "", "GAMMA - a case report.", "Tanaka, K.", 2023),
+    ("222", "10.1/d", "Delta", "Li N", 2019),
+    ("", "10.1/d", "Delta (other title)", "Li N", 2019),
+])
+
+
+@given(st.lists(st.tuples(_pool, st.sampled_from(["embase", "scopus", "wos"])), max_size=25))
+def test_every_record_is_new_merged_or_seen_and_prisma_adds_up(batch):
+    from evsynth.prisma import check_invariants, prisma_counts
+    entries, merges = [], []
+    total = 0
+    for (pmid, doi, title, author, year), source in batch:
+        result = merge_records(entries, merges, [Record(pmid=pmid, doi=doi, title=title,
+                                                        authors=(author,), year=year)], source, "2025-01-01")
+        assert len(result.new_ids) + result.merged + sum(result.seen.values()) == 1
+        total += 1 - sum(result.seen.values())
+        entries, merges = result.entries, result.merges
+    counts = prisma_counts(entries, merges)
+    assert counts.databases.identified_total == total
+    assert counts.databases.identified_total - counts.databases.duplicates_removed == len(entries)
+    assert check_invariants(counts) == []
+    assert len({e.record_id for e in entries}) == len(entries)
