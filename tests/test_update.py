@@ -141,3 +141,16 @@ def test_update_survives_server_errors_and_flags_previous_version_studies(tmp_pa
     assert "25 found, 24 new, 0 duplicates; 1 already included in the previous version" in text
     assert "1 included studies with a PMID checked, 1 flagged (1 without PMID not checked)" in text
     assert "! S20 (PMID 32000099) EXPRESSION OF CONCERN: ExpressionOfConcernIn: Synth Rev. 2024;1:2 (PMID 32000098)" in text
+
+
+def test_the_api_key_never_lands_in_a_file(project, tmp_path, monkeypatch, capsys):
+    secret = "sEcReT-key-0123456789"
+    monkeypatch.setenv("NCBI_API_KEY", secret)
+    assert main(["update", "--today", "2024-06-30"]) == 0
+    assert main(["chase"]) == 0
+    out = capsys.readouterr()
+    assert secret not in out.out + out.err
+    assert project.log and all(r.has_api_key for r in project.log)  # it was sent...
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "manifest.json" for p in written)
+    assert not [p for p in written if secret.encode() in p.read_bytes()]  # ...and never stored
