@@ -1,9 +1,7 @@
 """RIS exports of four databases, imported one after the other with duplicates across them."""
 
-import pytest
 
 from evsynth.cli import main
-from evsynth.errors import EvsynthError
 from evsynth.dedup import load_merges
 from evsynth.ris import read_ris
 from evsynth.screening import load_log

@@ -125,7 +125,7 @@ def dumps_bibtex(citations: Iterable[Citation]) -> str:
         for name, value in (("title", c.title), ("journal", c.journal), ("year", c.year),
                             ("doi", c.doi), ("pmid", c.pmid), ("note", c.note)):
             if value:
-                fields.append((name, value if name == "author" else bibtex_escape(value)))
+                fields.append((name, bibtex_escape(value)))
         body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
         chunks.append(f"@article{{{key},\n{body}\n}}\n")
     return "\n".join(chunks)

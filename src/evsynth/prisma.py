@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from evsynth.dedup import Merge, active_merges
@@ -267,7 +267,6 @@ def review_prisma_counts(extracted: str | Path = "extracted") -> PrismaCounts:
 
 def counts_as_dict(counts: PrismaCounts) -> dict[str, object]:
     """A JSON-ready form (None stays None: not reported)."""
-    from dataclasses import asdict
     data = asdict(counts)
     data["new_studies"] = counts.new_studies
     for key in ("databases", "other_methods"):

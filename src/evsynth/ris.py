@@ -19,12 +19,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rispy
 
 from evsynth.errors import EvsynthError
 from evsynth.records import Record
+
+if TYPE_CHECKING:  # citation_export imports this module
+    from evsynth.citation_export import Citation
 
 _PMID_RE = re.compile(r"\b(?:PMID|PubMed\s*ID|PUBMED)\b\s*[:#]?\s*(\d{1,9})\b", re.IGNORECASE)
 _DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
@@ -119,7 +122,7 @@ def read_ris(path: str | Path, source: str) -> list[Record]:
     return records
 
 
-def to_ris_entries(citations: Iterable["Citation"]) -> list[dict[str, Any]]:  # noqa: F821
+def to_ris_entries(citations: Iterable[Citation]) -> list[dict[str, Any]]:
     """rispy dictionaries for exported citations (see :mod:`evsynth.citation_export`)."""
     out: list[dict[str, Any]] = []
     for c in citations:
@@ -142,6 +145,6 @@ def to_ris_entries(citations: Iterable["Citation"]) -> list[dict[str, Any]]:  # 
     return out
 
 
-def dumps_ris(citations: Iterable["Citation"]) -> str:  # noqa: F821
+def dumps_ris(citations: Iterable[Citation]) -> str:
     """RIS text for exported citations, written by rispy."""
     return rispy.dumps(to_ris_entries(citations))

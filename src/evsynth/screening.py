@@ -230,10 +230,11 @@ def validate_frame(frame: pd.DataFrame, name: str) -> list[str]:
                 continue
             value = frame.at[int(index), case.column] if case.column in frame.columns else ""
             check = str(case.check)
-            message = check if not check.startswith(("field_uniqueness", "unique")) else (
-                f"duplicate record id {value}")
-            problems.append((int(index), str(case.column), f"{message} (got {value!r})"
-                             if not message.startswith("duplicate") else message))
+            if check.startswith(("field_uniqueness", "unique")):
+                message = f"duplicate record id {value}"
+            else:
+                message = f"{check} (got {value!r})"
+            problems.append((int(index), str(case.column), message))
     problems.extend(_row_errors(frame))
     problems.sort(key=lambda p: (p[0], COLUMNS.index(p[1]) if p[1] in COLUMNS else 99, p[2]))
     return [f"{name}:{index + 2}:{column}: {message}" for index, column, message in problems]
