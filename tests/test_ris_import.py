@@ -1,6 +1,5 @@
 """RIS exports of four databases, imported one after the other with duplicates across them."""
 
-
 from evsynth.cli import main
 from evsynth.dedup import load_merges
 from evsynth.ris import read_ris

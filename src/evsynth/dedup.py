@@ -109,31 +109,57 @@ def _year(value: object) -> int | None:
     return int(found.group()) if found else None
 
 
+class DedupIndex:
+    """The log's rows indexed by each key, so matching a batch is linear, not quadratic.
+
+    Where several rows share a key, the earliest row (log order) is the match,
+    as a scan of the log from the top would find.
+    """
+
+    def __init__(self, entries: Iterable[ScreeningEntry] = ()) -> None:
+        self._pmid: dict[str, str] = {}
+        self._doi: dict[str, str] = {}
+        self._title: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        for entry in entries:
+            self.add(entry)
+
+    def add(self, entry: ScreeningEntry) -> None:
+        """Index a row (or the new identifiers of a row already indexed)."""
+        if entry.pmid:
+            self._pmid.setdefault(entry.pmid, entry.record_id)
+        doi = normalise_doi(entry.doi)
+        if doi:
+            self._doi.setdefault(doi, entry.record_id)
+        title, author, year = (normalise_title(entry.title),
+                               normalise_author(entry.first_author), _year(entry.year))
+        if title and author and year is not None:
+            bucket = self._title.setdefault((title, author), [])
+            if (year, entry.record_id) not in bucket:
+                bucket.append((year, entry.record_id))
+
+    def match(self, record: Record) -> Match | None:
+        """The row *record* duplicates, with the key that matched, or ``None``."""
+        pmid = record.pmid.strip()
+        if pmid and pmid in self._pmid:
+            return Match(self._pmid[pmid], "pmid", pmid)
+        doi = normalise_doi(record.doi)
+        if doi and doi in self._doi:
+            return Match(self._doi[doi], "doi", doi)
+        title = normalise_title(record.title)
+        author = normalise_author(record.first_author)
+        year = record.year
+        if title and author and year:
+            for entry_year, record_id in self._title.get((title, author), []):
+                if abs(entry_year - year) <= 1:
+                    years = str(year) if entry_year == year else f"{entry_year}/{year}"
+                    return Match(record_id, "title+year+first_author",
+                                 f"{title} | {years} | {author}")
+        return None
+
+
 def match_record(record: Record, entries: Sequence[ScreeningEntry]) -> Match | None:
     """The row of *entries* that *record* duplicates, with the key that matched, or ``None``."""
-    pmid = record.pmid.strip()
-    if pmid:
-        for entry in entries:
-            if entry.pmid == pmid:
-                return Match(entry.record_id, "pmid", pmid)
-    doi = normalise_doi(record.doi)
-    if doi:
-        for entry in entries:
-            if normalise_doi(entry.doi) == doi:
-                return Match(entry.record_id, "doi", doi)
-    title = normalise_title(record.title)
-    author = normalise_author(record.first_author)
-    year = record.year
-    if title and author and year:
-        for entry in entries:
-            entry_year = _year(entry.year)
-            if (entry_year is not None and abs(entry_year - year) <= 1
-                    and normalise_title(entry.title) == title
-                    and normalise_author(entry.first_author) == author):
-                years = str(year) if entry_year == year else f"{entry_year}/{year}"
-                return Match(entry.record_id, "title+year+first_author",
-                             f"{title} | {years} | {author}")
-    return None
+    return DedupIndex(entries).match(record)
 
 
 @dataclass(frozen=True)
@@ -234,17 +260,21 @@ def merge_records(entries: Sequence[ScreeningEntry], merges: Sequence[Merge],
     log = list(merges)
     result = MergeResult(current, log)
     before = {e.record_id for e in entries}
+    index_of = {e.record_id: i for i, e in enumerate(current)}
+    keys = DedupIndex(current)
     number = next_record_number(current)
     merge_number = len(log) + 1
     for record in records:
-        found = match_record(record, current)
+        found = keys.match(record)
         if found is None:
             new = entry_from_record(record, number, source, date)
+            index_of[new.record_id] = len(current)
             current.append(new)
+            keys.add(new)
             result.new_ids.append(new.record_id)
             number += 1
             continue
-        index = next(i for i, e in enumerate(current) if e.record_id == found.record_id)
+        index = index_of[found.record_id]
         row = current[index]
         result.matched[found.key] += 1
         if found.record_id in before and source in row.sources:
@@ -259,6 +289,7 @@ def merge_records(entries: Sequence[ScreeningEntry], merges: Sequence[Merge],
             filled["year"] = str(record.year)
         added_source = source if source not in row.sources else ""
         current[index] = replace(row, source=join_sources(row.sources + (source,)), **filled)
+        keys.add(current[index])
         log.append(Merge(
             merge_id=f"M{merge_number:05d}", record_id=row.record_id, key=found.key,
             value=found.value, source=source, date=date, added_source=added_source,
