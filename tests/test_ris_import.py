@@ -81,3 +81,10 @@ def test_studies_of_the_previous_version_are_not_screened_again(tmp_path, capsys
     assert _import(tmp_path, "wos.ris", "wos", capsys) == (
         "wos.ris: 3 records, 2 new, 0 matched; 1 already included in the previous version")
     assert not any("jnm" in e.doi for e in load_log(tmp_path / "screening.csv"))
+
+
+def test_windows_line_ends_and_byte_order_mark(tmp_path):
+    path = tmp_path / "export.ris"
+    path.write_bytes(b"\xef\xbb\xbfTY  - JOUR\r\nTI  - CRLF title\r\nAU  - Smith, J\r\nPY  - 2020\r\nER  - \r\n\r\n")
+    (record,) = read_ris(path, "embase")
+    assert (record.title, record.authors, record.year) == ("CRLF title", ("Smith, J",), 2020)
