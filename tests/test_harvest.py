@@ -303,3 +303,26 @@ def test_load_run_refuses_unfinished_or_changed_runs(eutils_server, fast_client,
     (tmp_path / "run" / "manifest.json").unlink()
     with pytest.raises(EvsynthError, match="unfinished run"):
         load_run(tmp_path / "run")
+
+
+def test_more_than_the_cap_on_one_day_is_a_clear_error(eutils_server, fast_client, tmp_path):
+    day = date(2020, 1, 15)
+    server = eutils_server(make_corpus(10_050, first=day, last=day), rate_limit=None)
+    spec = SearchSpec(term="thyroid", datetype="edat", mindate="2020/01/01",
+                      maxdate="2020/01/31")
+    with pytest.raises(EvsynthError, match=r"10050 records on the single day 2020/01/15: more "
+                                           r"than PubMed's 9,999 cap"):
+        run_query(fast_client(server), spec, tmp_path / "run")
+
+
+def test_stale_temporary_files_are_cleared_on_resume(eutils_server, fast_client, tmp_path):
+    server = eutils_server(make_corpus(30), rate_limit=None)
+    client = fast_client(server)
+    run_query(client, SearchSpec(term="thyroid", batch=10), tmp_path / "run")
+    run = tmp_path / "run"
+    (run / "manifest.json").unlink()
+    stale = run / "batches" / ".0000-000010.xml.gz.abcd.tmp"
+    stale.write_bytes(b"half")
+    result = run_query(client, SearchSpec(term="thyroid", batch=10), run)
+    assert not stale.exists()
+    assert result.manifest["batches"] == {"size": 10, "total": 3, "fetched": 0, "reused": 3}

@@ -138,6 +138,7 @@ def run_query(client: EutilsClient, spec: SearchSpec, run_dir: str | Path, *,
     plan_path = run_dir / PLAN
     resumed = plan_path.exists()
     if resumed:
+        _remove_stale_temporaries(run_dir)
         plan = read_json(plan_path)
         if plan.get("format") != PLAN_FORMAT or plan.get("search") != spec.key():
             raise EvsynthError(f"{plan_path}: this folder holds a different search "
@@ -188,6 +189,12 @@ def run_query(client: EutilsClient, spec: SearchSpec, run_dir: str | Path, *,
     }
     write_json(run_dir / MANIFEST, manifest)
     return HarvestResult(run_dir=run_dir, manifest=manifest, records=records)
+
+
+def _remove_stale_temporaries(run_dir: Path) -> None:
+    """Delete temporary files a killed run left behind (:mod:`evsynth.atomic` names them ``.*.tmp``)."""
+    for path in run_dir.rglob(".*.tmp"):
+        path.unlink(missing_ok=True)
 
 
 def _check_spec(spec: SearchSpec) -> None:
