@@ -326,3 +326,12 @@ def test_stale_temporary_files_are_cleared_on_resume(eutils_server, fast_client,
     result = run_query(client, SearchSpec(term="thyroid", batch=10), run)
     assert not stale.exists()
     assert result.manifest["batches"] == {"size": 10, "total": 3, "fetched": 0, "reused": 3}
+
+
+def test_progress_bar_only_when_asked(eutils_server, fast_client, tmp_path, capsys):
+    server = eutils_server(make_corpus(40), rate_limit=None)
+    run_query(fast_client(server), SearchSpec(term="thyroid", batch=10), tmp_path / "quiet")
+    assert capsys.readouterr().err == ""
+    run_query(fast_client(server), SearchSpec(term="thyroid", batch=10), tmp_path / "tty",
+              progress=True)
+    assert "efetch" in capsys.readouterr().err
