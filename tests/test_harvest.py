@@ -335,3 +335,20 @@ def test_progress_bar_only_when_asked(eutils_server, fast_client, tmp_path, caps
     run_query(fast_client(server), SearchSpec(term="thyroid", batch=10), tmp_path / "tty",
               progress=True)
     assert "efetch" in capsys.readouterr().err
+
+
+def test_harvest_without_name_runs_every_query(eutils_server, tmp_path, monkeypatch, capsys):
+    server = eutils_server(make_corpus(30), rate_limit=None)
+    queries = tmp_path / "queries"
+    queries.mkdir()
+    (queries / "a.toml").write_text('name = "a"\nterm = "thyroid[tiab]"\n')
+    (queries / "b.toml").write_text('name = "b"\nterm = "liver[mh]"\nmindate = "2050"\n')
+    monkeypatch.setenv("EVSYNTH_EUTILS_RATE", "500")
+    assert main(["harvest", "--queries", str(queries), "--eutils-url", server.url]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("a: 30 records (PubMed count 30)")
+    assert "\nb: 0 records (PubMed count 0)" in out
+    for name, n in (("a", 30), ("b", 0)):
+        (run,) = (queries / "runs" / name).iterdir()
+        assert re.fullmatch(r"\d{8}T\d{6}Z", run.name)
+        assert len(load_run(run)[1]) == n
