@@ -213,9 +213,10 @@ def _search(client: EutilsClient, spec: SearchSpec, today: date) -> dict[str, An
     lo = parse_pubmed_date(spec.mindate, end=False)
     hi = parse_pubmed_date(spec.maxdate, end=True)
     if lo or hi:
-        lo, hi = lo or EARLIEST, hi or open_end(today)
-        if lo > hi:
-            raise EvsynthError(f"--mindate {spec.mindate} is after --maxdate {spec.maxdate}")
+        if lo and hi and lo > hi:
+            raise EvsynthError(f"mindate {spec.mindate} is after maxdate {spec.maxdate}")
+        lo = lo or EARLIEST
+        hi = hi or max(open_end(today), date(lo.year, 12, 31))
 
     def search(mindate: str | None, maxdate: str | None):  # type: ignore[no-untyped-def]
         return client.esearch(spec.term, db=spec.database, usehistory=True,
