@@ -157,6 +157,8 @@ def test_malformed_xml_every_time_gives_clear_error(eutils_server, tmp_path, cap
     (["harvest", "--term", "(thyroid", "--out", "x"], "--term: unbalanced parentheses"),
     (["harvest", "--term", "thyroid", "--out", "x", "--mindate", "2020/13"],
      "--mindate: '2020/13' is not a calendar date"),
+    (["harvest", "--term", "thyroid", "--out", "x", "--mindate", "2021", "--maxdate", "2020"],
+     "mindate 2021 is after maxdate 2020"),
     (["harvest", "--term", "thyroid", "--out", "x", "--batch", "0"],
      "--batch must be between 1 and 10,000"),
     (["harvest", "nosuch", "--queries", "QDIR"], "QDIR/nosuch.toml: no such query"),

@@ -202,19 +202,20 @@ def _check_spec(spec: SearchSpec) -> None:
         raise EvsynthError(f"--batch must be between 1 and {MAX_BATCH:,}, not {spec.batch}")
     if spec.datetype not in ("edat", "pdat", "mdat"):
         raise EvsynthError(f"--datetype must be edat, pdat or mdat, not {spec.datetype!r}")
+    days = []
     for name, value, end in (("mindate", spec.mindate, False), ("maxdate", spec.maxdate, True)):
         try:
-            parse_pubmed_date(value, end=end)
+            days.append(parse_pubmed_date(value, end=end))
         except ValueError as exc:
             raise EvsynthError(f"--{name}: {exc}") from None
+    if days[0] and days[1] and days[0] > days[1]:
+        raise EvsynthError(f"mindate {spec.mindate} is after maxdate {spec.maxdate}")
 
 
 def _search(client: EutilsClient, spec: SearchSpec, today: date) -> dict[str, Any]:
     lo = parse_pubmed_date(spec.mindate, end=False)
     hi = parse_pubmed_date(spec.maxdate, end=True)
     if lo or hi:
-        if lo and hi and lo > hi:
-            raise EvsynthError(f"mindate {spec.mindate} is after maxdate {spec.maxdate}")
         lo = lo or EARLIEST
         hi = hi or max(open_end(today), date(lo.year, 12, 31))
 
