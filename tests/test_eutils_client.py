@@ -144,3 +144,21 @@ def test_api_key_never_in_error_messages(eutils_server):
         dead.esearch("thyroid")
     assert secret not in str(err.value)
     assert "connection failed" in str(err.value)
+
+
+def test_server_allows_ten_per_second_with_a_key(eutils_server):
+    server = eutils_server(make_corpus(3), rate_limit=3, key_rate_limit=10)
+    keyed = EutilsClient(base_url=server.url, api_key="abc", limiter=RateLimiter(rate=1000),
+                         max_tries=1)
+    for _ in range(10):
+        keyed.esearch("thyroid")
+    with pytest.raises(EutilsError, match="HTTP 429"):
+        keyed.esearch("thyroid")
+    assert server.count(status=429) == 1 and server.count() == 11
+
+
+def test_no_internet_guard():
+    import socket
+
+    with pytest.raises(OSError, match="tests stay on 127.0.0.1"):
+        socket.create_connection(("192.0.2.1", 80), timeout=1)

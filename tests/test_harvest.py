@@ -157,6 +157,8 @@ def test_malformed_xml_every_time_gives_clear_error(eutils_server, tmp_path, cap
     (["harvest", "--term", "(thyroid", "--out", "x"], "--term: unbalanced parentheses"),
     (["harvest", "--term", "thyroid", "--out", "x", "--mindate", "2020/13"],
      "--mindate: '2020/13' is not a calendar date"),
+    (["harvest", "--term", "thyroid", "--out", "x", "--mindate", "2021", "--maxdate", "2020"],
+     "mindate 2021 is after maxdate 2020"),
     (["harvest", "--term", "thyroid", "--out", "x", "--batch", "0"],
      "--batch must be between 1 and 10,000"),
     (["harvest", "nosuch", "--queries", "QDIR"], "QDIR/nosuch.toml: no such query"),
@@ -303,3 +305,52 @@ def test_load_run_refuses_unfinished_or_changed_runs(eutils_server, fast_client,
     (tmp_path / "run" / "manifest.json").unlink()
     with pytest.raises(EvsynthError, match="unfinished run"):
         load_run(tmp_path / "run")
+
+
+def test_more_than_the_cap_on_one_day_is_a_clear_error(eutils_server, fast_client, tmp_path):
+    day = date(2020, 1, 15)
+    server = eutils_server(make_corpus(10_050, first=day, last=day), rate_limit=None)
+    spec = SearchSpec(term="thyroid", datetype="edat", mindate="2020/01/01",
+                      maxdate="2020/01/31")
+    with pytest.raises(EvsynthError, match=r"10050 records on the single day 2020/01/15: more "
+                                           r"than PubMed's 9,999 cap"):
+        run_query(fast_client(server), spec, tmp_path / "run")
+
+
+def test_stale_temporary_files_are_cleared_on_resume(eutils_server, fast_client, tmp_path):
+    server = eutils_server(make_corpus(30), rate_limit=None)
+    client = fast_client(server)
+    run_query(client, SearchSpec(term="thyroid", batch=10), tmp_path / "run")
+    run = tmp_path / "run"
+    (run / "manifest.json").unlink()
+    stale = run / "batches" / ".0000-000010.xml.gz.abcd.tmp"
+    stale.write_bytes(b"half")
+    result = run_query(client, SearchSpec(term="thyroid", batch=10), run)
+    assert not stale.exists()
+    assert result.manifest["batches"] == {"size": 10, "total": 3, "fetched": 0, "reused": 3}
+
+
+def test_progress_bar_only_when_asked(eutils_server, fast_client, tmp_path, capsys):
+    server = eutils_server(make_corpus(40), rate_limit=None)
+    run_query(fast_client(server), SearchSpec(term="thyroid", batch=10), tmp_path / "quiet")
+    assert capsys.readouterr().err == ""
+    run_query(fast_client(server), SearchSpec(term="thyroid", batch=10), tmp_path / "tty",
+              progress=True)
+    assert "efetch" in capsys.readouterr().err
+
+
+def test_harvest_without_name_runs_every_query(eutils_server, tmp_path, monkeypatch, capsys):
+    server = eutils_server(make_corpus(30), rate_limit=None)
+    queries = tmp_path / "queries"
+    queries.mkdir()
+    (queries / "a.toml").write_text('name = "a"\nterm = "thyroid[tiab]"\n')
+    (queries / "b.toml").write_text('name = "b"\nterm = "liver[mh]"\nmindate = "2050"\n')
+    monkeypatch.setenv("EVSYNTH_EUTILS_RATE", "500")
+    assert main(["harvest", "--queries", str(queries), "--eutils-url", server.url]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("a: 30 records (PubMed count 30)")
+    assert "\nb: 0 records (PubMed count 0)" in out
+    for name, n in (("a", 30), ("b", 0)):
+        (run,) = (queries / "runs" / name).iterdir()
+        assert re.fullmatch(r"\d{8}T\d{6}Z", run.name)
+        assert len(load_run(run)[1]) == n

@@ -61,7 +61,8 @@ def plan_windows(search: Search, first: SearchResult, lo: date | None, hi: date 
     if first.count <= cap:
         windows = [_window(first, lo, hi, explicit=lo is not None or hi is not None)]
     else:
-        windows = _split(search, lo or EARLIEST, hi or open_end(today), cap)
+        # the first search already counted the whole range: split it without asking again
+        windows = _split(search, lo or EARLIEST, hi or open_end(today), cap, known=first)
     union = {i for w in windows for i in w.ids}
     served = sum(len(w.ids) for w in windows)
     if served != sum(w.count for w in windows):
@@ -82,8 +83,9 @@ def _window(result: SearchResult, lo: date | None, hi: date | None, explicit: bo
                   query_key=result.query_key)
 
 
-def _split(search: Search, lo: date, hi: date, cap: int) -> list[Window]:
-    result = search(format_pubmed_date(lo), format_pubmed_date(hi))
+def _split(search: Search, lo: date, hi: date, cap: int,
+           known: SearchResult | None = None) -> list[Window]:
+    result = known or search(format_pubmed_date(lo), format_pubmed_date(hi))
     if result.count <= cap:
         return [_window(result, lo, hi, explicit=True)]
     if lo >= hi:

@@ -17,7 +17,9 @@ Rules it follows, with their sources:
   Biopython, we switch to POST when the encoded parameters exceed 1,000 characters.
 * Retries: on HTTP 429 (waiting at least its ``Retry-After``), 5xx, connection
   errors, timeouts and bodies that are truncated or not the XML asked for, with
-  exponential backoff and full jitter, at most ``max_tries`` attempts; then one
+  exponential backoff (``backoff * 2**(try-1)`` seconds, capped at ``max_backoff``)
+  and jitter (a random half to whole of that step), at most ``max_tries``
+  attempts; then one
   clear :class:`EutilsError`. Other 4xx answers (such as PubMed's 9,999-record
   history cap) are final at once.
 * A fetched batch is accepted only when it parses and holds exactly the PMIDs

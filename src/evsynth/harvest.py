@@ -138,6 +138,7 @@ def run_query(client: EutilsClient, spec: SearchSpec, run_dir: str | Path, *,
     plan_path = run_dir / PLAN
     resumed = plan_path.exists()
     if resumed:
+        _remove_stale_temporaries(run_dir)
         plan = read_json(plan_path)
         if plan.get("format") != PLAN_FORMAT or plan.get("search") != spec.key():
             raise EvsynthError(f"{plan_path}: this folder holds a different search "
@@ -190,25 +191,33 @@ def run_query(client: EutilsClient, spec: SearchSpec, run_dir: str | Path, *,
     return HarvestResult(run_dir=run_dir, manifest=manifest, records=records)
 
 
+def _remove_stale_temporaries(run_dir: Path) -> None:
+    """Delete temporary files a killed run left behind (:mod:`evsynth.atomic` names them ``.*.tmp``)."""
+    for path in run_dir.rglob(".*.tmp"):
+        path.unlink(missing_ok=True)
+
+
 def _check_spec(spec: SearchSpec) -> None:
     if not 1 <= spec.batch <= MAX_BATCH:
         raise EvsynthError(f"--batch must be between 1 and {MAX_BATCH:,}, not {spec.batch}")
     if spec.datetype not in ("edat", "pdat", "mdat"):
         raise EvsynthError(f"--datetype must be edat, pdat or mdat, not {spec.datetype!r}")
+    days = []
     for name, value, end in (("mindate", spec.mindate, False), ("maxdate", spec.maxdate, True)):
         try:
-            parse_pubmed_date(value, end=end)
+            days.append(parse_pubmed_date(value, end=end))
         except ValueError as exc:
             raise EvsynthError(f"--{name}: {exc}") from None
+    if days[0] and days[1] and days[0] > days[1]:
+        raise EvsynthError(f"mindate {spec.mindate} is after maxdate {spec.maxdate}")
 
 
 def _search(client: EutilsClient, spec: SearchSpec, today: date) -> dict[str, Any]:
     lo = parse_pubmed_date(spec.mindate, end=False)
     hi = parse_pubmed_date(spec.maxdate, end=True)
     if lo or hi:
-        lo, hi = lo or EARLIEST, hi or open_end(today)
-        if lo > hi:
-            raise EvsynthError(f"--mindate {spec.mindate} is after --maxdate {spec.maxdate}")
+        lo = lo or EARLIEST
+        hi = hi or max(open_end(today), date(lo.year, 12, 31))
 
     def search(mindate: str | None, maxdate: str | None):  # type: ignore[no-untyped-def]
         return client.esearch(spec.term, db=spec.database, usehistory=True,

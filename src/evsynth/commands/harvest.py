@@ -81,8 +81,10 @@ def run(args: argparse.Namespace) -> int:
             if args.out is not None:
                 run_dir = args.out
             elif args.resume:
-                run_dir = latest_unfinished_run(runs_root, query.name) or \
-                    _no_unfinished(runs_root, query.name)
+                unfinished = latest_unfinished_run(runs_root, query.name)
+                if unfinished is None:
+                    raise EvsynthError(f"{runs_root / query.name}: no unfinished run to resume")
+                run_dir = unfinished
             else:
                 run_dir = new_run_dir(runs_root, query.name)
             jobs.append((query.name, spec, run_dir))
@@ -96,7 +98,3 @@ def run(args: argparse.Namespace) -> int:
         for warning in m["warnings"]:
             print(f"  warning: {warning}")
     return 0
-
-
-def _no_unfinished(runs_root: Path, name: str) -> Path:
-    raise EvsynthError(f"{runs_root / name}: no unfinished run to resume")
