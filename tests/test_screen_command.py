@@ -88,3 +88,23 @@ def test_explain_and_unmerge_from_the_command_line(tmp_path, capsys):
     assert "(reverted 2025-03-13)" in capsys.readouterr().out
     assert main(["screen", "--extracted", str(tmp_path), "--unmerge", "M00002"]) == 1
     assert "already reverted on 2025-03-13" in capsys.readouterr().err
+
+
+def test_second_reviewer_screens_blind_and_conflicts_follow(tmp_path, capsys):
+    _log(tmp_path)
+    assert main(["screen", "--extracted", str(tmp_path), "--as", "cd", "--limit", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("screening-cd.csv: 5 records (5 new from the main log)")
+    second = load_log(tmp_path / "screening-cd.csv")
+    assert all(e.decision == "pending" and not e.reviewer for e in second)  # blind to the main log
+    assert second[3].flag == "retracted"  # flags are facts, not decisions: kept
+    assert main(["screen", "--extracted", str(tmp_path), "--as", "cd", "--decide", "R00002", "include",
+                 "--date", "2025-02-05"]) == 0
+    assert capsys.readouterr().out.strip() == "screening-cd.csv: R00002: title/abstract: include by cd"
+    assert load_log(tmp_path / "screening.csv")[1].decision == "exclude"  # main log untouched
+    assert main(["screen", "--extracted", str(tmp_path), "--conflicts"]) == 0
+    out = capsys.readouterr().out
+    assert "screening-cd.csv: 1 to reconcile" in out
+    assert "R00002 [title/abstract] decision: main log exclude (review/editorial) by AB; cd: include by cd" in out
+    assert main(["screen", "--extracted", str(tmp_path), "--as", "C D"]) == 1
+    assert "--as 'C D'" in capsys.readouterr().err

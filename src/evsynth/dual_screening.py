@@ -9,7 +9,7 @@ decision. Records are paired by ``record_id``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from evsynth.screening import ScreeningEntry
 
@@ -64,3 +64,21 @@ def find_conflicts(main: Sequence[ScreeningEntry], other: Sequence[ScreeningEntr
         out.append(Conflict(ours.record_id, ours.title, kind, ours.stage,
                             _verdict(ours), _verdict(theirs), reviewer))
     return sorted(out, key=lambda c: (len(c.record_id), c.record_id, c.other_reviewer))
+
+
+def blind_copy(entry: ScreeningEntry) -> ScreeningEntry:
+    """A row as a second reviewer first sees it: pending at title/abstract, nobody's decision."""
+    return replace(entry, stage="title/abstract", decision="pending", reason="", reviewer="",
+                   date="", notes="")
+
+
+def sync_second_log(main: Sequence[ScreeningEntry],
+                    other: Sequence[ScreeningEntry]) -> tuple[list[ScreeningEntry], int]:
+    """The second reviewer's log with every record of the main log it lacks, as a blind copy.
+
+    Rows the second reviewer already has are kept as they are (their decisions
+    are theirs); returns the log and how many rows were added.
+    """
+    have = {e.record_id for e in other}
+    added = [blind_copy(e) for e in main if e.record_id not in have]
+    return list(other) + added, len(added)

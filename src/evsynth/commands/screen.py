@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
 from evsynth.dedup import Merge, unmerge
-from evsynth.dual_screening import find_conflicts
+from evsynth.dual_screening import find_conflicts, sync_second_log
 from evsynth.errors import EvsynthError
 from evsynth.review_files import ReviewFiles, check_date, today
 from evsynth.screening import (
-    DECISIONS, REASONS, STAGES, ScreeningEntry, decide, find_entry, load_log,
+    DECISIONS, REASONS, STAGES, ScreeningEntry, decide, find_entry, load_log, save_log,
 )
 
 HELP = "list records to screen, record a decision, or compare with a second reviewer"
@@ -29,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stage", choices=STAGES, default=None,
                         help="screening stage of the decision (default: the record's stage)")
     parser.add_argument("--date", default=None, help="date of the decision (default: today, UTC)")
+    parser.add_argument("--as", dest="second", metavar="NAME", default=None,
+                        help="work as second reviewer NAME on extracted/screening-NAME.csv "
+                             "(created from the main log, blind to its decisions)")
     parser.add_argument("--conflicts", action="store_true",
                         help="list disagreements with second reviewers' screening-NAME.csv files")
     parser.add_argument("--limit", type=int, default=0, help="show at most N pending records")
@@ -124,8 +128,41 @@ def explain_report(entry: ScreeningEntry, merges: Sequence[Merge]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def second_reviewer_file(files: ReviewFiles, name: str) -> Path:
+    """``extracted/screening-NAME.csv`` for a valid reviewer name."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_]*", name):
+        raise EvsynthError(f"--as {name!r}: use lower-case letters, digits and _ (e.g. initials)")
+    return files.extracted / f"screening-{name}.csv"
+
+
+def run_second(args: argparse.Namespace, files: ReviewFiles) -> int:
+    """List or decide on a second reviewer's log, brought up to date with the main log first."""
+    path = second_reviewer_file(files, args.second)
+    own, added = sync_second_log(load_log(files.screening), load_log(path))
+    if args.decide:
+        key, decision = args.decide
+        date = check_date(args.date) if args.date else today()
+        own = decide(own, key, decision, reviewer=args.reviewer.strip() or args.second,
+                     date=date, reason=args.reason.strip(), stage=args.stage)
+        save_log(path, own)
+        row = own[find_entry(own, key)]
+        print(f"{path.name}: {row.record_id}: {row.stage}: {row.decision}"
+              + (f" ({row.reason})" if row.reason else "") + f" by {row.reviewer}")
+        return 0
+    if added or not path.exists():
+        save_log(path, own)
+    width = shutil.get_terminal_size((100, 24)).columns - 2
+    print(f"{path.name}: {len(own)} records" + (f" ({added} new from the main log)" if added else ""))
+    print(pending_report(own, width, max(args.limit, 0)), end="")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     files = ReviewFiles(Path(args.extracted))
+    if args.second:
+        if args.explain or args.unmerge or args.conflicts:
+            raise EvsynthError("--as works with listing and --decide only")
+        return run_second(args, files)
     entries = load_log(files.screening)
     if args.explain:
         merges = files.load()[1]
