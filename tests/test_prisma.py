@@ -133,6 +133,7 @@ def test_bundled_review_with_an_update_uses_the_updated_form(tmp_path):
     assert check_invariants(counts) == []
     texts = _texts(prisma_svg(counts))
     assert "Previous studies" in texts
+    assert "3 published studies + the authors' case series" in " ".join(" ".join(texts).split())
     assert any(t.startswith("Total studies included in review") for t in texts)
 
 

@@ -90,7 +90,9 @@ class PrismaCounts:
     ``is_update`` selects the updated-review form (a previous-version column
     and "new studies"); ``total_studies``/``total_reports`` is the final box.
     ``notes`` are printed under the diagram (provenance, what is not reported);
-    ``total_detail`` lines go into the final box (what the total is made of).
+    ``total_detail`` lines go into the final box of a new review and
+    ``previous_detail`` into the previous-version box of an update (what the
+    count is made of).
     """
 
     databases: FlowColumn
@@ -102,6 +104,7 @@ class PrismaCounts:
     total_reports: Count = None
     notes: tuple[str, ...] = ()
     total_detail: tuple[str, ...] = ()
+    previous_detail: tuple[str, ...] = ()
 
     @property
     def new_studies(self) -> Count:
@@ -261,8 +264,9 @@ def review_prisma_counts(extracted: str | Path = "extracted") -> PrismaCounts:
         )
     counts = prisma_counts(entries, merges, previous_studies=previous_studies,
                            previous_reports=previous_studies, database_sources=["pubmed"],
+                           other_sources=["citation chasing"],
                            notes=BUNDLED_NOTES if previous else ())
-    return replace(counts, total_detail=tuple(f"previous version: {d}" for d in detail))
+    return replace(counts, previous_detail=detail)
 
 
 def counts_as_dict(counts: PrismaCounts) -> dict[str, object]:

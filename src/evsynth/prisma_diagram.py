@@ -70,6 +70,8 @@ def _wrap(lines: list[str], width: int = BOX_W) -> tuple[str, ...]:
 def _identified(col: FlowColumn) -> list[str]:
     lines = ["Records identified from:"]
     lines += [f"{source_label(s)} ({format_count(n)})" for s, n in col.identified.items()]
+    if not col.identified:
+        lines.append("none (n = 0)")
     if len(col.identified) > 1:
         lines.append(f"Total ({format_count(col.identified_total)})")
     return lines
@@ -123,6 +125,7 @@ def _layout(counts: PrismaCounts) -> tuple[list[Box], list[tuple[str, int, int]]
         headers.insert(0, ("Previous studies", xs["previous"], BOX_W))
         boxes.append(Box(xs["previous"], 0, _wrap([
             f"Studies included in previous version of review ({format_count(counts.previous_studies)})",
+            *counts.previous_detail,
             f"Reports of studies included in previous version ({format_count(counts.previous_reports)})"])))
         boxes.append(Box(xs["databases"], 4, _wrap([
             f"New studies included in review ({format_count(counts.new_studies)})",
@@ -130,7 +133,6 @@ def _layout(counts: PrismaCounts) -> tuple[list[Box], list[tuple[str, int, int]]
             width=span))
         boxes.append(Box(xs["previous"], 4, _wrap([
             f"Total studies included in review ({format_count(counts.total_studies)})",
-            *counts.total_detail,
             f"Reports of total included studies ({format_count(counts.total_reports)})"]),
             heading=True, shade="#eef4fb"))
     else:
