@@ -77,6 +77,12 @@ def test_missing_column_is_reported(tmp_path):
         load_log(path)
 
 
+def test_unknown_column_is_refused_rather_than_lost(tmp_path):
+    path = _write(tmp_path, [entry(1)], lambda lines: [lines[0] + ",my remark", lines[1] + ",keep me"])
+    with pytest.raises(EvsynthError, match=r"screening.csv:1:my remark: unknown column \(put remarks in 'notes'\)"):
+        load_log(path)
+
+
 def test_validate_log_lists_every_problem(tmp_path):
     from evsynth.screening import validate_log
     assert validate_log(tmp_path / "absent.csv") == []

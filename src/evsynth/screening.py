@@ -19,7 +19,8 @@ with ``row`` the line number in the CSV, header = line 1):
   not retrieved"), so it needs stage ``full text``;
 * ``pmid`` is digits (empty for records from other databases), ``year`` four
   digits or empty, ``record_id`` unique;
-* ``flag`` (retraction watch) is empty or one of :data:`FLAGS`.
+* ``flag`` (retraction watch) is empty or one of :data:`FLAGS`;
+* no other columns (evsynth rewrites the file and would drop them; remarks go in ``notes``).
 
 A second reviewer keeps a file of the same shape, ``extracted/screening-NAME.csv``
 (dual screening); the main log holds the reconciled decision.
@@ -191,7 +192,7 @@ def _schema() -> pa.DataFrameSchema:
             "flag_detail": pa.Column(**text),
             "notes": pa.Column(**text),
         },
-        strict=False,
+        strict=False,  # unknown columns are refused before the schema runs
     )
 
 
@@ -219,6 +220,10 @@ def validate_frame(frame: pd.DataFrame, name: str) -> list[str]:
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         return [f"{name}:1: missing column(s): {', '.join(missing)}"]
+    unknown = [str(c) for c in frame.columns if c not in COLUMNS]
+    if unknown:
+        # evsynth rewrites the log: a column it does not know would be lost.
+        return [f"{name}:1:{c}: unknown column (put remarks in 'notes')" for c in unknown]
     problems: list[tuple[int, str, str]] = []
     try:
         _schema().validate(frame, lazy=True)
