@@ -22,8 +22,10 @@ def test_base_url_resolution(monkeypatch):
 
 def test_esearch_history_and_count(eutils_server, fast_client):
     server = eutils_server(make_corpus(50), rate_limit=None)
-    client = fast_client(server)
+    client = fast_client(server, email="reviewer@example.org")
     result = client.esearch("thyroid[tiab]", usehistory=True, retmax=10)
+    assert server.log[0].params["tool"] == "evsynth"
+    assert server.log[0].params["email"] == "reviewer@example.org"
     assert result.count == 50
     assert len(result.ids) == 10
     assert result.ids[0] == str(20_000_050)
@@ -162,3 +164,15 @@ def test_no_internet_guard():
 
     with pytest.raises(OSError, match="tests stay on 127.0.0.1"):
         socket.create_connection(("192.0.2.1", 80), timeout=1)
+
+
+def test_rate_override_applies_to_other_servers_only(monkeypatch):
+    from evsynth.eutils import default_limiter
+
+    monkeypatch.setenv("EVSYNTH_EUTILS_RATE", "500")
+    assert default_limiter(DEFAULT_BASE_URL, False).rate == 3
+    assert default_limiter(DEFAULT_BASE_URL, True).rate == 10
+    assert default_limiter("http://127.0.0.1:8/", False).rate == 500
+    monkeypatch.setenv("EVSYNTH_EUTILS_RATE", "fast")
+    with pytest.raises(EvsynthError, match="EVSYNTH_EUTILS_RATE must be a number"):
+        default_limiter("http://127.0.0.1:8/", False)

@@ -42,10 +42,6 @@ class Window:
     webenv: str = ""
     query_key: str = ""
 
-    def summary(self) -> dict[str, object]:
-        """For the manifest (without the ids)."""
-        return {"mindate": self.mindate, "maxdate": self.maxdate, "count": self.count}
-
 
 #: esearch(mindate, maxdate) for one window; ``None`` bounds mean no date limit.
 Search = Callable[[str | None, str | None], SearchResult]

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
 
 from evsynth.errors import EvsynthError
 from evsynth.records import CommentCorrection, MeshHeading, MeshQualifier, Record
@@ -216,8 +215,3 @@ def _comments(node: ET.Element | None) -> tuple[CommentCorrection, ...]:
                                    ref_source=flatten(c.find("RefSource")),
                                    pmid=flatten(c.find("PMID")))
                  for c in node.iterfind("CommentsCorrections"))
-
-
-def records_pmids(records: Iterable[Record]) -> list[str]:
-    """The PMIDs of *records*, in order."""
-    return [r.pmid for r in records]
