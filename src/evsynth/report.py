@@ -20,10 +20,13 @@ from evsynth.claims import ClaimResult, claims_summary, verify_claims
 from evsynth.counts import review_counts
 from evsynth.errors import EvsynthError
 from evsynth.outcomes import case_series_outcomes
+from evsynth.prisma import PrismaCounts, check_invariants, counts_as_dict, prisma_svg, review_prisma_counts
 from evsynth.proportions import proportion_ci
 from evsynth.published_tables import (SourcedTable, case_adverse_events_table, case_series_outcomes_table,
                                       claims_table, counts_table, pooled_table, table1, table2, table3)
 from evsynth.review import Review, load_review
+from evsynth.review_files import ReviewFiles
+from evsynth.screening import ScreeningEntry
 from evsynth.supplementary import render_supplementary
 from evsynth.synthesis import PRIMARY, SENSITIVITY, OutcomeSynthesis, synthesise_all
 from evsynth.tables import Table
@@ -47,6 +50,9 @@ class Build:
     claims: list[ClaimResult]
     syntheses: dict[str, OutcomeSynthesis]
     tables: dict[str, SourcedTable]
+    prisma: PrismaCounts
+    prisma_svg: str
+    screening: list[ScreeningEntry]
 
 
 def _environment() -> Environment:
@@ -63,6 +69,11 @@ def review_tables(root: Path) -> list[Table]:
 def compute(root: Path) -> Build:
     """Load and validate the sheets, verify the claims and build every table (nothing written)."""
     review = load_review(root)
+    screening, _ = ReviewFiles(root / "extracted").load()
+    prisma = review_prisma_counts(root / "extracted")
+    problems = check_invariants(prisma)
+    if problems:
+        raise EvsynthError("PRISMA counts do not add up: " + "; ".join(problems))
     claims = verify_claims(review)
     syntheses = synthesise_all(review)
     case_outcomes = case_series_outcomes(review)
@@ -73,7 +84,8 @@ def compute(root: Path) -> Build:
                *(pooled_table(s) for s in syntheses.values() if s.sensitivity is not None),
                table3(review), claims_table(claims)]
     tables = {t.table.key: t for t in ordered}
-    return Build(review=review, counts=review_counts(review), claims=claims, syntheses=syntheses, tables=tables)
+    return Build(review=review, counts=review_counts(review), claims=claims, syntheses=syntheses, tables=tables,
+                 prisma=prisma, prisma_svg=prisma_svg(prisma), screening=screening)
 
 
 def render_html(build: Build) -> str:
@@ -83,8 +95,20 @@ def render_html(build: Build) -> str:
         version=__version__, content_hash=build.review.content_hash, counts=build.counts,
         tables=build.tables, claims=build.claims, claims_summary=claims_summary(build.claims),
         syntheses=build.syntheses, primary=PRIMARY, sensitivity=SENSITIVITY,
+        prisma=counts_as_dict(build.prisma), prisma_svg=build.prisma_svg,
+        flagged=[e for e in build.screening if e.flag],
+        screening_summary=_screening_summary(build.screening),
         lrt_names=vocab.LRT_NAMES, histology_names=vocab.HISTOLOGY_NAMES,
     )
+
+
+def _screening_summary(entries: list[ScreeningEntry]) -> dict[str, int]:
+    """Records in the screening log by stage and decision (``stage: decision`` -> count)."""
+    summary: dict[str, int] = {}
+    for e in entries:
+        key = f"{e.stage}: {e.decision}"
+        summary[key] = summary.get(key, 0) + 1
+    return dict(sorted(summary.items()))
 
 
 def render_files(build: Build) -> dict[str, bytes]:
@@ -92,6 +116,7 @@ def render_files(build: Build) -> dict[str, bytes]:
     files = {
         "review.html": render_html(build).encode("utf-8"),
         "counts.json": (json.dumps(build.counts, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+        "prisma.svg": build.prisma_svg.encode("utf-8"),
     }
     for name, data in render_supplementary([t.table for t in build.tables.values()]).items():
         files[f"{SUPPLEMENTARY_DIR}/{name}"] = data
