@@ -184,7 +184,7 @@ def test_api_key_never_written(eutils_server, tmp_path):
                           env=cli_env(server, NCBI_API_KEY=secret, EVSYNTH_EUTILS_RATE="50"),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert all(r.has_api_key for r in server.log)
+    assert all(r.has_api_key and r.method == "POST" for r in server.log)
     assert secret not in proc.stdout + proc.stderr
     for path in out.rglob("*"):
         if path.is_file():
