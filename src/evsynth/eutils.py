@@ -154,7 +154,7 @@ def default_limiter(base_url: str, has_api_key: bool) -> RateLimiter:
             raise EvsynthError(f"{ENV_RATE} must be a number of requests per second, not {raw!r}")
         if rate <= 0:
             raise EvsynthError(f"{ENV_RATE} must be positive, not {raw!r}")
-    server = urlsplit(base_url).netloc
+    server = urlsplit(base_url).hostname or "unknown"
     return RateLimiter(rate=rate, lock_path=default_lock_path(has_api_key, server))
 
 
