@@ -45,7 +45,7 @@ from evsynth.run_folder import (BATCHES, IDS, MANIFEST, PLAN, load_run, read_bat
                                 read_json, write_batch, write_records)
 
 __all__ = ["DEFAULT_BATCH", "HarvestResult", "SearchSpec", "latest_unfinished_run", "load_run",
-           "new_run_dir", "run_query", "spec_from_query"]
+           "new_run_dir", "run_query", "search_pmids", "spec_from_query"]
 
 PLAN_FORMAT = 1
 #: Records per efetch. NCBI allows up to 10,000 per efetch (NBK25499); 500 keeps
@@ -189,6 +189,16 @@ def run_query(client: EutilsClient, spec: SearchSpec, run_dir: str | Path, *,
     }
     write_json(run_dir / MANIFEST, manifest)
     return HarvestResult(run_dir=run_dir, manifest=manifest, records=records)
+
+
+def search_pmids(client: EutilsClient, spec: SearchSpec, *, today: date | None = None) -> list[str]:
+    """Every PMID the search finds (date windows past the 9,999 cap), ascending; no efetch.
+
+    For a living update: compare with the PMIDs of an earlier run to see what is new.
+    """
+    _check_spec(spec)
+    plan = _search(client, spec, today or utc_now().date())
+    return sorted({i for w in plan["windows"] for i in w["ids"]}, key=int)
 
 
 def _remove_stale_temporaries(run_dir: Path) -> None:
