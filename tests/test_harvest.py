@@ -17,7 +17,7 @@ from eutils_server import Faults, make_corpus
 
 from evsynth.cli import main
 from evsynth.errors import EvsynthError
-from evsynth.harvest import SearchSpec, load_run, run_query
+from evsynth.harvest import SearchSpec, load_run, run_query, search_pmids
 from evsynth.records import Record
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,7 +184,7 @@ def test_api_key_never_written(eutils_server, tmp_path):
                           env=cli_env(server, NCBI_API_KEY=secret, EVSYNTH_EUTILS_RATE="50"),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert all(r.has_api_key for r in server.log)
+    assert all(r.has_api_key and r.method == "POST" for r in server.log)
     assert secret not in proc.stdout + proc.stderr
     for path in out.rglob("*"):
         if path.is_file():
@@ -354,3 +354,11 @@ def test_harvest_without_name_runs_every_query(eutils_server, tmp_path, monkeypa
         (run,) = (queries / "runs" / name).iterdir()
         assert re.fullmatch(r"\d{8}T\d{6}Z", run.name)
         assert len(load_run(run)[1]) == n
+
+
+def test_search_pmids_past_the_cap_without_fetching(eutils_server, fast_client):
+    corpus = make_corpus(10_200, first=date(2019, 1, 1), last=date(2020, 12, 31))
+    server = eutils_server(corpus, rate_limit=None)
+    pmids = search_pmids(fast_client(server), SearchSpec(term="thyroid", datetype="edat"))
+    assert pmids == [str(r.pmid) for r in corpus]
+    assert server.count("efetch") == 0

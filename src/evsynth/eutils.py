@@ -10,8 +10,9 @@ Rules it follows, with their sources:
   a :class:`evsynth.ratelimit.RateLimiter` shared across threads and processes.
 * Identification: every request carries ``tool`` and, when given, ``email``
   (same source). The API key comes from ``NCBI_API_KEY`` only (read by the
-  command line, passed here); it is sent with each request and never stored,
-  logged or put in an error message (:meth:`EutilsClient._redact`).
+  command line, passed here); it is sent in the body of a POST (never in a URL)
+  and never stored, logged or put in an error message
+  (:meth:`EutilsClient._redact`).
 * Long id lists go by HTTP POST: NCBI recommends POST beyond about 200 UIDs and
   answers 414 to over-long GET URLs (NBK25499, "EPost"/"EFetch"). Like
   Biopython, we switch to POST when the encoded parameters exceed 1,000 characters.
@@ -153,7 +154,7 @@ def default_limiter(base_url: str, has_api_key: bool) -> RateLimiter:
             raise EvsynthError(f"{ENV_RATE} must be a number of requests per second, not {raw!r}")
         if rate <= 0:
             raise EvsynthError(f"{ENV_RATE} must be positive, not {raw!r}")
-    server = urlsplit(base_url).netloc
+    server = urlsplit(base_url).hostname or "unknown"
     return RateLimiter(rate=rate, lock_path=default_lock_path(has_api_key, server))
 
 
@@ -203,7 +204,9 @@ class EutilsClient:
         if self._api_key:
             items.append(("api_key", self._api_key))
         url = f"{self.base_url}{utility}.fcgi"
-        use_post = len(urlencode(items)) > POST_THRESHOLD
+        # With a key, always POST: the key then travels in the body, never in a URL that
+        # urllib3's debug log, a proxy log or an error message could show.
+        use_post = bool(self._api_key) or len(urlencode(items)) > POST_THRESHOLD
         reason = ""
         for attempt in range(1, self.max_tries + 1):
             retry_after = 0.0

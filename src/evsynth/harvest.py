@@ -37,7 +37,7 @@ from evsynth.atomic import write_json, write_text
 from evsynth.date_windows import EARLIEST, Window, open_end, plan_windows
 from evsynth.errors import EvsynthError
 from evsynth.eutils import (PUBMED_RETRIEVAL_CAP, EutilsClient, EutilsError, MalformedResponse,
-                            RequestStats, check_batch, public_url)
+                            RequestStats, SearchResult, check_batch, public_url)
 from evsynth.pubmed_xml import PubmedXmlError, parse_pubmed_xml
 from evsynth.queries import Query, format_pubmed_date, parse_pubmed_date
 from evsynth.records import Record
@@ -45,7 +45,7 @@ from evsynth.run_folder import (BATCHES, IDS, MANIFEST, PLAN, load_run, read_bat
                                 read_json, write_batch, write_records)
 
 __all__ = ["DEFAULT_BATCH", "HarvestResult", "SearchSpec", "latest_unfinished_run", "load_run",
-           "new_run_dir", "run_query", "spec_from_query"]
+           "new_run_dir", "run_query", "search_pmids", "spec_from_query"]
 
 PLAN_FORMAT = 1
 #: Records per efetch. NCBI allows up to 10,000 per efetch (NBK25499); 500 keeps
@@ -191,6 +191,16 @@ def run_query(client: EutilsClient, spec: SearchSpec, run_dir: str | Path, *,
     return HarvestResult(run_dir=run_dir, manifest=manifest, records=records)
 
 
+def search_pmids(client: EutilsClient, spec: SearchSpec, *, today: date | None = None) -> list[str]:
+    """Every PMID the search finds (date windows past the 9,999 cap), ascending; no efetch.
+
+    For a living update: compare with the PMIDs of an earlier run to see what is new.
+    """
+    _check_spec(spec)
+    plan = _search(client, spec, today or utc_now().date())
+    return sorted({i for w in plan["windows"] for i in w["ids"]}, key=int)
+
+
 def _remove_stale_temporaries(run_dir: Path) -> None:
     """Delete temporary files a killed run left behind (:mod:`evsynth.atomic` names them ``.*.tmp``)."""
     for path in run_dir.rglob(".*.tmp"):
@@ -198,6 +208,7 @@ def _remove_stale_temporaries(run_dir: Path) -> None:
 
 
 def _check_spec(spec: SearchSpec) -> None:
+    """Batch size, datetype and dates, checked before any request or file."""
     if not 1 <= spec.batch <= MAX_BATCH:
         raise EvsynthError(f"--batch must be between 1 and {MAX_BATCH:,}, not {spec.batch}")
     if spec.datetype not in ("edat", "pdat", "mdat"):
@@ -213,13 +224,14 @@ def _check_spec(spec: SearchSpec) -> None:
 
 
 def _search(client: EutilsClient, spec: SearchSpec, today: date) -> dict[str, Any]:
+    """Steps 1-2: search, split past the cap, and lay out the batches (the plan)."""
     lo = parse_pubmed_date(spec.mindate, end=False)
     hi = parse_pubmed_date(spec.maxdate, end=True)
     if lo or hi:
         lo = lo or EARLIEST
         hi = hi or max(open_end(today), date(lo.year, 12, 31))
 
-    def search(mindate: str | None, maxdate: str | None):  # type: ignore[no-untyped-def]
+    def search(mindate: str | None, maxdate: str | None) -> SearchResult:
         return client.esearch(spec.term, db=spec.database, usehistory=True,
                               retmax=PUBMED_RETRIEVAL_CAP, mindate=mindate, maxdate=maxdate,
                               datetype=spec.datetype)

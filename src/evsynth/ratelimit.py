@@ -42,7 +42,7 @@ def ncbi_rate(has_api_key: bool) -> float:
 def default_lock_path(has_api_key: bool, server: str = "eutils.ncbi.nlm.nih.gov") -> Path:
     """The per-user lock file shared by every evsynth process on this machine.
 
-    One budget per server (``host:port``) and per kind of client: requests with
+    One budget per server host and per kind of client: requests with
     and without a key are counted separately (NCBI counts per key, or per IP
     address without one). The key itself never appears in the name.
     """
