@@ -169,4 +169,4 @@ def test_validate_also_checks_the_screening_log(project, capsys):
     (project / "extracted" / "screening.csv").write_text("record_id,decision\nR00001,perhaps\n")
     assert main(["validate", "--root", str(project)]) == 1
     out = capsys.readouterr().out
-    assert "screening.csv:2:" in out
+    assert "extracted/screening.csv:1: missing column(s): pmid" in out
