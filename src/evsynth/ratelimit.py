@@ -75,6 +75,7 @@ class RateLimiter:
         self._thread_lock = threading.Lock()
         self._starts: list[float] = []
         self.waited = 0.0  # total seconds spent waiting, for the manifest
+        self._last_start = 0.0
 
     @property
     def slots(self) -> int:
@@ -87,13 +88,14 @@ class RateLimiter:
         base = self.period if self.rate >= 1 else 1.0 / self.rate
         return base + self.margin
 
-    def acquire(self) -> None:
-        """Block until a request may start, then record its start."""
+    def acquire(self) -> float:
+        """Block until a request may start, record its start and return it (the clock's time)."""
         while True:
             with self._thread_lock:
                 wait = self._try_take()
+                start = self._last_start
             if wait <= 0:
-                return
+                return start
             self.waited += wait
             self._sleep(wait)
 
@@ -127,6 +129,7 @@ class RateLimiter:
         starts[:] = [t for t in starts if now - t < window and t <= now + window]
         if len(starts) < self.slots:
             starts.append(now)
+            self._last_start = now
             return 0.0
         return max(min(starts) + window - now, 0.001)
 
