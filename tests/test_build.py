@@ -55,7 +55,9 @@ def test_build_renders_tables_and_counts(project):
     assert parser.rows["table3_guidelines"] == 10
     assert parser.scripts == 0  # self-contained: no scripts, stylesheets, images or frames to fetch
     assert 'href="http' not in html and "url(http" not in html and "@import" not in html
-    assert html.count("<svg") == 4  # one forest plot per pooled outcome, inline
+    assert html.count('<figure class="forest"') == 4  # one forest plot per pooled outcome, inline
+    assert html.count('<figure class="prisma"') == 1
+    assert (project / "reports" / "prisma.svg").read_text(encoding="utf-8").startswith("<svg")
     assert "RFA¹˒²" in html and "PR³ (n = 5)" in html and "infarction⁴" in html
     counts = json.loads((project / "reports" / "counts.json").read_text())
     assert counts["literature"]["patients"] == 75
@@ -107,3 +109,25 @@ def test_text_from_sheets_is_escaped(project):
     assert _build(project) == 0
     html = (project / "reports" / "review.html").read_text(encoding="utf-8")
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_a_retracted_included_study_is_shown_prominently(project):
+    from evsynth.screening import ScreeningEntry, save_log
+
+    entry = ScreeningEntry(record_id="R00001", pmid="123", source="pubmed", title="A retracted TACE series",
+                           year="2020", first_author="Doe", stage="full text", decision="include", reviewer="AB", date="2026-11-01",
+                           flag="retracted", flag_detail="RetractionIn: J Test 2024 (PMID 999)")
+    save_log(project / "extracted" / "screening.csv", [entry])
+    assert _build(project) == 0
+    html = (project / "reports" / "review.html").read_text(encoding="utf-8")
+    alert = html[html.index('<section id="flags"'):html.index("</section>")]
+    assert "retracted" in alert and "A retracted TACE series" in alert and "PMID 123" in alert
+    assert html.index('id="flags"') < html.index('id="summary"')  # before everything else
+    assert "full text: include" in html  # the screening summary
+
+
+def test_an_invalid_screening_log_fails_the_build_and_writes_nothing(project, capsys):
+    (project / "extracted" / "screening.csv").write_text("record_id,decision\nR1,perhaps\n")
+    assert _build(project) == 1
+    assert "screening.csv" in capsys.readouterr().err
+    assert not (project / "reports").exists()

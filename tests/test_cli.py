@@ -22,5 +22,17 @@ def test_python_dash_m_runs():
 
 
 def test_commands_listed_in_workflow_order():
+    from evsynth.cli import COMMANDS, DESCRIPTION
+
+    names = [name for name, _ in COMMANDS]
+    # a reviewer's order: start, search, screen, curate and check, synthesise, render
+    for earlier, later in [("init", "harvest"), ("harvest", "update"), ("update", "screen"),
+                           ("screen", "validate"), ("validate", "verify"), ("verify", "build"),
+                           ("pool", "build"), ("build", "tables")]:
+        assert names.index(earlier) < names.index(later), (earlier, later)
+    # the overview in --help names every command, in the same order
+    listed = [line.split()[0] for line in DESCRIPTION.splitlines() if line.startswith("  ")]
+    assert listed == names
     help_text = build_parser().format_help()
-    assert "usage: evsynth" in help_text
+    positions = [help_text.index(f"\n    {name} ") for name in names]
+    assert positions == sorted(positions)

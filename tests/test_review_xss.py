@@ -78,7 +78,8 @@ CHECKS = (
     "typeof window.__xss",
     "document.scripts.length",
     "document.querySelectorAll('img, iframe, object, embed, [onload], [onerror]').length",
-    "document.querySelectorAll('svg').length",
+    "Array.from(document.querySelectorAll('svg')).filter(s => !s.parentElement.matches('figure.forest, figure.prisma')).length",
+    "document.querySelectorAll('figure.forest > svg').length",
     "document.querySelectorAll('figure.forest svg script, figure.forest svg foreignObject').length",
     "Array.from(document.querySelectorAll('figure.forest svg text'))"
     ".filter(t => t.textContent.includes('<script>window.__xss=1</script>')).length",
@@ -105,7 +106,8 @@ def test_payloads_in_every_free_text_field_stay_text(project, chromium, tmp_path
     assert report.dialogs == ()
     assert values["document.scripts.length"] == 0
     assert values["document.querySelectorAll('img, iframe, object, embed, [onload], [onerror]').length"] == 0
-    assert values["document.querySelectorAll('svg').length"] == 4  # the forest plots; no injected <svg>
+    assert values[CHECKS[3]] == 0  # every <svg> is one of the page's figures: none injected
+    assert values["document.querySelectorAll('figure.forest > svg').length"] == 4
     assert values["document.querySelectorAll('figure.forest svg script, figure.forest svg foreignObject').length"] == 0
     # Study labels of the forest plots come from the sheets: drawn as text, every study of every plot.
     assert values[CHECKS[-2]] >= 4 * 5

@@ -163,3 +163,10 @@ def test_validate_subprocess_exit_code(project):
 def test_not_a_project(tmp_path, capsys):
     assert main(["validate", "--root", str(tmp_path)]) == 1
     assert "no extracted/ folder" in capsys.readouterr().err
+
+
+def test_validate_also_checks_the_screening_log(project, capsys):
+    (project / "extracted" / "screening.csv").write_text("record_id,decision\nR00001,perhaps\n")
+    assert main(["validate", "--root", str(project)]) == 1
+    out = capsys.readouterr().out
+    assert "extracted/screening.csv:1: missing column(s): pmid" in out

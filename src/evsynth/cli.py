@@ -18,6 +18,12 @@ from evsynth.errors import EvsynthError
 #: Sub-commands in workflow order: (name, module).
 COMMANDS: list[tuple[str, str]] = [
     ("init", "evsynth.commands.init"),
+    ("harvest", "evsynth.commands.harvest"),
+    ("update", "evsynth.commands.update"),
+    ("import", "evsynth.commands.import_ris"),
+    ("screen", "evsynth.commands.screen"),
+    ("chase", "evsynth.commands.chase"),
+    ("export", "evsynth.commands.export"),
     ("validate", "evsynth.commands.validate"),
     ("verify", "evsynth.commands.verify"),
     ("pool", "evsynth.commands.pool"),
@@ -30,10 +36,16 @@ Keep a systematic review alive and reproducible.
 
 Workflow, in the order a reviewer uses it:
   init      start a new review project (empty sheets, a sample query)
+  harvest   run the documented PubMed searches (queries/) and keep every record
+  update    re-run them since their last run; new records into the screening log
+  import    add another database's RIS export to the screening log (de-duplicated)
+  screen    list records to screen, record decisions, compare two reviewers
+  chase     citation chasing: references and cited-by of the included studies
+  export    included studies as RIS, BibTeX or CSL-JSON
   validate  check the curated sheets in extracted/ (file:row:column errors)
-  pool      meta-analysis of proportions from per-study counts (metafor's models)
   verify    recompute every published claim from the sheets
-  build     validate, then render reports/ (offline)
+  pool      meta-analysis of proportions from per-study counts (metafor's models)
+  build     validate, verify, then render reports/ (offline)
   tables    write just the supplementary tables (CSV, XLSX, DOCX)
 """
 

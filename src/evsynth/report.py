@@ -26,10 +26,13 @@ from evsynth.counts import review_counts
 from evsynth.errors import EvsynthError
 from evsynth.forest import inline_svg
 from evsynth.outcomes import case_series_outcomes
+from evsynth.prisma import PrismaCounts, check_invariants, counts_as_dict, prisma_svg, review_prisma_counts
 from evsynth.proportions import proportion_ci
 from evsynth.published_tables import (SourcedTable, case_adverse_events_table, case_series_outcomes_table,
                                       claims_table, counts_table, pooled_table, table1, table2, table3)
 from evsynth.review import Review, load_review
+from evsynth.review_files import ReviewFiles
+from evsynth.screening import ScreeningEntry
 from evsynth.searches import SearchRun, latest_runs
 from evsynth.supplementary import render_supplementary
 from evsynth.synthesis import PRIMARY, SENSITIVITY, OutcomeSynthesis, synthesise_all
@@ -54,6 +57,9 @@ class Build:
     claims: list[ClaimResult]
     syntheses: dict[str, OutcomeSynthesis]
     tables: dict[str, SourcedTable]
+    prisma: PrismaCounts
+    prisma_svg: str
+    screening: list[ScreeningEntry]
     searches: tuple[SearchRun, ...] = ()
 
 
@@ -73,6 +79,11 @@ def review_tables(root: Path) -> list[Table]:
 def compute(root: Path) -> Build:
     """Load and validate the sheets, verify the claims and build every table (nothing written)."""
     review = load_review(root)
+    screening, _ = ReviewFiles(root / "extracted").load()
+    prisma = review_prisma_counts(root / "extracted")
+    problems = check_invariants(prisma)
+    if problems:
+        raise EvsynthError("PRISMA counts do not add up: " + "; ".join(problems))
     claims = verify_claims(review)
     syntheses = synthesise_all(review)
     case_outcomes = case_series_outcomes(review)
@@ -84,7 +95,7 @@ def compute(root: Path) -> Build:
                table3(review), claims_table(claims)]
     tables = {t.table.key: t for t in ordered}
     return Build(review=review, counts=review_counts(review), claims=claims, syntheses=syntheses, tables=tables,
-                 searches=latest_runs(root))
+                 prisma=prisma, prisma_svg=prisma_svg(prisma), screening=screening, searches=latest_runs(root))
 
 
 def sheet_inventory(review: Review) -> list[tuple[str, int, str]]:
@@ -127,8 +138,20 @@ def render_html(build: Build, state: BuildState | None = None) -> str:
         claim_statements={c.claim_id: c.statement for c in build.claims},
         tables=build.tables, claims=build.claims, claims_summary=claims_summary(build.claims),
         syntheses=build.syntheses, primary=PRIMARY, sensitivity=SENSITIVITY,
+        prisma=counts_as_dict(build.prisma), prisma_svg=build.prisma_svg,
+        flagged=[e for e in build.screening if e.flag],
+        screening_summary=_screening_summary(build.screening),
         lrt_names=vocab.LRT_NAMES, histology_names=vocab.HISTOLOGY_NAMES,
     )
+
+
+def _screening_summary(entries: list[ScreeningEntry]) -> dict[str, int]:
+    """Records in the screening log by stage and decision (``stage: decision`` -> count)."""
+    summary: dict[str, int] = {}
+    for e in entries:
+        key = f"{e.stage}: {e.decision}"
+        summary[key] = summary.get(key, 0) + 1
+    return dict(sorted(summary.items()))
 
 
 def render_files(build: Build, state: BuildState | None = None) -> dict[str, bytes]:
@@ -142,6 +165,7 @@ def render_files(build: Build, state: BuildState | None = None) -> dict[str, byt
         "review.html": render_html(build, state).encode("utf-8"),
         build_state.FILENAME: build_state.dumps(state),
         "counts.json": (json.dumps(build.counts, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+        "prisma.svg": build.prisma_svg.encode("utf-8"),
     }
     for name, data in render_supplementary([t.table for t in build.tables.values()]).items():
         files[f"{SUPPLEMENTARY_DIR}/{name}"] = data

@@ -7,8 +7,10 @@ import sys
 
 from evsynth.commands._common import add_root_argument, project_root
 from evsynth.review import validate
+from evsynth.review_files import ReviewFiles
+from evsynth.screening import validate_log
 
-HELP = "check the curated sheets in extracted/ and list every problem as file:row:column: message"
+HELP = "check the curated sheets and screening logs in extracted/; list every problem as file:row:column: message"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    problems = validate(project_root(args))
+    root = project_root(args)
+    problems: list[object] = list(validate(root))
+    files = ReviewFiles(root / "extracted")
+    for log in (files.screening, *files.second_reviewers()):
+        problems.extend(validate_log(log))
     for problem in problems:
         print(problem)
     if problems:

@@ -1,0 +1,23 @@
+"""Command-line options shared by the commands that talk to E-utilities (update, chase)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from evsynth.commands.harvest import ENV_EMAIL
+from evsynth.eutils import EutilsClient, api_key_from_env, resolve_base_url
+
+
+def add_eutils_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--eutils-url`` and ``--email`` (the API key is read from NCBI_API_KEY only)."""
+    parser.add_argument("--eutils-url", default=None, metavar="URL",
+                        help="E-utilities base URL (default: $EVSYNTH_EUTILS_URL, else NCBI's)")
+    parser.add_argument("--email", default=os.environ.get(ENV_EMAIL), metavar="ADDRESS",
+                        help=f"contact e-mail sent to NCBI (default: ${ENV_EMAIL})")
+
+
+def make_client(args: argparse.Namespace) -> EutilsClient:
+    """A client for the chosen server; the key comes from the environment, never an option."""
+    return EutilsClient(base_url=resolve_base_url(args.eutils_url), email=args.email,
+                        api_key=api_key_from_env())
