@@ -8,7 +8,7 @@ from pathlib import Path
 
 from evsynth import build_state
 from evsynth.build_state import BuildState
-from evsynth.changes import Change, compare, flatten
+from evsynth.changes import Change, compare, flatten, prisma_figures
 from evsynth.cli import main
 
 # ---------------------------------------------------------------- pure parts
@@ -21,6 +21,13 @@ OLD = {"studies": {"S1": "Ann et al. [1]", "S2": "Bo et al. [2]"},
 
 def test_flatten_joins_nested_keys_in_order():
     assert flatten({"a": {"b": 1, "c": {"d": "x"}}, "e": 2}) == {"a › b": "1", "a › c › d": "x", "e": "2"}
+
+
+def test_prisma_figures_leave_prose_out_and_say_not_reported():
+    figures = prisma_figures({"databases": {"identified": {"pubmed": 120}, "screened": None},
+                              "is_update": True, "notes": ["a note"], "total_detail": ["x"], "total_studies": 19})
+    assert figures == {"databases › identified › pubmed": "120", "databases › screened": "not reported",
+                       "is_update": "yes", "total_studies": "19"}
 
 
 def test_compare_lists_studies_added_removed_and_figures_moved():
@@ -177,6 +184,7 @@ def test_builds_in_a_row_list_what_changed_and_stay_byte_identical(project):
     moved = moved_rows(project)
     assert moved[("Counts (reports/counts.json)", "literature › studies")] == ("17", "18")
     assert moved[("Counts (reports/counts.json)", "literature › patients")] == ("75", "77")
+    assert moved[("PRISMA flow (records and studies)", "total_studies")] == ("18", "19")
     claim = ("Claims check (status)",
              "L02: 75 patients with thyroid cancer were treated with LRTs for liver metastases")
     assert moved[claim] == ("reproduced", "differs")  # the claim's id and statement

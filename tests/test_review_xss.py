@@ -11,6 +11,7 @@ from evsynth import sheets
 from evsynth.claims import verify_claims
 from evsynth.cli import main
 from evsynth.review import load_review
+from evsynth.screening import ScreeningEntry, save_log
 from tests.test_review_page import UNSOURCED_NUMBERS
 
 PAYLOADS = (
@@ -66,6 +67,19 @@ def reregister_claims(root: Path) -> None:
         csv.writer(f, lineterminator="\n").writerows(rows)
 
 
+def hostile_screening_log(root: Path) -> None:
+    """A screening log whose free text (title, authors, journal, source, flag detail, notes...) is hostile;
+    the first record is flagged as retracted, so the page's alert shows it."""
+    text = {name: f"{name} {HOSTILE}" for name in ("title", "first_author", "authors", "journal", "flag_detail",
+                                                    "notes", "reviewer")}
+    save_log(root / "extracted" / "screening.csv", [
+        ScreeningEntry(record_id="R00001", pmid="123", source=f"pubmed;{HOSTILE}", year="2020", stage="full text",
+                       decision="include", date="2026-11-01", flag="retracted", **text),
+        ScreeningEntry(record_id="R00002", pmid="124", source=HOSTILE, year="2021", decision="exclude",
+                       reason="wrong population", date="2026-11-01", **text),
+    ])
+
+
 def hostile_manifest(root: Path) -> None:
     folder = root / "queries" / "runs" / "q1" / "20261120T080000Z"
     folder.mkdir(parents=True)
@@ -84,6 +98,8 @@ CHECKS = (
     "Array.from(document.querySelectorAll('figure.forest svg text'))"
     ".filter(t => t.textContent.includes('<script>window.__xss=1</script>')).length",
     UNSOURCED_NUMBERS,
+    "Array.from(document.querySelectorAll('figure.prisma svg text'))"
+    ".some(t => t.textContent.includes('<script>window.__xss=1</script>'))",
 )
 
 
@@ -93,6 +109,7 @@ def test_payloads_in_every_free_text_field_stay_text(project, chromium, tmp_path
     assert changed > 200
     reregister_claims(project)
     hostile_manifest(project)
+    hostile_screening_log(project)
     assert main(["build", "--root", str(project)]) == 0
     page = project / "reports" / "review.html"
     html = page.read_text(encoding="utf-8")
@@ -110,10 +127,12 @@ def test_payloads_in_every_free_text_field_stay_text(project, chromium, tmp_path
     assert values["document.querySelectorAll('figure.forest > svg').length"] == 4
     assert values["document.querySelectorAll('figure.forest svg script, figure.forest svg foreignObject').length"] == 0
     # Study labels of the forest plots come from the sheets: drawn as text, every study of every plot.
-    assert values[CHECKS[-2]] >= 4 * 5
+    assert values[CHECKS[-3]] >= 4 * 5
+    assert values[CHECKS[-1]] is True  # the screening log's source names reach the PRISMA diagram, as text
     assert values[UNSOURCED_NUMBERS] == []  # with a "what changed" section too, every number has provenance
     # The reader sees the payloads as the text they are: in tables, the header, the changes and the claims.
-    for text in (f"Siperstein {HOSTILE} [16]", f"Siperstein et al. {HOSTILE} [16]", f"lrt {HOSTILE}"):
+    for text in (f"Siperstein {HOSTILE} [16]", f"Siperstein et al. {HOSTILE} [16]", f"lrt {HOSTILE}",
+                 f"title {HOSTILE}", f"first_author {HOSTILE}", f"flag_detail {HOSTILE}"):
         assert text in report.text, text
     assert report.text.count(HOSTILE) > 100
     assert report.elements["table#table2_literature"].all_visible

@@ -2,7 +2,7 @@
 
 :func:`snapshot` flattens what a reader would watch into plain strings,
 grouped by section: the studies (id -> citation), the counts of
-``counts.json``, the pooled estimates with their CIs, the claims' statuses and
+``counts.json``, the PRISMA flow's counts, the pooled estimates with their CIs, the claims' statuses and
 the searches. Values are the strings the page prints, so a comparison never
 reports floating-point noise. :func:`compare` lists studies added and removed
 and every other figure that moved (old -> new). Both are pure; keeping
@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from evsynth.prisma import counts_as_dict
 
 if TYPE_CHECKING:
     from evsynth.pooling import PoolResult
@@ -27,6 +29,7 @@ STUDIES = "studies"
 FIGURE_SECTIONS: dict[str, str] = {
     STUDIES: "Studies (citation)",
     "counts": "Counts (reports/counts.json)",
+    "prisma": "PRISMA flow (records and studies)",
     "pooled": "Pooled estimates (95 % CI)",
     "claims": "Claims check (status)",
     "searches": "Searches (newest run per query)",
@@ -35,6 +38,7 @@ FIGURE_SECTIONS: dict[str, str] = {
 SECTION_SOURCES: dict[str, str] = {
     STUDIES: "extracted/studies.csv (study_id, citation_as_printed)",
     "counts": "reports/counts.json (evsynth.counts)",
+    "prisma": "extracted/screening.csv, extracted/merge-log.csv, extracted/studies.csv (evsynth.prisma)",
     "pooled": "evsynth.synthesis (GLMM primary, REML sensitivity)",
     "claims": "extracted/claims.csv via evsynth.claims",
     "searches": "queries/runs/<query>/<run>/manifest.json",
@@ -79,6 +83,16 @@ def flatten(value: Any, prefix: str = "") -> dict[str, str]:
     return {prefix: str(value)}
 
 
+#: PRISMA entries that are prose, not figures (left out of the comparison).
+PRISMA_PROSE = ("notes", "total_detail", "previous_detail")
+
+
+def prisma_figures(counts: dict[str, Any]) -> dict[str, str]:
+    """The PRISMA counts flattened (``None`` -> ``not reported``), without the explanatory notes."""
+    flat = flatten({k: v for k, v in counts.items() if k not in PRISMA_PROSE})
+    return {k: {"None": "not reported", "True": "yes", "False": "no"}.get(v, v) for k, v in flat.items()}
+
+
 def _pct(value: float) -> str:
     return f"{100 * value:.1f}" if math.isfinite(value) else "–"
 
@@ -104,8 +118,8 @@ def snapshot(build: "Build") -> Snapshot:
     for run in build.searches:
         count = "?" if run.count is None else str(run.count)
         searches[run.query] = f"{count} records, searched {run.searched_utc or run.finished_utc}"
-    return {STUDIES: studies, "counts": flatten(build.counts), "pooled": pooled, "claims": claims,
-            "searches": searches}
+    return {STUDIES: studies, "counts": flatten(build.counts), "prisma": prisma_figures(counts_as_dict(build.prisma)),
+            "pooled": pooled, "claims": claims, "searches": searches}
 
 
 def _section(snap: Snapshot, name: str) -> dict[str, str]:
