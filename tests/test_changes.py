@@ -53,6 +53,8 @@ def test_compare_reports_a_changed_citation_and_nothing_for_equal_snapshots():
     renamed = {**OLD, "studies": {"S1": "Ann and Bo [1]", "S2": "Bo et al. [2]"}}
     assert compare(OLD, renamed).moved == (Change("studies", "S1", "Ann et al. [1]", "Ann and Bo [1]"),)
     assert compare(OLD, dict(OLD)).empty
+    newer = {**OLD, "prisma": {"total_studies": "18"}}  # a section an older evsynth did not record
+    assert compare(OLD, newer).empty and compare(newer, OLD).empty
 
 
 def test_state_advances_only_when_figures_change():

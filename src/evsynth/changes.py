@@ -135,8 +135,8 @@ def compare(old: Snapshot, new: Snapshot) -> Changes:
     moved: list[Change] = [Change(STUDIES, k, old_studies[k], v) for k, v in new_studies.items()
                            if k in old_studies and old_studies[k] != v]
     for section in FIGURE_SECTIONS:
-        if section == STUDIES:
-            continue
+        if section == STUDIES or section not in old or section not in new:
+            continue  # a section one build did not record (an older evsynth) is not a change
         before, after = _section(old, section), _section(new, section)
         moved += [Change(section, k, before.get(k), v) for k, v in after.items() if before.get(k) != v]
         moved += [Change(section, k, v, None) for k, v in before.items() if k not in after]
