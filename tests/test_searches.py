@@ -67,3 +67,23 @@ def test_build_shows_search_dates_and_survives_broken_manifests(project):
     assert "<strong>thyroid_lrt</strong> searched 2026-11-20T08:00:00Z" in header
     assert "131 records found" in header and "broken" not in header
     assert 'title="Source: queries/runs/thyroid_lrt/20261120T080000Z/manifest.json"' in header
+
+
+def test_reads_what_the_harvester_writes(eutils_server, fast_client, tmp_path):
+    """A real harvest run (against the loopback E-utilities server) is found and read back."""
+    from eutils_server import make_corpus
+
+    from evsynth.harvest import SearchSpec, new_run_dir, run_query
+    from evsynth.searches import RUNS_DIR
+
+    server = eutils_server(make_corpus(30), rate_limit=None)
+    spec = SearchSpec(term="thyroid[tiab]", query_name="thyroid_lrt", query_version=2,
+                      mindate="2000/01/01", maxdate="2026/11/01")
+    run_dir = new_run_dir(tmp_path / RUNS_DIR, "thyroid_lrt")
+    result = run_query(fast_client(server), spec, run_dir)
+    (run,) = latest_runs(tmp_path)
+    assert run.query == "thyroid_lrt" and run.folder == run_dir.relative_to(tmp_path).as_posix()
+    assert run.count == result.manifest["count"] > 0 and run.records == result.manifest["records"] == len(result.records)
+    assert run.searched_utc == result.manifest["searched_utc"] and run.searched_utc.endswith("Z")
+    assert run.finished_utc == result.manifest["finished_utc"]
+    assert (run.mindate, run.maxdate) == ("2000/01/01", "2026/11/01")
