@@ -2,9 +2,9 @@
 
 :func:`snapshot` flattens what a reader would watch into plain strings,
 grouped by section: the studies (id -> citation), the counts of
-``counts.json``, the PRISMA flow's counts, the pooled estimates with their CIs, the claims' statuses and
-the searches. Values are the strings the page prints, so a comparison never
-reports floating-point noise. :func:`compare` lists studies added and removed
+``counts.json``, the PRISMA flow's counts, the pooled estimates with their
+CIs, the claims' statuses and the searches. Values are the strings the page
+prints, so a comparison never reports floating-point noise. :func:`compare` lists studies added and removed
 and every other figure that moved (old -> new). Both are pure; keeping
 snapshots between builds is :mod:`evsynth.build_state`'s job.
 """
