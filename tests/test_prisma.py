@@ -150,3 +150,17 @@ def test_svg_is_deterministic_well_formed_and_escapes_text():
     assert "Flow & <update>" in texts
     assert any("Citation searching" in t for t in texts)
     assert "Identification" in texts and "Screening" in texts and "Included" in texts
+
+
+def test_other_methods_column_has_the_prisma_2020_boxes_only():
+    """PRISMA 2020: records from other methods go straight to 'reports sought' (no record screening)."""
+    from evsynth.prisma import PrismaCounts, not_reported_column, prisma_svg
+
+    counts = PrismaCounts(databases=not_reported_column(["pubmed"]),
+                          other_methods=not_reported_column(["citation chasing"]),
+                          total_studies=3, total_reports=3)
+    svg = prisma_svg(counts)
+    assert svg.count("Records screened") == 1
+    assert svg.count("Duplicate records removed") == 1
+    assert svg.count("Reports sought for retrieval") == 2
+    assert svg.count("Reports assessed for eligibility") == 2

@@ -86,18 +86,30 @@ def _excluded_reasons(col: FlowColumn) -> list[str]:
     return lines
 
 
-def _column_boxes(col: FlowColumn, x: int) -> list[Box]:
+#: Rows of each column's main chain: the databases column has every box; the
+#: "other methods" column of PRISMA 2020 goes from identification straight to
+#: the reports sought (no duplicate-removal or record-screening boxes).
+CHAIN = {"databases": (0, 1, 2, 3, 4), "other": (0, 2, 3, 4)}
+
+
+def _column_boxes(col: FlowColumn, x: int, key: str = "databases") -> list[Box]:
     side = x + BOX_W + GAP_X
     screened = [f"Records excluded ({format_count(col.excluded_screening)})"]
     if col.awaiting_screening:
         screened.append(f"Awaiting screening (n = {col.awaiting_screening})")
-    return [
-        Box(x, 0, _wrap(_identified(col))),
-        Box(side, 0, _wrap(["Records removed before screening:",
-                            f"Duplicate records removed ({format_count(col.duplicates_removed)})"])),
-        Box(x, 1, _wrap([f"Records screened ({format_count(col.screened)})"])),
-        Box(side, 1, _wrap(screened)),
-        Box(x, 2, _wrap([f"Reports sought for retrieval ({format_count(col.sought)})"])),
+    sought = [f"Reports sought for retrieval ({format_count(col.sought)})"]
+    if key == "other" and col.excluded_screening:
+        sought.append(f"(after {col.excluded_screening} excluded on title/abstract)")
+    boxes = [Box(x, 0, _wrap(_identified(col)))]
+    if key == "databases":
+        boxes += [
+            Box(side, 0, _wrap(["Records removed before screening:",
+                                f"Duplicate records removed ({format_count(col.duplicates_removed)})"])),
+            Box(x, 1, _wrap([f"Records screened ({format_count(col.screened)})"])),
+            Box(side, 1, _wrap(screened)),
+        ]
+    return boxes + [
+        Box(x, 2, _wrap(sought)),
         Box(side, 2, _wrap([f"Reports not retrieved ({format_count(col.not_retrieved)})"])),
         Box(x, 3, _wrap([f"Reports assessed for eligibility ({format_count(col.assessed)})"])),
         Box(side, 3, _wrap(_excluded_reasons(col))),
@@ -118,8 +130,8 @@ def _layout(counts: PrismaCounts) -> tuple[list[Box], list[tuple[str, int, int]]
     headers = [(f"Identification of {new}studies via databases and registers",
                 xs["databases"], 2 * BOX_W + GAP_X),
                (f"Identification of {new}studies via other methods", xs["other"], 2 * BOX_W + GAP_X)]
-    boxes = _column_boxes(counts.databases, xs["databases"]) + _column_boxes(
-        counts.other_methods, xs["other"])
+    boxes = _column_boxes(counts.databases, xs["databases"], "databases") + _column_boxes(
+        counts.other_methods, xs["other"], "other")
     span = xs["other"] + BOX_W - xs["databases"]
     if counts.is_update:
         headers.insert(0, ("Previous studies", xs["previous"], BOX_W))
@@ -221,10 +233,12 @@ def render_svg(counts: PrismaCounts, title: str = "PRISMA 2020 flow diagram") ->
     for key in ("databases", "other"):
         x = xs[key]
         mid = x + BOX_W // 2
-        for row in range(4):
+        chain = CHAIN[key]
+        for row, below in zip(chain, chain[1:]):
             y, h = rows[row]
-            out.append(_arrow(x + BOX_W, y + h // 2, x + BOX_W + GAP_X, y + h // 2))
-            out.append(_arrow(mid, y + h, mid, rows[row + 1][0]))
+            if any(b.row == row and b.x == x + BOX_W + GAP_X for b in boxes):
+                out.append(_arrow(x + BOX_W, y + h // 2, x + BOX_W + GAP_X, y + h // 2))
+            out.append(_arrow(mid, y + h, mid, rows[below][0]))
     if counts.is_update:
         px = xs["previous"] + BOX_W // 2
         out.append(_arrow(px, rows[0][0] + rows[0][1], px, rows[4][0]))

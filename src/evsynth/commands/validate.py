@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     if problems:
+        sys.stdout.flush()  # the problem lines first, whole, even when both streams go to one file
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return 1
     print("extracted/: all sheets valid")
