@@ -33,8 +33,22 @@ def test_init_lays_out_sheets_query_reports_and_readme(tmp_path, capsys):
     assert readme.startswith("# new-review\n")
     for step in ("evsynth harvest", "evsynth validate", "evsynth build", "extracted/"):
         assert step in readme
-    assert sorted(p.name for p in target.iterdir()) == ["README.md", "extracted", "queries", "reports"]
+    assert sorted(p.name for p in target.iterdir()) == ["README.md", "extracted", "queries", "reports",
+                                                         "review.toml"]
+    from evsynth.settings import load_settings
+    assert load_settings(target).title == "new-review: a living systematic review"
     assert [p.name for p in target.parent.iterdir()] == ["new-review"]  # no staging folder left
+
+
+def test_an_initialised_project_builds_and_speaks_of_itself(tmp_path):
+    target = tmp_path / "my-review"
+    assert main(["init", str(target)]) == 0
+    assert main(["build", "--root", str(target)]) == 0
+    html = (target / "reports" / "review.html").read_text(encoding="utf-8")
+    assert "<h1>my-review: a living systematic review</h1>" in html
+    # nothing of the bundled review's own story (its seed paper, its table titles, its PRISMA notes)
+    for text in ("Gastrointestinal", "52:823", "Summary of the available English", "cross-referencing; the paper"):
+        assert text not in html
 
 
 def test_every_sheet_has_unique_nonempty_columns():

@@ -96,14 +96,18 @@ def _bundled(tmp_path, references):
     lines = ["study_id,reference,first_author,year,pmid,doi"]
     lines += [f"S{r},{r},Author{r},,," for r in references]
     (ext / "studies.csv").write_text("\n".join(lines) + "\n")
+    (ext / "case_procedures.csv").write_text("procedure_id,patient_id\nP1-1,P1\n")  # the authors' own series
     return ext
+
+
+SEED_NOTES = ("Previous version: studies identified by a PubMed search and manual cross-referencing.",)
 
 
 def test_bundled_review_without_log_shows_not_reported_and_its_provenance(tmp_path):
     refs = [8, 11, 12, 13] + list(range(16, 29))
     assert len(refs) == 17
     ext = _bundled(tmp_path, refs)
-    counts = review_prisma_counts(ext)
+    counts = review_prisma_counts(ext, notes=SEED_NOTES)
     assert counts.total_studies == 18  # 17 published studies + the authors' case series
     assert not counts.is_update
     assert counts.databases.identified == {"pubmed": None}
@@ -164,3 +168,11 @@ def test_other_methods_column_has_the_prisma_2020_boxes_only():
     assert svg.count("Duplicate records removed") == 1
     assert svg.count("Reports sought for retrieval") == 2
     assert svg.count("Reports assessed for eligibility") == 2
+
+
+def test_without_an_own_case_series_the_previous_version_is_the_published_studies(tmp_path):
+    ext = _bundled(tmp_path, [8, 11, 12])
+    (ext / "case_procedures.csv").write_text("procedure_id,patient_id\n")
+    counts = review_prisma_counts(ext)
+    assert counts.total_studies == 3 and counts.total_detail == ("3 published studies",)
+    assert counts.notes == ()

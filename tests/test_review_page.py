@@ -43,6 +43,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled review built into a temporary project; returns reports/review.html."""
     project = tmp_path_factory.mktemp("review")
     shutil.copytree(REPO / "extracted", project / "extracted")
+    shutil.copy2(REPO / "review.toml", project / "review.toml")
     assert main(["build", "--root", str(project)]) == 0
     return project / "reports" / "review.html"
 

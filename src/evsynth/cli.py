@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -82,6 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug, not bad input: one line, and the traceback on request
+        if os.environ.get("EVSYNTH_DEBUG"):
+            raise
+        print(f"evsynth: internal error: {type(exc).__name__}: {exc} "
+              "(set EVSYNTH_DEBUG=1 to see the traceback, and please report it)", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -121,9 +121,11 @@ def outcome(review: Review, key: str) -> Outcome:
 
 
 def case_series_outcomes(review: Review) -> pd.DataFrame:
-    """Per-procedure outcomes of the case series: events and procedures for PR, ORR and DCR."""
+    """Per-procedure outcomes of the case series: events and procedures for PR, ORR and DCR (none without procedures)."""
     responses = review.case_procedures["response"]
     total = len(responses)
+    if total == 0:
+        return pd.DataFrame(columns=["key", "label", "events", "total"])
     return pd.DataFrame([
         ("pr", OUTCOMES["pr"][0], int((responses == "PR").sum()), total),
         ("orr", OUTCOMES["orr"][0], int(responses.isin(["CR", "PR"]).sum()), total),

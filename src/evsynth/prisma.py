@@ -227,45 +227,46 @@ def check_invariants(counts: PrismaCounts) -> list[str]:
     return problems
 
 
-#: The bundled review's provenance (Journal of Gastrointestinal Cancer (2021) 52:823-832,
-#: "Literature Review"): a PubMed search with keywords and MeSH terms, then manual
-#: cross-referencing; Table 2 summarises the studies found, references [8, 11-13, 16-28].
-BUNDLED_NOTES: tuple[str, ...] = (
-    "Previous version: J Gastrointest Cancer (2021) 52:823-832. Studies were identified by a "
-    "PubMed search (keywords and MeSH terms, English articles) and manual cross-referencing; "
-    "the paper reports neither the numbers found by each nor its screening numbers.",
-    "Included: the published studies summarised in its Table 2 (references 8, 11-13, 16-28) "
-    "and the authors' own case series (4 patients treated 2015-2020).",
-)
+def _has_rows(path: Path) -> bool:
+    """True when the CSV at *path* has at least one data row."""
+    if not path.is_file():
+        return False
+    lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+    return len(lines) > 1
 
 
-def review_prisma_counts(extracted: str | Path = "extracted") -> PrismaCounts:
+def review_prisma_counts(extracted: str | Path = "extracted",
+                         notes: Sequence[str] = ()) -> PrismaCounts:
     """The review's PRISMA counts from ``extracted/`` (screening log, merge log, studies.csv).
 
     Previous version = the published studies of ``studies.csv`` (rows with a
-    reference number) + the authors' own case series. With no screening log
-    (or an empty one) the diagram is the previous version's own flow: PubMed
-    and manual cross-referencing as sources, every count it does not report
-    shown as not reported, and the included studies as the total. With a log,
-    the updated-review form: previous version + new studies from the log.
+    reference number), plus the authors' own case series when
+    ``case_procedures.csv`` has rows. With no screening log (or an empty one)
+    the diagram is the previous version's own flow: PubMed and manual
+    cross-referencing as sources, every count it does not report shown as not
+    reported, and the included studies as the total. With a log, the
+    updated-review form: previous version + new studies from the log.
+    *notes* (the review's ``previous_version_notes``) go under the diagram.
     """
     files = ReviewFiles(Path(extracted))
     previous = load_previous_studies(files)
     published = len({p.reference or p.study_id for p in previous if p.reference})
-    previous_studies = published + 1 if previous else None  # + the authors' case series
-    detail = (f"{published} published studies + the authors' case series",) if previous else ()
+    own_series = _has_rows(Path(extracted) / "case_procedures.csv")
+    previous_studies = published + int(own_series) if previous else None
+    detail = ((f"{published} published studies" + (" + the authors' case series" if own_series else ""),)
+              if previous else ())
     entries, merges = files.load()
     if not entries and previous:
         return PrismaCounts(
             databases=not_reported_column(["pubmed"]),
             other_methods=not_reported_column(["cross-referencing"]),
             is_update=False, total_studies=previous_studies, total_reports=previous_studies,
-            notes=BUNDLED_NOTES, total_detail=detail,
+            notes=tuple(notes), total_detail=detail,
         )
     counts = prisma_counts(entries, merges, previous_studies=previous_studies,
                            previous_reports=previous_studies, database_sources=["pubmed"],
                            other_sources=["citation chasing"],
-                           notes=BUNDLED_NOTES if previous else ())
+                           notes=tuple(notes) if previous else ())
     return replace(counts, previous_detail=detail)
 
 

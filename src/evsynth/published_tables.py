@@ -19,6 +19,7 @@ from evsynth import vocab
 from evsynth.claims import ClaimResult
 from evsynth.counts import HISTOLOGY_COLUMNS, review_counts
 from evsynth.review import Review
+from evsynth.settings import DEFAULT_TABLE_TITLES
 from evsynth.tables import Cell, Table
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def _source(sheet: str, row: pd.Series, id_column: str) -> str:
 
 # ------------------------------------------------------------------ Table 1
 
-def table1(review: Review) -> SourcedTable:
+def table1(review: Review, title: str = DEFAULT_TABLE_TITLES["table1"]) -> SourcedTable:
     """Table 1: the case series, one row per procedure (patient data repeated)."""
     patients = review.case_patients.set_index("patient_id")
     rows: list[tuple[Cell, ...]] = []
@@ -83,7 +84,7 @@ def table1(review: Review) -> SourcedTable:
                        + f"; extracted/case_patients.csv row {int(pt['_row'])} ({p['patient_id']})")
     return SourcedTable(Table(
         key="table1_case_series",
-        title="Table 1. Main data about MTC and DTC patients treated with LRTs for liver metastases (case series)",
+        title=title,
         columns=("Pt", "Histology (age*)", "LM", "Other sites of metastases", "Concomitant TKI treatment",
                  "LRT", "No. of treated LM", "Size of largest treated LM", "Response of treated LM"),
         rows=tuple(rows),
@@ -170,7 +171,7 @@ def _ae_cell(c: pd.Series, events: pd.DataFrame, na: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def table2(review: Review) -> SourcedTable:
+def table2(review: Review, title: str = DEFAULT_TABLE_TITLES["table2"]) -> SourcedTable:
     """Table 2: the literature review, one row per printed cohort row."""
     studies = review.studies.set_index("study_id")
     rows: list[tuple[Cell, ...]] = []
@@ -200,7 +201,7 @@ def table2(review: Review) -> SourcedTable:
                       for m, meaning in zip(notes["marker"], notes["meaning"]))
     return SourcedTable(Table(
         key="table2_literature",
-        title="Table 2. Summary of the available English articles on LRTs for liver metastases from thyroid cancer",
+        title=title,
         columns=("Author", "Type of LRT", "Histology", "Number of patients", "Number (size of largest M)",
                  "Symptomatic response", "Structural response", "Reported AEs"),
         rows=tuple(rows),
@@ -211,7 +212,7 @@ def table2(review: Review) -> SourcedTable:
 
 # ------------------------------------------------------------------ Table 3
 
-def table3(review: Review) -> SourcedTable:
+def table3(review: Review, title: str = DEFAULT_TABLE_TITLES["table3"]) -> SourcedTable:
     """Table 3: guideline recommendations."""
     rows: list[tuple[Cell, ...]] = []
     sources: list[str] = []
@@ -221,7 +222,7 @@ def table3(review: Review) -> SourcedTable:
         sources.append(_source("guidelines", g, "recommendation_id"))
     return SourcedTable(Table(
         key="table3_guidelines",
-        title="Table 3. Main recommendations from thyroid-cancer guidelines on LRTs for liver metastases",
+        title=title,
         columns=("Guideline", "Disease", "Recommendation"),
         rows=tuple(rows),
         source="extracted/guidelines.csv",
@@ -238,7 +239,7 @@ def case_adverse_events_table(review: Review) -> SourcedTable:
     return SourcedTable(Table(
         key="case_series_adverse_events", title="Case series: LRT-related adverse events in the first month",
         columns=("Event", "CTCAE v5 grade", "Patients"), rows=rows,
-        footnotes=("The paper gives G1-G2 for the events together, not per event.",),
+        footnotes=tuple(sorted({str(n) for n in review.case_adverse_events["note"] if str(n)})),
         source="extracted/case_adverse_events.csv"), sources)
 
 

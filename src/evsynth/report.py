@@ -33,6 +33,7 @@ from evsynth.published_tables import (SourcedTable, case_adverse_events_table, c
 from evsynth.review import Review, load_review
 from evsynth.review_files import ReviewFiles
 from evsynth.screening import ScreeningEntry
+from evsynth.settings import ReviewSettings, load_settings
 from evsynth.searches import SearchRun, latest_runs
 from evsynth.supplementary import render_supplementary
 from evsynth.synthesis import PRIMARY, SENSITIVITY, OutcomeSynthesis, synthesise_all
@@ -60,6 +61,7 @@ class Build:
     prisma: PrismaCounts
     prisma_svg: str
     screening: list[ScreeningEntry]
+    settings: ReviewSettings
     searches: tuple[SearchRun, ...] = ()
 
 
@@ -80,7 +82,8 @@ def compute(root: Path) -> Build:
     """Load and validate the sheets, verify the claims and build every table (nothing written)."""
     review = load_review(root)
     screening, _ = ReviewFiles(root / "extracted").load()
-    prisma = review_prisma_counts(root / "extracted")
+    settings = load_settings(root)
+    prisma = review_prisma_counts(root / "extracted", notes=settings.previous_version_notes)
     problems = check_invariants(prisma)
     if problems:
         raise EvsynthError("PRISMA counts do not add up: " + "; ".join(problems))
@@ -89,13 +92,16 @@ def compute(root: Path) -> Build:
     case_outcomes = case_series_outcomes(review)
     limits = [(ci.ci_lower, ci.ci_upper) for ci in
               (proportion_ci(int(r["events"]), int(r["total"]), "CP") for _, r in case_outcomes.iterrows())]
-    ordered = [table1(review), case_adverse_events_table(review), case_series_outcomes_table(case_outcomes, limits),
-               table2(review), counts_table(review),
+    case_tables = [case_series_outcomes_table(case_outcomes, limits)] if len(case_outcomes) else []
+    titles = settings.table_titles
+    ordered = [table1(review, titles["table1"]), case_adverse_events_table(review), *case_tables,
+               table2(review, titles["table2"]), counts_table(review),
                *(pooled_table(s) for s in syntheses.values() if s.sensitivity is not None),
-               table3(review), claims_table(claims)]
+               table3(review, titles["table3"]), claims_table(claims)]
     tables = {t.table.key: t for t in ordered}
     return Build(review=review, counts=review_counts(review), claims=claims, syntheses=syntheses, tables=tables,
-                 prisma=prisma, prisma_svg=prisma_svg(prisma), screening=screening, searches=latest_runs(root))
+                 prisma=prisma, prisma_svg=prisma_svg(prisma), screening=screening, settings=settings,
+                 searches=latest_runs(root))
 
 
 def sheet_inventory(review: Review) -> list[tuple[str, int, str]]:
@@ -132,6 +138,7 @@ def render_html(build: Build, state: BuildState | None = None) -> str:
     template = _environment().get_template("review.html.j2")
     return template.render(
         version=__version__, content_hash=build.review.content_hash, counts=build.counts,
+        settings=build.settings,
         searches=build.searches, changes=state_changes(state or first_state(build)),
         figure_sections=FIGURE_SECTIONS, section_sources=SECTION_SOURCES,
         sheet_inventory=sheet_inventory(build.review), procedure_ids=procedure_ids(build.review),

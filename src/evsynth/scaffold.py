@@ -29,6 +29,20 @@ from evsynth.sheets import SHEET_COLUMNS
 #: as declared in :mod:`evsynth.sheets`.
 SHEET_HEADERS: dict[str, tuple[str, ...]] = dict(SHEET_COLUMNS)
 
+#: ``review.toml``: what the review page says about this review (see :mod:`evsynth.settings`).
+SETTINGS_TEMPLATE = """\
+# What the review page says about this review (every key optional).
+title = "{name}: a living systematic review"
+# seed = "one sentence on the starting point, e.g. the published review this one updates"
+# identifiers_note = "how PMIDs and DOIs of the studies were confirmed"
+# previous_version_notes = ["how the previous version found its studies"]
+
+[table_titles]
+table1 = "Table 1. Case series"
+table2 = "Table 2. Studies of the literature review"
+table3 = "Table 3. Guideline recommendations"
+"""
+
 SAMPLE_QUERY_NAME = "sample.toml"
 SAMPLE_QUERY = '''\
 # One documented literature search. Copy this file for each search of the review;
@@ -95,6 +109,7 @@ def _lay_out(root: Path, name: str) -> None:
     for sheet, columns in SHEET_HEADERS.items():
         write_text(root / "extracted" / sheet, header_line(columns))
     write_text(root / "queries" / SAMPLE_QUERY_NAME, SAMPLE_QUERY)
+    write_text(root / "review.toml", SETTINGS_TEMPLATE.format(name=name))
     (root / "reports").mkdir()
     write_text(root / "README.md", README.format(name=name))
 

@@ -1,0 +1,32 @@
+"""review.toml: the review's own words, with one-line errors for bad files."""
+
+import pytest
+
+from evsynth.errors import EvsynthError
+from evsynth.settings import DEFAULT_TABLE_TITLES, load_settings
+from tests.conftest import REPO
+
+
+def test_defaults_without_a_file(tmp_path):
+    settings = load_settings(tmp_path)
+    assert settings.seed == "" and settings.table_titles == DEFAULT_TABLE_TITLES
+
+
+def test_the_bundled_review_names_its_seed():
+    settings = load_settings(REPO)
+    assert "thyroid" in settings.title and "52:823" in settings.seed
+    assert settings.table_titles["table2"].startswith("Table 2.")
+    assert len(settings.previous_version_notes) == 2
+
+
+@pytest.mark.parametrize("text, message", [
+    ("title = ", "not valid TOML"),
+    ("colour = 'red'", "unknown key 'colour'"),
+    ("title = 3", "title must be a string"),
+    ("previous_version_notes = 'x'", "must be a list of strings"),
+    ("[table_titles]\ntable9 = 'x'", "unknown table 'table9'"),
+])
+def test_bad_files_are_one_line_errors(tmp_path, text, message):
+    (tmp_path / "review.toml").write_text(text)
+    with pytest.raises(EvsynthError, match=message):
+        load_settings(tmp_path)
