@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from evsynth.screening import ScreeningEntry, record_id
@@ -25,7 +26,7 @@ def decided(number: int, decision: str, stage: str = "title/abstract", reason: s
     return entry(number, **(base | values))
 
 
-def synthetic(pmid: int, title: str, *, edat: "date | None" = None, doi: str = "",
+def synthetic(pmid: int, title: str, *, edat: date | None = None, doi: str = "",
               comments: tuple[tuple[str, str, str], ...] = (), authors: tuple[str, ...] = ("Rossi M",)):
     """A record for the loopback E-utilities server (entrez date *edat*, default 2024-01-15)."""
     from datetime import date as _date

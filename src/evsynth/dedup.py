@@ -19,20 +19,23 @@ empty PMID/DOI/year filled in) and the candidate as it came, so that
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from evsynth.atomic import write_text
+from evsynth.csv_text import dataclass_csv
 from evsynth.errors import EvsynthError
 from evsynth.records import Record
 from evsynth.screening import (
-    ScreeningEntry, join_sources, next_record_number, read_frame, record_id,
+    ScreeningEntry,
+    join_sources,
+    next_record_number,
+    read_frame,
+    record_id,
 )
 
 #: Where the merge log lives, relative to the project folder.
@@ -201,13 +204,7 @@ def load_merges(path: str | Path) -> list[Merge]:
 
 def render_merges(merges: Iterable[Merge]) -> str:
     """CSV text of the merge log, in merge order."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(MERGE_COLUMNS)
-    for merge in merges:
-        row = asdict(merge)
-        writer.writerow([row[c] for c in MERGE_COLUMNS])
-    return buffer.getvalue()
+    return dataclass_csv(merges, MERGE_COLUMNS)
 
 
 def save_merges(path: str | Path, merges: Iterable[Merge]) -> None:

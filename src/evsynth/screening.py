@@ -28,17 +28,16 @@ A second reviewer keeps a file of the same shape, ``extracted/screening-NAME.csv
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
 
 from evsynth.atomic import write_text
+from evsynth.csv_text import dataclass_csv
 from evsynth.errors import EvsynthError
 
 #: Where the screening log lives, relative to the project folder.
@@ -296,13 +295,7 @@ def load_log(path: str | Path, *, missing_ok: bool = True) -> list[ScreeningEntr
 
 def render_log(entries: Iterable[ScreeningEntry]) -> str:
     """The CSV text of a log: fixed columns, rows in record-id order, ``\\n`` line ends."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for entry in sorted(entries, key=lambda e: (len(e.record_id), e.record_id)):
-        row = asdict(entry)
-        writer.writerow([row[c] for c in COLUMNS])
-    return buffer.getvalue()
+    return dataclass_csv(sorted(entries, key=lambda e: (len(e.record_id), e.record_id)), COLUMNS)
 
 
 def save_log(path: str | Path, entries: Iterable[ScreeningEntry]) -> None:

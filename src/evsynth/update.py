@@ -23,23 +23,31 @@ Rules:
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from evsynth.atomic import write_text
 from evsynth.citation_chasing import included_pmids
+from evsynth.csv_text import dataclass_csv
 from evsynth.dedup import merge_records
 from evsynth.errors import EvsynthError
 from evsynth.eutils import EutilsClient
 from evsynth.harvest import new_run_dir, run_query, spec_from_query
-from evsynth.included_studies import PreviousStudy, is_previous_study, load_previous_studies
+from evsynth.included_studies import (
+    PreviousStudy,
+    is_previous_study,
+    load_previous_studies,
+)
 from evsynth.queries import Query, load_queries
 from evsynth.records import Record
-from evsynth.retraction_watch import FlagChange, apply_flags, correction_flag, flag_new_rows
+from evsynth.retraction_watch import (
+    FlagChange,
+    apply_flags,
+    correction_flag,
+    flag_new_rows,
+)
 from evsynth.review_files import ReviewFiles
 from evsynth.screening import ScreeningEntry, read_frame
 
@@ -94,13 +102,7 @@ def load_update_log(path: Path) -> list[UpdateRun]:
 
 def render_update_log(runs: Sequence[UpdateRun]) -> str:
     """CSV text of the update history, oldest first."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(RUN_COLUMNS)
-    for run in runs:
-        row = asdict(run)
-        writer.writerow([row[c] for c in RUN_COLUMNS])
-    return buffer.getvalue()
+    return dataclass_csv(runs, RUN_COLUMNS)
 
 
 def parse_pubmed_day(text: str) -> date:
@@ -159,14 +161,7 @@ def watch_included(records: Sequence[Record], entries: Sequence[ScreeningEntry],
 
 def render_watch(lines: Sequence[WatchLine]) -> str:
     """CSV text of the retraction-watch table."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    columns = [f.name for f in fields(WatchLine)]
-    writer.writerow(columns)
-    for line in lines:
-        row = asdict(line)
-        writer.writerow([row[c] for c in columns])
-    return buffer.getvalue()
+    return dataclass_csv(lines, [f.name for f in fields(WatchLine)])
 
 
 @dataclass
