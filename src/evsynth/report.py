@@ -26,15 +26,30 @@ from evsynth.counts import review_counts
 from evsynth.errors import EvsynthError
 from evsynth.forest import inline_svg
 from evsynth.outcomes import case_series_outcomes
-from evsynth.prisma import PrismaCounts, check_invariants, counts_as_dict, prisma_svg, review_prisma_counts
+from evsynth.prisma import (
+    PrismaCounts,
+    check_invariants,
+    counts_as_dict,
+    prisma_svg,
+    review_prisma_counts,
+)
 from evsynth.proportions import proportion_ci
-from evsynth.published_tables import (SourcedTable, case_adverse_events_table, case_series_outcomes_table,
-                                      claims_table, counts_table, pooled_table, table1, table2, table3)
+from evsynth.published_tables import (
+    SourcedTable,
+    case_adverse_events_table,
+    case_series_outcomes_table,
+    claims_table,
+    counts_table,
+    pooled_table,
+    table1,
+    table2,
+    table3,
+)
 from evsynth.review import Review, load_review
 from evsynth.review_files import ReviewFiles
 from evsynth.screening import ScreeningEntry
-from evsynth.settings import ReviewSettings, load_settings
 from evsynth.searches import SearchRun, latest_runs
+from evsynth.settings import ReviewSettings, load_settings
 from evsynth.supplementary import render_supplementary
 from evsynth.synthesis import PRIMARY, SENSITIVITY, OutcomeSynthesis, synthesise_all
 from evsynth.tables import Table
@@ -196,7 +211,9 @@ def build(root: Path, out_dir: Path | None = None) -> dict[str, Path]:
     state = build_state.advance(build_state.read(out / build_state.FILENAME), snapshot(result))
     files = render_files(result, state)
     written: dict[str, Path] = {}
-    for relative, data in sorted(files.items()):
+    # the build state last: a run killed before it leaves the state of the previous build,
+    # so the next build still compares with what the page it replaces showed
+    for relative, data in sorted(files.items(), key=lambda item: (item[0] == build_state.FILENAME, item[0])):
         target = out / relative
         atomic.write_bytes(target, data)
         written[relative] = target
