@@ -154,7 +154,7 @@ def forest_svg(result: PoolResult | SubgroupAnalysis, title: str = "",
                         fontweight="bold", parse_math=False)
                 ax.text(1.04, y, _ci_text(p.estimate, p.ci_lower, p.ci_upper), transform=trans,
                         ha="left", va="center", fontweight="bold", parse_math=False)
-                ax.text(-0.82, y + 0.42, row.detail, transform=trans, ha="left", va="center",
+                ax.text(-0.82, y + 0.6, row.detail, transform=trans, ha="left", va="center",
                         fontsize=7.5, color=_GREY, parse_math=False)
         if title:
             fig.text(0.02, 1 - 0.25 / height, title, ha="left", va="center", fontsize=11,

@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-
 import pandas as pd
 
 from evsynth import vocab
@@ -20,6 +19,7 @@ from evsynth.claims import ClaimResult
 from evsynth.counts import HISTOLOGY_COLUMNS, review_counts
 from evsynth.review import Review
 from evsynth.settings import DEFAULT_TABLE_TITLES
+from evsynth.synthesis import SUBGROUP_COLUMNS
 from evsynth.tables import Cell, Table
 
 if TYPE_CHECKING:
@@ -329,7 +329,7 @@ def pooled_table(synthesis: "OutcomeSynthesis") -> SourcedTable:
             rows.append(_pooled_row(label, "all studies", result))
             sources.append(f"{cohorts()}; evsynth.pooling {_model(result)}")
     for sub in synthesis.subgroups:
-        analysis = f"By {sub.by}"
+        analysis = f"By {SUBGROUP_COLUMNS.get(sub.by, sub.by)}"
         for level, result in sub.pooled.items():
             rows.append(_pooled_row(analysis, level, result, sub.notes.get(level, "")))
             sources.append(f"{cohorts(sub.by, level)} ({sub.by} = {level}); evsynth.pooling {_model(result)}")

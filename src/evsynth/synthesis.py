@@ -67,7 +67,7 @@ def _subgroups(o: Outcome, by: str) -> SubgroupSynthesis:
             pooled[str(level)] = _pool(o, PRIMARY, rows)
         except PoolingError as exc:
             pooled[str(level)] = _pool(o, SENSITIVITY, rows)
-            notes[str(level)] = f"GLMM not estimable ({exc}); REML (PLO) shown"
+            notes[str(level)] = f"GLMM not estimable: {exc}"
     between = test_between_subgroups(list(pooled.values())) if len(pooled) >= 2 else None
     return SubgroupSynthesis(by, pooled, single, notes, between)
 
