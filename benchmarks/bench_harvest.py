@@ -1,8 +1,8 @@
 """Benchmark: harvesting from a loopback server that behaves like NCBI, at NCBI's 3 requests/s.
 
-Compares, in one run and against the same server (``tests/eutils_server.py``):
+Compares, in one run and against the same server (``tests/support/eutils_server.py``):
 
-* evsynth (``evsynth.harvest.run_query``, its own 3 req/s limiter);
+* evsynth (``evsynth.search.harvest.run_query``, its own 3 req/s limiter);
 * the Bio.Entrez history loop of the Biopython Tutorial ("Searching for and
   downloading abstracts using the history": esearch usehistory=y, then efetch
   by WebEnv/query_key in batches, retrying 5xx answers in an outer loop);
@@ -37,16 +37,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
-from eutils_server import FakeEutils, Faults, make_corpus, render_article_set  # noqa: E402
+from tests.support.eutils_server import FakeEutils, Faults, make_corpus, render_article_set  # noqa: E402
 
-from evsynth.entrez_reference import read_records  # noqa: E402
-from evsynth.eutils import EutilsClient  # noqa: E402
-from evsynth.harvest import SearchSpec, run_query  # noqa: E402
-from evsynth.pubmed_xml import parse_pubmed_xml  # noqa: E402
-from evsynth.ratelimit import RateLimiter  # noqa: E402
+from tests.support.entrez_reference import read_records  # noqa: E402
+from evsynth.search.eutils import EutilsClient  # noqa: E402
+from evsynth.search.harvest import SearchSpec, run_query  # noqa: E402
+from evsynth.search.pubmed_xml import parse_pubmed_xml  # noqa: E402
+from evsynth.search.ratelimit import RateLimiter  # noqa: E402
 
 NCBI = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 RATE = 3.0

@@ -3,7 +3,7 @@
     PYTHONPATH=src python benchmarks/bench_pooling.py [--quick]
 
 For k = 10, 100, 1000 studies (REML, PLO) and the GLMM at k = 100 it times
-``evsynth.pooling.pool_proportions`` (estimate, CI, PI, Q, I², H², Q-profile
+``evsynth.meta.pooling.pool_proportions`` (estimate, CI, PI, Q, I², H², Q-profile
 τ² CI, per-study Clopper–Pearson CIs, back-transformation) and, when
 ``Rscript`` with metafor is on PATH, the equivalent metafor calls inside one R
 process (``rma`` + ``predict(transf = transf.ilogit)`` + ``confint``, and
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evsynth.pooling import pool_proportions
+from evsynth.meta.pooling import pool_proportions
 
 R_SCRIPT = r"""
 suppressPackageStartupMessages(library(metafor))

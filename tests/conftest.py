@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import chromium  # noqa: F401  (the session-wide headless Chromium of tests/browser.py)
+from tests.support.browser import chromium  # noqa: F401  (the session-wide headless Chromium of tests/support/browser.py)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,12 +24,10 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-sys.path.insert(0, str(Path(__file__).parent))
+from tests.support.eutils_server import FakeEutils, SyntheticRecord  # noqa: E402
 
-from eutils_server import FakeEutils, SyntheticRecord  # noqa: E402
-
-from evsynth.eutils import EutilsClient  # noqa: E402
-from evsynth.ratelimit import RateLimiter  # noqa: E402
+from evsynth.search.eutils import EutilsClient  # noqa: E402
+from evsynth.search.ratelimit import RateLimiter  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}

@@ -2,7 +2,7 @@
 
 import os
 
-from evsynth.atomic import write_text
+from evsynth.core.atomic import write_text
 
 
 def test_new_file_gets_umask_permissions(tmp_path):

@@ -6,7 +6,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from tests.browser import PageReport
+from tests.support.browser import PageReport
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
@@ -155,7 +155,7 @@ def test_unescaped_payloads_would_execute(chromium, tmp_path):
 
 
 def test_missing_browser_says_how_to_fix(tmp_path):
-    from tests.browser import BrowserMissing, Chromium
+    from tests.support.browser import BrowserMissing, Chromium
     with pytest.raises(BrowserMissing, match=r"not found at .*nowhere/chromium: run `bash tests/setup.sh`"):
         Chromium(tmp_path / "profile", executable=tmp_path / "nowhere" / "chromium").start()
 

@@ -6,7 +6,7 @@ import json
 from html.parser import HTMLParser
 from pathlib import Path
 
-from evsynth.cli import main
+from evsynth.cli.main import main
 
 
 class _Rows(HTMLParser):
@@ -112,7 +112,7 @@ def test_text_from_sheets_is_escaped(project):
 
 
 def test_a_retracted_included_study_is_shown_prominently(project):
-    from evsynth.screening import ScreeningEntry, save_log
+    from evsynth.screening.log import ScreeningEntry, save_log
 
     entry = ScreeningEntry(record_id="R00001", pmid="123", source="pubmed", title="A retracted TACE series",
                            year="2020", first_author="Doe", stage="full text", decision="include", reviewer="AB", date="2026-11-01",

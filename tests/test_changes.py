@@ -6,10 +6,10 @@ import csv
 from html.parser import HTMLParser
 from pathlib import Path
 
-from evsynth import build_state
-from evsynth.build_state import BuildState
-from evsynth.changes import Change, compare, flatten, prisma_figures
-from evsynth.cli import main
+from evsynth.report import state as build_state
+from evsynth.report.state import BuildState
+from evsynth.report.changes import Change, compare, flatten, prisma_figures
+from evsynth.cli.main import main
 
 # ---------------------------------------------------------------- pure parts
 

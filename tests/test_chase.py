@@ -1,9 +1,9 @@
 """`evsynth chase` against the loopback E-utilities server: refs and cited-by of included studies."""
 
-from evsynth.cli import main
-from evsynth.dedup import load_merges
-from evsynth.screening import load_log, save_log
-from living_helpers import decided, entry, synthetic
+from evsynth.cli.main import main
+from evsynth.screening.dedup import load_merges
+from evsynth.screening.log import load_log, save_log
+from tests.support.living_helpers import decided, entry, synthetic
 
 
 def test_chase_adds_unseen_references_and_citations(tmp_path, eutils_server, monkeypatch, capsys):

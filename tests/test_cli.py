@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 from evsynth import __version__
-from evsynth.cli import build_parser, main
+from evsynth.cli.main import build_parser, main
 
 
 def test_version_printed(capsys):
@@ -22,9 +22,9 @@ def test_python_dash_m_runs():
 
 
 def test_commands_listed_in_workflow_order():
-    from evsynth.cli import COMMANDS, DESCRIPTION
+    from evsynth.cli.main import COMMANDS, DESCRIPTION
 
-    names = [name for name, _ in COMMANDS]
+    names = [name for name, _, _ in COMMANDS]
     # a reviewer's order: start, search, screen, curate and check, synthesise, render
     for earlier, later in [("init", "harvest"), ("harvest", "update"), ("update", "screen"),
                            ("screen", "validate"), ("validate", "verify"), ("verify", "build"),
@@ -36,3 +36,18 @@ def test_commands_listed_in_workflow_order():
     help_text = build_parser().format_help()
     positions = [help_text.index(f"\n    {name} ") for name in names]
     assert positions == sorted(positions)
+
+
+def test_help_imports_no_command_module_and_no_heavy_library():
+    """``evsynth --help`` and parsing one command load only that command's module (fast start-up)."""
+    code = ("import sys\n"
+            "from evsynth.cli.main import build_parser\n"
+            "build_parser(['--help']).format_help()\n"
+            "heavy = sorted(m for m in ('pandas', 'scipy', 'matplotlib', 'pandera', 'statsmodels', 'numpy')"
+            " if m in sys.modules)\n"
+            "commands = sorted(m for m in sys.modules if m.startswith('evsynth.cli.commands.'))\n"
+            "build_parser(['validate'])\n"
+            "after = sorted(m for m in sys.modules if m.startswith('evsynth.cli.commands.'))\n"
+            "print(heavy, commands, after)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[] [] ['evsynth.cli.commands.validate']"

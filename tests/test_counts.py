@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from evsynth.claims import compare, verify_claims
-from evsynth.counts import review_counts
-from evsynth.review import load_review
+from evsynth.review.claims import compare, verify_claims
+from evsynth.review.counts import review_counts
+from evsynth.review.load import load_review
 from tests.conftest import REPO
 
 

@@ -2,12 +2,12 @@
 
 from hypothesis import given, strategies as st
 
-from evsynth.dedup import (
+from evsynth.screening.dedup import (
     active_merges, match_record, merge_records, normalise_author, normalise_doi, normalise_title,
     unmerge,
 )
-from evsynth.records import Record
-from living_helpers import decided, entry
+from evsynth.search.records import Record
+from tests.support.living_helpers import decided, entry
 
 
 def test_normalise_doi():
@@ -92,7 +92,7 @@ _pool = st.sampled_from([
 
 @given(st.lists(st.tuples(_pool, st.sampled_from(["embase", "scopus", "wos"])), max_size=25))
 def test_every_record_is_new_merged_or_seen_and_prisma_adds_up(batch):
-    from evsynth.prisma import check_invariants, prisma_counts
+    from evsynth.screening.prisma import check_invariants, prisma_counts
     entries, merges = [], []
     total = 0
     for (pmid, doi, title, author, year), source in batch:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from eutils_server import Faults, make_corpus
+from tests.support.eutils_server import Faults, make_corpus
 
-from evsynth.errors import EvsynthError
-from evsynth.eutils import (DEFAULT_BASE_URL, EutilsClient, EutilsError, resolve_base_url)
-from evsynth.ratelimit import RateLimiter
+from evsynth.core.errors import EvsynthError
+from evsynth.search.eutils import (DEFAULT_BASE_URL, EutilsClient, EutilsError, resolve_base_url)
+from evsynth.search.ratelimit import RateLimiter
 
 
 def test_base_url_resolution(monkeypatch):
@@ -167,7 +167,7 @@ def test_no_internet_guard():
 
 
 def test_rate_override_applies_to_other_servers_only(monkeypatch):
-    from evsynth.eutils import default_limiter
+    from evsynth.search.eutils import default_limiter
 
     monkeypatch.setenv("EVSYNTH_EUTILS_RATE", "500")
     assert default_limiter(DEFAULT_BASE_URL, False).rate == 3

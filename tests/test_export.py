@@ -4,10 +4,10 @@ import json
 
 import rispy
 
-from evsynth.cli import main
-from evsynth.citation_export import bibtex_escape, dumps_bibtex, Citation, split_name
-from evsynth.screening import save_log
-from living_helpers import decided, entry
+from evsynth.cli.main import main
+from evsynth.screening.citations import bibtex_escape, dumps_bibtex, Citation, split_name
+from evsynth.screening.log import save_log
+from tests.support.living_helpers import decided, entry
 
 
 def _review(tmp_path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from evsynth.forest import forest_svg
-from evsynth.pooling import pool_proportions, pool_subgroups
+from evsynth.report.forest import forest_svg
+from evsynth.meta.pooling import pool_proportions, pool_subgroups
 
 EVENTS = [5, 5, 7, 1, 1, 0]
 TOTALS = [10, 12, 7, 1, 1, 1]

@@ -13,12 +13,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from eutils_server import Faults, make_corpus
+from tests.support.eutils_server import Faults, make_corpus
 
-from evsynth.cli import main
-from evsynth.errors import EvsynthError
-from evsynth.harvest import SearchSpec, load_run, run_query, search_pmids
-from evsynth.records import Record
+from evsynth.cli.main import main
+from evsynth.core.errors import EvsynthError
+from evsynth.search.harvest import SearchSpec, load_run, run_query, search_pmids
+from evsynth.search.records import Record
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -198,8 +198,8 @@ def test_api_key_never_written(eutils_server, tmp_path):
 
 def test_limiter_keeps_the_server_from_answering_429(eutils_server, tmp_path):
     """The real limiter (3/s) against a server enforcing 3/s: a burst of 7 requests, no 429."""
-    from evsynth.eutils import EutilsClient
-    from evsynth.ratelimit import RateLimiter
+    from evsynth.search.eutils import EutilsClient
+    from evsynth.search.ratelimit import RateLimiter
 
     server = eutils_server(make_corpus(30), rate_limit=3)
     client = EutilsClient(base_url=server.url, limiter=RateLimiter(rate=3))

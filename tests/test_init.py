@@ -7,10 +7,10 @@ import tomllib
 
 import pytest
 
-import evsynth.scaffold
-from evsynth.cli import main
-from evsynth.errors import EvsynthError
-from evsynth.scaffold import SHEET_HEADERS, create_project
+import evsynth.review.scaffold
+from evsynth.cli.main import main
+from evsynth.core.errors import EvsynthError
+from evsynth.review.scaffold import SHEET_HEADERS, create_project
 
 
 def test_init_lays_out_sheets_query_reports_and_readme(tmp_path, capsys):
@@ -35,7 +35,7 @@ def test_init_lays_out_sheets_query_reports_and_readme(tmp_path, capsys):
         assert step in readme
     assert sorted(p.name for p in target.iterdir()) == ["README.md", "extracted", "queries", "reports",
                                                          "review.toml"]
-    from evsynth.settings import load_settings
+    from evsynth.core.settings import load_settings
     assert load_settings(target).title == "new-review: a living systematic review"
     assert [p.name for p in target.parent.iterdir()] == ["new-review"]  # no staging folder left
 
@@ -95,10 +95,10 @@ def test_init_failure_leaves_no_half_project(tmp_path, monkeypatch):
         calls.append(path)
         if len(calls) == 3:
             raise OSError(28, "No space left on device")
-        evsynth.atomic.write_text(path, text)
+        evsynth.core.atomic.write_text(path, text)
 
-    import evsynth.atomic
-    monkeypatch.setattr(evsynth.scaffold, "write_text", failing_write)
+    import evsynth.core.atomic
+    monkeypatch.setattr(evsynth.review.scaffold, "write_text", failing_write)
     with pytest.raises(EvsynthError, match="No space left on device"):
         create_project(tmp_path / "proj")
     assert list(tmp_path.iterdir()) == []

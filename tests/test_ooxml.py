@@ -3,7 +3,7 @@
 import io
 import zipfile
 
-from evsynth.ooxml import ZIP_ENTRY_DATE, pin_core_dates, reproducible_package, xml_text
+from evsynth.report.ooxml import ZIP_ENTRY_DATE, pin_core_dates, reproducible_package, xml_text
 
 CORE = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
         '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/'

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from evsynth.cli import build_parser, main
-from evsynth.pooling import pool_proportions
+from evsynth.cli.main import build_parser, main
+from evsynth.meta.pooling import pool_proportions
 
 FIXTURE = Path(__file__).parent / "fixtures" / "review_response.csv"
 TOP_KEYS = ["measure", "method", "test", "level", "k", "pooled", "transformed", "heterogeneity",

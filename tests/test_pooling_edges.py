@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evsynth.glmm import fit_glmm, lrt_heterogeneity
-from evsynth.pooling import PoolingError, leave_one_out, pool_proportions, pool_subgroups
-from evsynth.proportions import CI_METHODS, proportion_ci, proportion_limits
-from evsynth.transforms import back_transform, escalc_proportions, ipft_hm, pft
+from evsynth.meta.glmm import fit_glmm, lrt_heterogeneity
+from evsynth.meta.pooling import PoolingError, leave_one_out, pool_proportions, pool_subgroups
+from evsynth.meta.proportions import CI_METHODS, proportion_ci, proportion_limits
+from evsynth.meta.transforms import back_transform, escalc_proportions, ipft_hm, pft
 
 
 def test_k1_pooled_equals_the_study():

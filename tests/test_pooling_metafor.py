@@ -36,10 +36,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evsynth.glmm import fit_glmm, loglik_agq
-from evsynth.pooling import PoolingError, leave_one_out, pool_proportions, pool_subgroups
-from evsynth.proportions import proportion_limits
-from evsynth.transforms import escalc_proportions
+from evsynth.meta.glmm import fit_glmm, loglik_agq
+from evsynth.meta.pooling import PoolingError, leave_one_out, pool_proportions, pool_subgroups
+from evsynth.meta.proportions import proportion_limits
+from evsynth.meta.transforms import escalc_proportions
 
 GOLDEN = Path(__file__).parent / "golden"
 DATASETS = sorted(p.stem for p in GOLDEN.glob("*.json"))

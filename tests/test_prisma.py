@@ -4,13 +4,14 @@ import xml.etree.ElementTree as ET
 
 from hypothesis import given, settings, strategies as st
 
-from evsynth.cli import main
-from evsynth.dedup import load_merges, unmerge
-from evsynth.prisma import (
-    check_invariants, counts_as_dict, prisma_counts, prisma_svg, review_prisma_counts,
+from evsynth.cli.main import main
+from evsynth.screening.dedup import load_merges, unmerge
+from evsynth.report.prisma_svg import render_svg as prisma_svg
+from evsynth.screening.prisma import (
+    check_invariants, counts_as_dict, prisma_counts, review_prisma_counts,
 )
-from evsynth.screening import REASONS, ScreeningEntry, decide, load_log, record_id, save_log
-from living_helpers import RIS, decided, entry
+from evsynth.screening.log import REASONS, ScreeningEntry, decide, load_log, record_id, save_log
+from tests.support.living_helpers import RIS, decided, entry
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -158,7 +159,7 @@ def test_svg_is_deterministic_well_formed_and_escapes_text():
 
 def test_other_methods_column_has_the_prisma_2020_boxes_only():
     """PRISMA 2020: records from other methods go straight to 'reports sought' (no record screening)."""
-    from evsynth.prisma import PrismaCounts, not_reported_column, prisma_svg
+    from evsynth.screening.prisma import PrismaCounts, not_reported_column
 
     counts = PrismaCounts(databases=not_reported_column(["pubmed"]),
                           other_methods=not_reported_column(["citation chasing"]),

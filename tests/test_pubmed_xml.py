@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from eutils_server import make_corpus, render_article_set
+from tests.support.eutils_server import make_corpus, render_article_set
 
-from evsynth.entrez_reference import read_records
-from evsynth.eutils import EutilsError, MalformedResponse, parse_elink, parse_epost, parse_esearch
-from evsynth.pubmed_xml import PubmedXmlError, parse_pubmed_xml
-from evsynth.records import Record
+from tests.support.entrez_reference import read_records
+from evsynth.search.eutils import EutilsError, MalformedResponse, parse_elink, parse_epost, parse_esearch
+from evsynth.search.pubmed_xml import PubmedXmlError, parse_pubmed_xml
+from evsynth.search.records import Record
 
 NCBI = Path(__file__).parent / "fixtures" / "ncbi"
 PUBMED_FIXTURES = sorted(NCBI.glob("pubmed*.xml"))
@@ -150,7 +150,7 @@ def test_epost_and_elink_answers():
 
 
 def test_fast_json_form_equals_to_dict():
-    from evsynth.run_folder import record_json
+    from evsynth.search.runs import record_json
 
     records = parse_pubmed_xml(render_article_set(make_corpus(600)))
     records += parse_pubmed_xml((NCBI / "pubmed4.xml").read_bytes())

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from evsynth.errors import EvsynthError
-from evsynth.queries import find_query, load_queries, load_query, parse_pubmed_date, term_problem
+from evsynth.core.errors import EvsynthError
+from evsynth.search.queries import find_query, load_queries, load_query, parse_pubmed_date, term_problem
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
 

@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from evsynth.ratelimit import RateLimiter, ncbi_rate
+from evsynth.search.ratelimit import RateLimiter, ncbi_rate
 
 
 def _max_in_window(times: list[float], window: float = 1.0) -> int:
@@ -66,7 +66,7 @@ def test_fake_clock_sliding_window():
 CHILD = """
 import sys, time
 sys.path.insert(0, {src!r})
-from evsynth.ratelimit import RateLimiter
+from evsynth.search.ratelimit import RateLimiter
 lim = RateLimiter(rate=3, lock_path={lock!r})
 for _ in range(3):
     # the start time recorded under the shared lock: what the limiter promises about

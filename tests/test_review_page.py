@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from evsynth.cli import main
+from evsynth.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 

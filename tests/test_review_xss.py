@@ -7,11 +7,12 @@ import csv
 import json
 from pathlib import Path
 
-from evsynth import sheets
-from evsynth.claims import verify_claims
-from evsynth.cli import main
-from evsynth.review import load_review
-from evsynth.screening import ScreeningEntry, save_log
+from evsynth.review import sheet_specs
+from evsynth.sheets import engine as sheets
+from evsynth.review.claims import verify_claims
+from evsynth.cli.main import main
+from evsynth.review.load import load_review
+from evsynth.screening.log import ScreeningEntry, save_log
 from tests.test_review_page import UNSOURCED_NUMBERS
 
 PAYLOADS = (
@@ -38,7 +39,7 @@ def hostile_columns(spec: sheets.SheetSpec) -> list[str]:
 def poison_sheets(root: Path) -> int:
     """Append the payloads to every hostile column of every sheet; return the cells changed."""
     changed = 0
-    for spec in sheets.ALL_SHEETS:
+    for spec in sheet_specs.ALL_SHEETS:
         path = root / sheets.SHEETS_DIR / spec.filename
         with open(path, newline="", encoding="utf-8") as f:
             rows = list(csv.reader(f))
@@ -140,10 +141,10 @@ def test_payloads_in_every_free_text_field_stay_text(project, chromium, tmp_path
 
 
 def test_hostile_columns_cover_every_free_text_column_but_ids_and_lookups():
-    covered = {(s.name, c) for s in sheets.ALL_SHEETS for c in hostile_columns(s)}
-    text_columns = {(s.name, f.name) for s in sheets.ALL_SHEETS for f in s.fields if f.kind == "text"}
+    covered = {(s.name, c) for s in sheet_specs.ALL_SHEETS for c in hostile_columns(s)}
+    text_columns = {(s.name, f.name) for s in sheet_specs.ALL_SHEETS for f in s.fields if f.kind == "text"}
     left = text_columns - covered
-    assert left == LOOKUP_COLUMNS | {(s.name, f.name) for s in sheets.ALL_SHEETS for f in s.fields
+    assert left == LOOKUP_COLUMNS | {(s.name, f.name) for s in sheet_specs.ALL_SHEETS for f in s.fields
                                      if f.kind == "text" and (f.name == s.id_column or f.name.endswith("_id"))}
     assert ("studies", "first_author") in covered and ("guidelines", "recommendation") in covered
     assert ("claims", "statement") in covered and ("case_patients", "other_metastatic_sites") in covered

@@ -1,10 +1,10 @@
 """RIS exports of four databases, imported one after the other with duplicates across them."""
 
-from evsynth.cli import main
-from evsynth.dedup import load_merges
-from evsynth.ris import read_ris
-from evsynth.screening import load_log
-from living_helpers import RIS
+from evsynth.cli.main import main
+from evsynth.screening.dedup import load_merges
+from evsynth.screening.ris import read_ris
+from evsynth.screening.log import load_log
+from tests.support.living_helpers import RIS
 
 
 def test_fields_are_read_from_each_database_style():

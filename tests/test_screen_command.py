@@ -1,8 +1,8 @@
 """`evsynth screen`: pending list, decisions from the command line, dual-screening conflicts."""
 
-from evsynth.cli import main
-from evsynth.screening import load_log, save_log
-from living_helpers import decided, entry
+from evsynth.cli.main import main
+from evsynth.screening.log import load_log, save_log
+from tests.support.living_helpers import decided, entry
 
 
 def _log(tmp_path):
@@ -71,7 +71,7 @@ def test_bad_log_is_one_line_error(tmp_path, capsys):
 
 
 def test_explain_and_unmerge_from_the_command_line(tmp_path, capsys):
-    from living_helpers import RIS
+    from tests.support.living_helpers import RIS
     for name, source in [("embase.ris", "embase"), ("scopus.ris", "scopus")]:
         main(["import", str(RIS / name), "--source", source, "--extracted", str(tmp_path), "--date", "2025-03-12"])
     capsys.readouterr()

@@ -2,11 +2,11 @@
 
 import pytest
 
-from evsynth.errors import EvsynthError
-from evsynth.screening import (
+from evsynth.core.errors import EvsynthError
+from evsynth.screening.log import (
     COLUMNS, decide, load_log, render_log, save_log, split_sources, join_sources,
 )
-from living_helpers import decided, entry
+from tests.support.living_helpers import decided, entry
 
 
 def test_round_trip_keeps_every_value_and_sorts_by_record_id(tmp_path):
@@ -84,7 +84,7 @@ def test_unknown_column_is_refused_rather_than_lost(tmp_path):
 
 
 def test_validate_log_lists_every_problem(tmp_path):
-    from evsynth.screening import validate_log
+    from evsynth.screening.log import validate_log
     assert validate_log(tmp_path / "absent.csv") == []
     path = _write(tmp_path, [entry(1), entry(2)],
                   lambda lines: [lines[0]] + [l.replace("pending", "maybe?") for l in lines[1:]])

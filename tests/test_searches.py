@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evsynth.cli import main
-from evsynth.searches import latest_runs
+from evsynth.cli.main import main
+from evsynth.search.search_dates import latest_runs
 
 
 def manifest(name: str, searched: str, count: int, **extra) -> dict:
@@ -71,10 +71,10 @@ def test_build_shows_search_dates_and_survives_broken_manifests(project):
 
 def test_reads_what_the_harvester_writes(eutils_server, fast_client, tmp_path):
     """A real harvest run (against the loopback E-utilities server) is found and read back."""
-    from eutils_server import make_corpus
+    from tests.support.eutils_server import make_corpus
 
-    from evsynth.harvest import SearchSpec, new_run_dir, run_query
-    from evsynth.searches import RUNS_DIR
+    from evsynth.search.harvest import SearchSpec, new_run_dir, run_query
+    from evsynth.search.search_dates import RUNS_DIR
 
     server = eutils_server(make_corpus(30), rate_limit=None)
     spec = SearchSpec(term="thyroid[tiab]", query_name="thyroid_lrt", query_version=2,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from evsynth.errors import EvsynthError
-from evsynth.settings import DEFAULT_TABLE_TITLES, load_settings
+from evsynth.core.errors import EvsynthError
+from evsynth.core.settings import DEFAULT_TABLE_TITLES, load_settings
 from tests.conftest import REPO
 
 

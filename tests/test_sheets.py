@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from evsynth.cli import main
-from evsynth.review import validate
-from evsynth.sheets import ALL_SHEETS, pandera_schema
+from evsynth.cli.main import main
+from evsynth.review.load import validate
+from evsynth.review.sheet_specs import ALL_SHEETS
+from evsynth.sheets.engine import pandera_schema
 
 
 def _lines(project: Path) -> list[str]:
@@ -91,7 +92,7 @@ def test_unknown_vocabulary(project):
 def test_unknown_lrt(project):
     _edit(project, "cohorts", "C19,S19,4,TAE+PEI,", "C19,S19,4,TAE+HIFU,")
     (line,) = _lines(project)
-    assert line.startswith("extracted/cohorts.csv:5:lrt: 'TAE+HIFU' must name treatments from TACE")
+    assert line.startswith("extracted/cohorts.csv:5:lrt: 'TAE+HIFU' must name values from TACE")
 
 
 def test_duplicate_id(project):

@@ -14,12 +14,12 @@ from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
-import evsynth.atomic
-from evsynth.ooxml import ZIP_ENTRY_DATE
-from evsynth.supplementary.docx_writer import column_widths
-from evsynth.supplementary import (DOCX_NAME, XLSX_NAME, render_docx, render_xlsx, sheet_names,
+import evsynth.core.atomic
+from evsynth.report.ooxml import ZIP_ENTRY_DATE
+from evsynth.report.supplementary.docx_writer import column_widths
+from evsynth.report.supplementary import (DOCX_NAME, XLSX_NAME, render_docx, render_xlsx, sheet_names,
                                    write_csv, write_docx, write_supplementary, write_xlsx)
-from evsynth.tables import Table, cell_text
+from evsynth.report.tables import Table, cell_text
 
 CASES = Table(
     key="table1_case_series",
@@ -273,7 +273,7 @@ def test_failed_write_leaves_previous_file_intact(tmp_path, monkeypatch, fmt):
     def disk_full(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(evsynth.atomic.os, "fsync", disk_full)
+    monkeypatch.setattr(evsynth.core.atomic.os, "fsync", disk_full)
     changed = Table(CASES.key, "Changed", CASES.columns, CASES.rows[:2], ())
     with pytest.raises(OSError, match="No space left"):
         write_supplementary([changed], tmp_path, formats=(fmt,))

@@ -9,9 +9,9 @@ from docx import Document
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evsynth.supplementary import render_csv, render_docx, render_xlsx
-from evsynth.supplementary.xlsx_writer import EXCEL_MAX_NUMBER
-from evsynth.tables import Table, cell_text, is_number
+from evsynth.report.supplementary import render_csv, render_docx, render_xlsx
+from evsynth.report.supplementary.xlsx_writer import EXCEL_MAX_NUMBER
+from evsynth.report.tables import Table, cell_text, is_number
 
 # Printable text of any script plus the characters that trip writers: quotes, commas,
 # line feeds, leading '=' / '+' / '-' / '@', leading and trailing spaces.
@@ -67,7 +67,7 @@ KEYS = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,45}[A-Za-z0-9_-]", fullmatch=
 @given(st.lists(KEYS, max_size=12, unique_by=str.casefold).map(
     lambda keys: [k for k in keys if k.casefold() != "history"] + ["History"]))
 def test_sheet_names_always_valid_and_unique(keys):
-    from evsynth.supplementary import sheet_names
+    from evsynth.report.supplementary import sheet_names
     tables = [Table(k, k, ("a",), ()) for k in dict.fromkeys(keys)]
     names = sheet_names(tables)
     assert len(names) == len(tables)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from evsynth.tables import Table, cell_text, check_unique_keys, column_kinds
+from evsynth.report.tables import Table, cell_text, check_unique_keys, column_kinds
 
 
 def test_lists_are_stored_as_tuples_and_table_is_hashable():

@@ -6,9 +6,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from evsynth.cli import COMMANDS, main
-from evsynth.supplementary import DOCX_NAME, XLSX_NAME
-from evsynth.tables import Table
+from evsynth.cli.main import COMMANDS, main
+from evsynth.report.supplementary import DOCX_NAME, XLSX_NAME
+from evsynth.report.tables import Table
 
 TABLES = [
     Table("table1_case_series", "Table 1  Case series", ("Patient", "LRT", "Response"),
@@ -27,7 +27,7 @@ def review(monkeypatch, tmp_path):
         asked.append(root)
         return TABLES
 
-    monkeypatch.setattr("evsynth.report.review_tables", review_tables)
+    monkeypatch.setattr("evsynth.cli.commands.tables.review_tables", review_tables)
     root = tmp_path / "project"
     root.mkdir()
     return root, asked
@@ -98,14 +98,14 @@ def test_missing_root(review, tmp_path, capsys):
     ([TABLES[0], TABLES[0]], "share the key"),
 ])
 def test_bad_table_lists_are_one_line_errors(monkeypatch, tmp_path, capsys, tables, message):
-    monkeypatch.setattr("evsynth.report.review_tables", lambda root: tables)
+    monkeypatch.setattr("evsynth.cli.commands.tables.review_tables", lambda root: tables)
     assert main(["tables", "--root", str(tmp_path)]) == 1
     assert message in one_line_error(capsys)
     assert not (tmp_path / "reports").exists()
 
 
 def test_registered_in_workflow_order():
-    names = [name for name, _ in COMMANDS]
+    names = [name for name, _, _ in COMMANDS]
     assert names[0] == "init"
     assert "tables" in names
     if "build" in names:

@@ -4,11 +4,11 @@ from datetime import date
 
 import pytest
 
-from evsynth.cli import main
-from evsynth.queries import Query
-from evsynth.screening import decide, load_log, save_log
-from evsynth.update import UpdateRun, load_update_log, update_window
-from living_helpers import synthetic
+from evsynth.cli.main import main
+from evsynth.search.queries import Query
+from evsynth.screening.log import decide, load_log, save_log
+from evsynth.screening.update import UpdateRun, load_update_log, update_window
+from tests.support.living_helpers import synthetic
 
 QUERY = '''name = "lrt-liver"
 version = 1
@@ -113,10 +113,10 @@ def test_update_errors_are_one_line(project, capsys):
 
 
 def test_update_survives_server_errors_and_flags_previous_version_studies(tmp_path, eutils_server, fast_client):
-    from eutils_server import Faults
+    from tests.support.eutils_server import Faults
 
-    from evsynth.review_files import ReviewFiles
-    from evsynth.update import run_update, summary
+    from evsynth.screening.files import ReviewFiles
+    from evsynth.screening.update import run_update, summary
 
     server = eutils_server([synthetic(32000000 + i, f"Thyroid liver study {i}", edat=date(2024, 1, 1 + i))
                             for i in range(1, 25)]

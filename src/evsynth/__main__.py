@@ -1,5 +1,5 @@
 """``python -m evsynth`` is the same as the ``evsynth`` command."""
 
-from evsynth.cli import main
+from evsynth.cli.main import main
 
 raise SystemExit(main())

@@ -1,0 +1,41 @@
+"""``evsynth chase``: references and cited-by records of the included studies into the screening log."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from evsynth.screening.chase import LINKS, SOURCE, chase
+from evsynth.cli.options import add_eutils_arguments, make_client
+from evsynth.screening.known import load_previous_studies
+from evsynth.screening.files import ReviewFiles, check_date, today
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--extracted", default="extracted", metavar="DIR",
+                        help="folder of the screening log and studies.csv (default: extracted)")
+    parser.add_argument("--date", default=None, help="date recorded as added (default: today, UTC)")
+    add_eutils_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    date = check_date(args.date) if args.date else today()
+    files = ReviewFiles(Path(args.extracted))
+    entries, merges = files.load()
+    previous = load_previous_studies(files)
+    result = chase(make_client(args), entries, merges, previous, date)
+    if not result.chased:
+        print(f"No included study has a PMID to chase ({result.without_pmid} without PMID).")
+        return 0
+    merged = result.merge
+    assert merged is not None
+    files.save(merged.entries, merged.merges)
+    refs, cited = (result.linked(name) for name in LINKS)
+    print(f"chased {len(result.chased)} included studies"
+          + (f" ({result.without_pmid} without PMID left out)" if result.without_pmid else "")
+          + f": {refs} references, {cited} cited-by; {len(result.unseen)} not yet in the log")
+    print(f"{SOURCE}: {len(merged.new_ids)} new pending, {merged.merged} merged with records "
+          "from other databases")
+    if merged.new_ids:
+        print("Screen them: evsynth screen")
+    return 0

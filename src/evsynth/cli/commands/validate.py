@@ -1,0 +1,31 @@
+"""``evsynth validate``: check every curated sheet and print each problem as file:row:column."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from evsynth.cli.options import add_root_argument, project_root
+from evsynth.review.load import validate
+from evsynth.screening.files import ReviewFiles
+from evsynth.screening.log import validate_log
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_root_argument(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    root = project_root(args)
+    problems: list[object] = list(validate(root))
+    files = ReviewFiles(root / "extracted")
+    for log in (files.screening, *files.second_reviewers()):
+        problems.extend(validate_log(log))
+    for problem in problems:
+        print(problem)
+    if problems:
+        sys.stdout.flush()  # the problem lines first, whole, even when both streams go to one file
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    print("extracted/: all sheets valid")
+    return 0

@@ -1,0 +1,41 @@
+"""Options and helpers shared by the commands: the project root, E-utilities access."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from evsynth.core.errors import EvsynthError
+from evsynth.search.eutils import EutilsClient, api_key_from_env, resolve_base_url
+
+#: Environment variable with the contact e-mail sent to NCBI.
+ENV_EMAIL = "NCBI_EMAIL"
+
+def add_root_argument(parser: argparse.ArgumentParser) -> None:
+    """``--root DIR``: the review project (default: the current folder)."""
+    parser.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
+                        help="the review project folder, holding extracted/ (default: current folder)")
+
+
+def project_root(args: argparse.Namespace) -> Path:
+    """The review project folder, checked to hold ``extracted/``."""
+    root: Path = args.root
+    if not (root / "extracted").is_dir():
+        raise EvsynthError(f"{root}: no extracted/ folder here; run evsynth from a review project "
+                           "(or pass --root, or create one with 'evsynth init DIR')")
+    return root
+
+
+def add_eutils_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--eutils-url`` and ``--email`` (the API key is read from NCBI_API_KEY only)."""
+    parser.add_argument("--eutils-url", default=None, metavar="URL",
+                        help="E-utilities base URL (default: $EVSYNTH_EUTILS_URL, else NCBI's)")
+    parser.add_argument("--email", default=os.environ.get(ENV_EMAIL), metavar="ADDRESS",
+                        help=f"contact e-mail sent to NCBI (default: ${ENV_EMAIL})")
+
+
+def make_client(args: argparse.Namespace) -> EutilsClient:
+    """A client for the chosen server; the key comes from the environment, never an option."""
+    return EutilsClient(base_url=resolve_base_url(args.eutils_url), email=args.email,
+                        api_key=api_key_from_env())

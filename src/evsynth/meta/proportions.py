@@ -1,0 +1,116 @@
+"""Per-study proportions with their confidence intervals.
+
+Five interval methods, named as in meta's ``method.ci``:
+
+``CP``
+    Clopper & Pearson (1934), the "exact" interval from beta quantiles
+    (R ``binom.test``; meta's default).
+``WILSON``
+    Wilson (1927) score interval (R ``prop.test(correct = FALSE)``).
+``WILSONCC``
+    Wilson score interval with continuity correction, Newcombe (1998)
+    method 4 (R ``prop.test(correct = TRUE)`` when the Yates term is 1/2).
+``AC``
+    Agresti & Coull (1998) "add z²/2 successes and failures" interval,
+    truncated to [0, 1].
+``JEFFREYS``
+    Jeffreys interval, equal-tailed beta(x + 1/2, n − x + 1/2) quantiles with
+    the lower limit 0 at x = 0 and the upper limit 1 at x = n
+    (Brown, Cai & DasGupta 2001, section 4.1.2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+CI_METHODS: tuple[str, ...] = ("CP", "WILSON", "WILSONCC", "AC", "JEFFREYS")
+
+
+@dataclass(frozen=True)
+class ProportionCI:
+    """A proportion ``events / total`` with its confidence interval (0–1 scale)."""
+
+    events: int
+    total: int
+    proportion: float
+    ci_lower: float
+    ci_upper: float
+    method: str
+    level: float
+
+
+def _z(level: float) -> float:
+    return float(stats.norm.ppf(1 - (1 - level) / 2))
+
+
+def proportion_limits(events: np.ndarray, totals: np.ndarray, method: str = "CP",
+                      level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised lower and upper confidence limits for ``events / totals``.
+
+    Parameters
+    ----------
+    events, totals : array_like of int
+        Event counts x and sample sizes n (0 <= x <= n, n >= 1).
+    method : {"CP", "WILSON", "WILSONCC", "AC", "JEFFREYS"}
+    level : float
+        Confidence level in (0, 1).
+
+    Notes
+    -----
+    With α = 1 − level and z = Φ⁻¹(1 − α/2), p̂ = x/n:
+
+    * CP: [B(α/2; x, n−x+1), B(1−α/2; x+1, n−x)], with 0 at x = 0 and 1 at x = n.
+    * WILSON: (p̂ + z²/2n ± z √(p̂(1−p̂)/n + z²/4n²)) / (1 + z²/n).
+    * WILSONCC: as WILSON with p̂ ∓ 1/(2n) inside the root and the centre
+      (Newcombe 1998, eq. 4); the lower limit is 0 when p̂ − 1/(2n) <= 0 and the
+      upper 1 when p̂ + 1/(2n) >= 1.
+    * AC: ñ = n + z², p̃ = (x + z²/2)/ñ, p̃ ± z √(p̃(1−p̃)/ñ), truncated to [0, 1].
+    * JEFFREYS: [B(α/2; x+½, n−x+½), B(1−α/2; x+½, n−x+½)], 0 at x = 0, 1 at x = n.
+    """
+    x = np.asarray(events, dtype=float)
+    n = np.asarray(totals, dtype=float)
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    alpha = 1 - level
+    z = _z(level)
+    p = x / n
+    method = method.upper()
+    if method == "CP":
+        with np.errstate(invalid="ignore"):
+            lo = np.where(x == 0, 0.0, stats.beta.ppf(alpha / 2, np.maximum(x, 1e-300), n - x + 1))
+            hi = np.where(x == n, 1.0, stats.beta.ppf(1 - alpha / 2, x + 1, np.maximum(n - x, 1e-300)))
+    elif method == "WILSON":
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        lo = np.where(x == 0, 0.0, centre - half)  # exact endpoints (rounding gives ±1e-16)
+        hi = np.where(x == n, 1.0, centre + half)
+    elif method == "WILSONCC":
+        z22n = z * z / (2 * n)
+        pu = p + 0.5 / n
+        pl = p - 0.5 / n
+        with np.errstate(invalid="ignore"):
+            hi = np.where(pu >= 1, 1.0, (pu + z22n + z * np.sqrt(np.clip(pu * (1 - pu), 0, None) / n
+                                                                + z22n / (2 * n))) / (1 + 2 * z22n))
+            lo = np.where(pl <= 0, 0.0, (pl + z22n - z * np.sqrt(np.clip(pl * (1 - pl), 0, None) / n
+                                                                + z22n / (2 * n))) / (1 + 2 * z22n))
+    elif method == "AC":
+        nt = n + z * z
+        pt = (x + z * z / 2) / nt
+        half = z * np.sqrt(pt * (1 - pt) / nt)
+        lo, hi = pt - half, pt + half
+    elif method == "JEFFREYS":
+        lo = np.where(x == 0, 0.0, stats.beta.ppf(alpha / 2, x + 0.5, n - x + 0.5))
+        hi = np.where(x == n, 1.0, stats.beta.ppf(1 - alpha / 2, x + 0.5, n - x + 0.5))
+    else:
+        raise ValueError(f"unknown CI method {method!r}; use one of {', '.join(CI_METHODS)}")
+    return np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
+
+
+def proportion_ci(events: int, total: int, method: str = "CP", level: float = 0.95) -> ProportionCI:
+    """One study's proportion with its confidence interval (see :func:`proportion_limits`)."""
+    lo, hi = proportion_limits(np.array([events]), np.array([total]), method, level)
+    return ProportionCI(int(events), int(total), events / total, float(lo[0]), float(hi[0]),
+                        method.upper(), level)

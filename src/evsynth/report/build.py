@@ -1,0 +1,147 @@
+"""The build: validate the sheets, verify the claims, and render ``reports/``.
+
+Everything is computed first, in memory; only then are the files written, each
+atomically, so an invalid sheet or a claim that stopped reproducing leaves the
+previous report exactly as it was. The outputs carry no timestamps: two
+builds of the same sheets are byte-identical. ``reports/build-state.json``
+keeps the key figures of the last build and of the one before
+(:mod:`evsynth.report.state`), so the page can say what changed
+(:mod:`evsynth.report.changes`) and still rebuild byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from evsynth import __version__
+from evsynth.core import atomic
+from evsynth.report import state as build_state
+from evsynth.report.changes import FIGURE_SECTIONS, SECTION_SOURCES, Changes, compare, snapshot
+from evsynth.report.compute import Build, check_regressions, compute
+from evsynth.report.forest import inline_svg
+from evsynth.report.state import BuildState
+from evsynth.report.supplementary import render_supplementary
+from evsynth.review import vocab
+from evsynth.review.claims import claims_summary
+from evsynth.review.model import Review
+from evsynth.review.synthesis import PRIMARY, SENSITIVITY
+from evsynth.screening.log import ScreeningEntry
+from evsynth.screening.prisma import counts_as_dict
+from evsynth.review import sheet_specs
+from evsynth.sheets import engine as sheets
+
+REPORTS_DIR = "reports"
+SUPPLEMENTARY_DIR = "supplementary"
+#: File endings the build owns in reports/supplementary/ (stale ones are removed).
+SUPPLEMENTARY_SUFFIXES = (".csv", ".notes.txt", ".xlsx", ".docx")
+
+
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("evsynth.report", "templates"),
+                      autoescape=select_autoescape(["html", "svg", "j2"], default=True),
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["inline_svg"] = inline_svg
+    return env
+
+
+def sheet_inventory(review: Review) -> list[tuple[str, int, str]]:
+    """Each sheet as ``(file, data rows, what one row is)``, in :data:`evsynth.sheet_specs.ALL_SHEETS` order."""
+    return [(f"{sheets.SHEETS_DIR}/{spec.filename}", len(getattr(review, spec.name)), spec.description)
+            for spec in sheet_specs.ALL_SHEETS]
+
+
+def procedure_ids(review: Review) -> dict[str, dict[str, str]]:
+    """Case-series procedure ids by column and value (``{"lrt": {"TACE": "P1-1, P2-1"}}``), for provenance."""
+    frame = review.case_procedures
+    return {column: {str(value): ", ".join(str(i) for i in frame.loc[frame[column] == value, "procedure_id"])
+                     for value in dict.fromkeys(frame[column])}
+            for column in ("lrt", "response")}
+
+
+def first_state(build: Build) -> BuildState:
+    """The state of a build with no earlier one (what :func:`render_files` assumes by default)."""
+    return build_state.advance(BuildState(None), snapshot(build))
+
+
+def state_changes(state: BuildState) -> Changes | None:
+    """What changed from the state's previous figures to its current ones (``None``: no earlier build)."""
+    if state.previous is None or state.current is None:
+        return None
+    return compare(state.previous, state.current)
+
+
+def render_html(build: Build, state: BuildState | None = None) -> str:
+    """The self-contained review page (inline CSS, no scripts, no network).
+
+    *state* (default: a first build) gives the "what changed" section.
+    """
+    template = _environment().get_template("review.html.j2")
+    return template.render(
+        version=__version__, content_hash=build.review.content_hash, counts=build.counts,
+        settings=build.settings,
+        searches=build.searches, changes=state_changes(state or first_state(build)),
+        figure_sections=FIGURE_SECTIONS, section_sources=SECTION_SOURCES,
+        sheet_inventory=sheet_inventory(build.review), procedure_ids=procedure_ids(build.review),
+        claim_statements={c.claim_id: c.statement for c in build.claims},
+        tables=build.tables, claims=build.claims, claims_summary=claims_summary(build.claims),
+        syntheses=build.syntheses, primary=PRIMARY, sensitivity=SENSITIVITY,
+        prisma=counts_as_dict(build.prisma), prisma_svg=build.prisma_svg, forests=build.forests,
+        flagged=[e for e in build.screening if e.flag],
+        screening_summary=_screening_summary(build.screening),
+        lrt_names=vocab.LRT_NAMES, histology_names=vocab.HISTOLOGY_NAMES,
+    )
+
+
+def _screening_summary(entries: list[ScreeningEntry]) -> dict[str, int]:
+    """Records in the screening log by stage and decision (``stage: decision`` -> count)."""
+    summary: dict[str, int] = {}
+    for e in entries:
+        key = f"{e.stage}: {e.decision}"
+        summary[key] = summary.get(key, 0) + 1
+    return dict(sorted(summary.items()))
+
+
+def render_files(build: Build, state: BuildState | None = None) -> dict[str, bytes]:
+    """Every output file of the build, by path relative to ``reports/``.
+
+    *state* is the build state after this build (:func:`evsynth.build_state.advance`);
+    by default, that of a first build.
+    """
+    state = state or first_state(build)
+    files = {
+        "review.html": render_html(build, state).encode("utf-8"),
+        build_state.FILENAME: build_state.dumps(state),
+        "counts.json": (json.dumps(build.counts, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+        "prisma.svg": build.prisma_svg.encode("utf-8"),
+    }
+    for name, data in render_supplementary([t.table for t in build.tables.values()]).items():
+        files[f"{SUPPLEMENTARY_DIR}/{name}"] = data
+    return files
+
+
+def build(root: Path, out_dir: Path | None = None) -> dict[str, Path]:
+    """Validate, verify and render; write each output atomically. Returns the files written."""
+    result = compute(root)
+    check_regressions(result.claims)
+    out = out_dir if out_dir is not None else root / REPORTS_DIR
+    state = build_state.advance(build_state.read(out / build_state.FILENAME), snapshot(result))
+    files = render_files(result, state)
+    written: dict[str, Path] = {}
+    # the build state last: a run killed before it leaves the state of the previous build,
+    # so the next build still compares with what the page it replaces showed
+    for relative, data in sorted(files.items(), key=lambda item: (item[0] == build_state.FILENAME, item[0])):
+        target = out / relative
+        atomic.write_bytes(target, data)
+        written[relative] = target
+    _remove_stale_supplementary(out / SUPPLEMENTARY_DIR, set(written.values()))
+    return written
+
+
+def _remove_stale_supplementary(directory: Path, keep: set[Path]) -> None:
+    """Remove supplementary files of tables the review no longer has."""
+    for path in sorted(directory.glob("*")):
+        if path.is_file() and path.name.endswith(SUPPLEMENTARY_SUFFIXES) and path not in keep:
+            path.unlink()

@@ -1,0 +1,141 @@
+"""What changed since the previous build: a snapshot of the key figures, and the comparison of two.
+
+:func:`snapshot` flattens what a reader would watch into plain strings,
+grouped by section: the studies (id -> citation), the counts of
+``counts.json``, the PRISMA flow's counts, the pooled estimates with their
+CIs, the claims' statuses and the searches. Values are the strings the page
+prints, so a comparison never reports floating-point noise. :func:`compare` lists studies added and removed
+and every other figure that moved (old -> new). Both are pure; keeping
+snapshots between builds is :mod:`evsynth.report.state`'s job.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from evsynth.meta.pooling import PoolResult
+from evsynth.report.compute import Build
+from evsynth.screening.prisma import counts_as_dict
+
+#: A snapshot: section -> key -> value, all strings.
+Snapshot = dict[str, dict[str, str]]
+
+STUDIES = "studies"
+#: Sections compared, in page order, with their headings (studies: a changed citation is a figure that moved).
+FIGURE_SECTIONS: dict[str, str] = {
+    STUDIES: "Studies (citation)",
+    "counts": "Counts (reports/counts.json)",
+    "prisma": "PRISMA flow (records and studies)",
+    "pooled": "Pooled estimates (95 % CI)",
+    "claims": "Claims check (status)",
+    "searches": "Searches (newest run per query)",
+}
+#: Where each section's figures come from (shown as the row's provenance).
+SECTION_SOURCES: dict[str, str] = {
+    STUDIES: "extracted/studies.csv (study_id, citation_as_printed)",
+    "counts": "reports/counts.json (evsynth.review.counts)",
+    "prisma": "extracted/screening.csv, extracted/merge-log.csv, extracted/studies.csv (evsynth.screening.prisma)",
+    "pooled": "evsynth.review.synthesis (GLMM primary, REML sensitivity)",
+    "claims": "extracted/claims.csv via evsynth.review.claims",
+    "searches": "queries/runs/<query>/<run>/manifest.json",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One figure that moved; ``old`` or ``new`` is ``None`` when the figure is new or gone."""
+
+    section: str
+    key: str
+    old: str | None
+    new: str | None
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Studies added and removed (id, citation) and the figures that moved, in a stable order."""
+
+    studies_added: tuple[tuple[str, str], ...]
+    studies_removed: tuple[tuple[str, str], ...]
+    moved: tuple[Change, ...]
+
+    @property
+    def empty(self) -> bool:
+        """Nothing changed."""
+        return not (self.studies_added or self.studies_removed or self.moved)
+
+    def moved_in(self, section: str) -> tuple[Change, ...]:
+        """The figures of *section* that moved."""
+        return tuple(c for c in self.moved if c.section == section)
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, str]:
+    """Nested mappings to ``{"a › b": "value"}`` (keys in their given order; leaves as text)."""
+    if isinstance(value, dict):
+        flat: dict[str, str] = {}
+        for key, inner in value.items():
+            flat.update(flatten(inner, f"{prefix} › {key}" if prefix else str(key)))
+        return flat
+    return {prefix: str(value)}
+
+
+#: PRISMA entries that are prose, not figures (left out of the comparison).
+PRISMA_PROSE = ("notes", "total_detail", "previous_detail")
+
+
+def prisma_figures(counts: dict[str, Any]) -> dict[str, str]:
+    """The PRISMA counts flattened (``None`` -> ``not reported``), without the explanatory notes."""
+    flat = flatten({k: v for k, v in counts.items() if k not in PRISMA_PROSE})
+    return {k: {"None": "not reported", "True": "yes", "False": "no"}.get(v, v) for k, v in flat.items()}
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}" if math.isfinite(value) else "–"
+
+
+def pooled_text(result: "PoolResult") -> str:
+    """``"34.5 % (95 % CI 20.1–51.2), k = 9"``, as the page prints it."""
+    p = result.pooled
+    level = f"{100 * result.level:g}"
+    return f"{_pct(p.estimate)} % ({level} % CI {_pct(p.ci_lower)}–{_pct(p.ci_upper)}), k = {result.k}"
+
+
+def snapshot(build: "Build") -> Snapshot:
+    """The key figures of *build*, flattened to strings (JSON-ready, stable order)."""
+    studies = {str(r["study_id"]): f"{r['citation_as_printed']} [{int(r['reference'])}]"
+               for _, r in build.review.studies.sort_values(["reference", "study_id"]).iterrows()}
+    pooled: dict[str, str] = {}
+    for s in build.syntheses.values():
+        for result in (s.primary, s.sensitivity):
+            if result is not None:
+                pooled[f"{s.outcome.label} — {result.method} ({result.measure})"] = pooled_text(result)
+    claims = {c.claim_id: c.status for c in build.claims}
+    searches = {}
+    for run in build.searches:
+        count = "?" if run.count is None else str(run.count)
+        searches[run.query] = f"{count} records, searched {run.searched_utc or run.finished_utc}"
+    return {STUDIES: studies, "counts": flatten(build.counts), "prisma": prisma_figures(counts_as_dict(build.prisma)),
+            "pooled": pooled, "claims": claims, "searches": searches}
+
+
+def _section(snap: Snapshot, name: str) -> dict[str, str]:
+    section = snap.get(name, {})
+    return section if isinstance(section, dict) else {}
+
+
+def compare(old: Snapshot, new: Snapshot) -> Changes:
+    """Studies added/removed and figures moved from *old* to *new* (new's order, then figures gone)."""
+    old_studies, new_studies = _section(old, STUDIES), _section(new, STUDIES)
+    added = tuple((k, v) for k, v in new_studies.items() if k not in old_studies)
+    removed = tuple((k, v) for k, v in old_studies.items() if k not in new_studies)
+    moved: list[Change] = [Change(STUDIES, k, old_studies[k], v) for k, v in new_studies.items()
+                           if k in old_studies and old_studies[k] != v]
+    for section in FIGURE_SECTIONS:
+        if section == STUDIES or section not in old or section not in new:
+            continue  # a section one build did not record (an older evsynth) is not a change
+        before, after = _section(old, section), _section(new, section)
+        moved += [Change(section, k, before.get(k), v) for k, v in after.items() if before.get(k) != v]
+        moved += [Change(section, k, v, None) for k, v in before.items() if k not in after]
+    return Changes(added, removed, tuple(moved))

@@ -1,0 +1,113 @@
+"""Everything the build renders, computed in memory before anything is written.
+
+:func:`compute` loads and validates the sheets, verifies the claims, runs the
+syntheses and builds every table; :mod:`evsynth.report.build` renders and writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evsynth.core.errors import EvsynthError
+from evsynth.core.settings import ReviewSettings, load_settings
+from evsynth.meta.proportions import proportion_ci
+from evsynth.report.forest import forest_svg
+from evsynth.report.prisma_svg import render_svg
+from evsynth.report.published_tables import (
+    SourcedTable,
+    case_adverse_events_table,
+    case_series_outcomes_table,
+    claims_table,
+    counts_table,
+    pooled_table,
+    table1,
+    table2,
+    table3,
+)
+from evsynth.report.tables import Table
+from evsynth.review.claims import ClaimResult, verify_claims
+from evsynth.review.counts import review_counts
+from evsynth.review.load import load_review
+from evsynth.review.model import Review
+from evsynth.review.outcomes import case_series_outcomes
+from evsynth.review.synthesis import OutcomeSynthesis, synthesise_all
+from evsynth.screening.files import ReviewFiles
+from evsynth.screening.log import ScreeningEntry
+from evsynth.screening.prisma import PrismaCounts, check_invariants, review_prisma_counts
+from evsynth.search.search_dates import SearchRun, latest_runs
+
+
+class ClaimsRegressed(EvsynthError):
+    """A claim registered as reproduced no longer reproduces from the sheets."""
+
+
+@dataclass(frozen=True)
+class Build:
+    """Everything the build renders, computed before anything is written."""
+
+    review: Review
+    counts: dict[str, Any]
+    claims: list[ClaimResult]
+    syntheses: dict[str, OutcomeSynthesis]
+    tables: dict[str, SourcedTable]
+    prisma: PrismaCounts
+    prisma_svg: str
+    #: Forest plot (SVG text) of each outcome, by outcome key; "" when nothing was pooled.
+    forests: dict[str, str]
+    screening: list[ScreeningEntry]
+    settings: ReviewSettings
+    searches: tuple[SearchRun, ...] = ()
+
+
+def review_tables(root: Path) -> list[Table]:
+    """Every table of the review, in page order (for ``evsynth tables`` and the supplementary files)."""
+    return [t.table for t in compute(root).tables.values()]
+
+
+def outcome_forest(synthesis: OutcomeSynthesis) -> str:
+    """The forest plot of an outcome's primary model (the sensitivity model when the GLMM could not be fitted)."""
+    shown = synthesis.primary or synthesis.sensitivity
+    if shown is None:
+        return ""
+    return forest_svg(shown, title=f"{synthesis.outcome.label} — {shown.method} ({shown.measure}), k = {shown.k}")
+
+
+def compute(root: Path) -> Build:
+    """Load and validate the sheets, verify the claims and build every table (nothing written)."""
+    review = load_review(root)
+    screening, _ = ReviewFiles(root / "extracted").load()
+    settings = load_settings(root)
+    prisma = review_prisma_counts(root / "extracted", notes=settings.previous_version_notes)
+    problems = check_invariants(prisma)
+    if problems:
+        raise EvsynthError("PRISMA counts do not add up: " + "; ".join(problems))
+    claims = verify_claims(review)
+    syntheses = synthesise_all(review)
+    forests = {key: outcome_forest(s) for key, s in syntheses.items()}
+    case_outcomes = case_series_outcomes(review)
+    limits = [(ci.ci_lower, ci.ci_upper) for ci in
+              (proportion_ci(int(r["events"]), int(r["total"]), "CP") for _, r in case_outcomes.iterrows())]
+    case_tables = [case_series_outcomes_table(case_outcomes, limits)] if len(case_outcomes) else []
+    titles = settings.table_titles
+    ordered = [table1(review, titles["table1"]), case_adverse_events_table(review), *case_tables,
+               table2(review, titles["table2"]), counts_table(review),
+               *(pooled_table(s) for s in syntheses.values() if s.sensitivity is not None),
+               table3(review, titles["table3"]), claims_table(claims)]
+    tables = {t.table.key: t for t in ordered}
+    return Build(review=review, counts=review_counts(review), claims=claims, syntheses=syntheses, tables=tables,
+                 prisma=prisma, prisma_svg=render_svg(prisma), screening=screening, settings=settings, forests=forests,
+                 searches=latest_runs(root))
+
+
+
+def check_regressions(claims: list[ClaimResult]) -> None:
+    """Raise :class:`ClaimsRegressed` when a registered-as-reproduced claim no longer is."""
+    regressed = [c for c in claims if c.regression]
+    if regressed:
+        listing = "; ".join(f"{c.claim_id} (claims.csv row {c.row}: paper {c.expected}, sheets {c.computed or '?'})"
+                            for c in regressed)
+        raise ClaimsRegressed(f"{len(regressed)} claim(s) no longer reproduced: {listing}")
+
+

@@ -1,0 +1,203 @@
+"""Checks that span rows or sheets: references, sums and consistency.
+
+They run only on sheets whose cells already passed the schema
+(:func:`evsynth.sheets.check_cells`), so every number parses here.
+Each problem names the file, spreadsheet row and column to fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from evsynth.review import vocab
+from evsynth.review.claims import METRICS, metric_name
+from evsynth.sheets.engine import Problem, SheetRead, parse_int, parse_number
+
+HISTOLOGY_COUNT_COLUMNS = {"MTC": "n_mtc", "PTC": "n_ptc", "FTC": "n_ftc", "HTC": "n_htc"}
+RESPONSE_COLUMNS = ("resp_cr", "resp_pr", "resp_sd", "resp_pd", "resp_not_assessed", "resp_uncategorised")
+
+
+def _rows(sheet: SheetRead) -> Iterator[tuple[int, dict[str, str | None]]]:
+    for number, record in zip(sheet.rows, sheet.frame.to_dict("records")):
+        yield number, record
+
+
+def _int(value: str | None) -> int | None:
+    return None if value is None else parse_int(value)
+
+
+def _num(value: str | None) -> float | None:
+    return None if value is None else parse_number(value)
+
+
+def _references(reads: dict[str, SheetRead], child: str, column: str, parent: str, key: str) -> Iterator[Problem]:
+    known = {v for v in reads[parent].frame[key] if v is not None}
+    for row, record in _rows(reads[child]):
+        value = record[column]
+        if value is not None and value not in known:
+            yield Problem(reads[child].path, row, column, f"{value!r} is not a {key} in {parent}.csv")
+
+
+def _cohort_problems(sheet: SheetRead, studies: SheetRead) -> Iterator[Problem]:
+    p = sheet.path
+    thyroid_specific = {r["study_id"]: r["thyroid_specific"] for _, r in _rows(studies)}
+    orders: dict[int, int] = {}
+    for row, r in _rows(sheet):
+        n = _int(r["n_patients"]) or 0
+        order = _int(r["printed_order"])
+        if order is not None:
+            if order in orders:
+                yield Problem(p, row, "printed_order", f"{order} is also the printed order of row {orders[order]}")
+            orders[order] = row
+        # Histology split: the counts add up to n and match the histology list.
+        split = {h: _int(r[c]) or 0 for h, c in HISTOLOGY_COUNT_COLUMNS.items()}
+        if sum(split.values()) != n:
+            yield Problem(p, row, "n_patients",
+                          f"histology counts add up to {sum(split.values())}, not n_patients = {n}")
+        listed = {h.strip() for h in (r["histology"] or "").split(";")}
+        with_patients = {h for h, k in split.items() if k > 0}
+        if listed != with_patients:
+            yield Problem(p, row, "histology",
+                          f"lists {';'.join(sorted(listed))} but patients are counted under "
+                          f"{';'.join(sorted(with_patients)) or 'none'}")
+        # LRT assignment: a ';' list means the study did not say which patient had which.
+        lrt = r["lrt"] or ""
+        if (";" in lrt) != (r["lrt_assignment"] == vocab.UNASSIGNED):
+            yield Problem(p, row, "lrt_assignment",
+                          "use 'unassigned' exactly when lrt lists several treatments with ';'")
+        # Size of the largest metastasis.
+        kind = r["size_kind"]
+        size, median, low, high = (_num(r[c]) for c in ("size_mm", "size_median_mm", "size_min_mm", "size_max_mm"))
+        if kind == "value" and size is None:
+            yield Problem(p, row, "size_mm", "size_kind is 'value' but size_mm is empty")
+        if kind != "value" and size is not None:
+            yield Problem(p, row, "size_mm", f"size_mm given but size_kind is {kind!r}")
+        if kind == "median and range":
+            if None in (median, low, high):
+                yield Problem(p, row, "size_median_mm", "median and range need size_median_mm, size_min_mm and size_max_mm")
+            elif not (low <= median <= high):  # type: ignore[operator]
+                yield Problem(p, row, "size_median_mm", f"median {median:g} is not within the range {low:g}-{high:g}")
+        elif any(v is not None for v in (median, low, high)):
+            yield Problem(p, row, "size_kind", "median/range given but size_kind is not 'median and range'")
+        # Symptomatic response percentage only with a 'yes'.
+        if r["symptomatic_pct"] is not None and r["symptomatic_response"] != "yes":
+            yield Problem(p, row, "symptomatic_pct", "a percentage needs symptomatic_response = yes")
+        # Structural response counts.
+        counts = {c: _int(r[c]) for c in RESPONSE_COLUMNS}
+        if r["structural_response"] == "reported":
+            for c, v in counts.items():
+                if v is None:
+                    yield Problem(p, row, c, "structural_response is 'reported': give a count (0 if none)")
+            total = sum(v or 0 for v in counts.values())
+            if total > n:
+                yield Problem(p, row, "resp_cr", f"response counts add up to {total}, more than n_patients = {n}")
+            if total == 0:
+                yield Problem(p, row, "structural_response", "reported but every response count is 0")
+        else:
+            for c, v in counts.items():
+                if v is not None:
+                    yield Problem(p, row, c, "a count is given but structural_response is 'not available'")
+        if counts["resp_uncategorised"] and r["recist"] != "no":
+            yield Problem(p, row, "recist", "uncategorised responses come from non-RECIST criteria: set recist = no")
+        # Mixed cohorts (printed NA*) agree with the study sheet and carry the '*' footnote.
+        mixed = r["mixed_cohort"] == "yes"
+        study = r["study_id"]
+        if study in thyroid_specific and (thyroid_specific[study] == "no") != mixed:
+            yield Problem(p, row, "mixed_cohort",
+                          f"disagrees with thyroid_specific = {thyroid_specific[study]} in studies.csv")
+        markers = {m.strip() for m in (r["footnotes"] or "").split(";") if m.strip()}
+        if mixed != ("*" in markers):
+            yield Problem(p, row, "footnotes", "mixed cohorts (NA*) carry the '*' footnote, and only they do")
+
+
+def _grade_problems(sheet: SheetRead) -> Iterator[Problem]:
+    for row, r in _rows(sheet):
+        low, high = _int(r["ctcae_grade_min"]), _int(r["ctcae_grade_max"])
+        if (low is None) != (high is None):
+            yield Problem(sheet.path, row, "ctcae_grade_max", "give both grade_min and grade_max, or neither")
+        elif low is not None and high is not None and low > high:
+            yield Problem(sheet.path, row, "ctcae_grade_min", f"grade {low} is above grade_max {high}")
+
+
+def _ae_patient_problems(events: SheetRead, cohorts: SheetRead) -> Iterator[Problem]:
+    n_of = {r["cohort_id"]: _int(r["n_patients"]) for _, r in _rows(cohorts)}
+    status_of = {r["cohort_id"]: r["ae_status"] for _, r in _rows(cohorts)}
+    for row, r in _rows(events):
+        n = n_of.get(r["cohort_id"])
+        k = _int(r["patients"])
+        if n is not None and k is not None and k > n:
+            yield Problem(events.path, row, "patients", f"{k} patients affected in a cohort of {n}")
+        if r["cohort_id"] in status_of and status_of[r["cohort_id"]] != "reported":
+            yield Problem(events.path, row, "cohort_id",
+                          f"cohort {r['cohort_id']} has ae_status = {status_of[r['cohort_id']]!r}, not 'reported'")
+    with_events = {r["cohort_id"] for _, r in _rows(events)}
+    for row, r in _rows(cohorts):
+        if r["ae_status"] == "reported" and r["cohort_id"] not in with_events:
+            yield Problem(cohorts.path, row, "ae_status", "'reported' but adverse_events.csv has no row for this cohort")
+
+
+def _procedure_problems(procedures: SheetRead) -> Iterator[Problem]:
+    seen: dict[tuple[str | None, int | None], int] = {}
+    for row, r in _rows(procedures):
+        key = (r["patient_id"], _int(r["sequence"]))
+        if key in seen:
+            yield Problem(procedures.path, row, "sequence", f"patient {key[0]} already has procedure {key[1]} (row {seen[key]})")
+        seen[key] = row
+        if (r["concomitant_tki"] == "yes") != (r["tki"] is not None):
+            yield Problem(procedures.path, row, "tki", "name the TKI exactly when concomitant_tki = yes")
+
+
+def _footnote_problems(reads: dict[str, SheetRead]) -> Iterator[Problem]:
+    notes = reads["footnotes"]
+    seen: dict[tuple[str | None, str | None], int] = {}
+    for row, r in _rows(notes):
+        key = (r["table"], r["marker"])
+        if key in seen:
+            yield Problem(notes.path, row, "marker", f"marker {key[1]!r} of {key[0]} is already defined in row {seen[key]}")
+        seen[key] = row
+    defined = {m for (t, m) in seen if t == "table2"}
+    for name in ("cohorts", "adverse_events"):
+        for row, r in _rows(reads[name]):
+            for marker in (r["footnotes"] or "").split(";"):
+                if marker.strip() and marker.strip() not in defined:
+                    yield Problem(reads[name].path, row, "footnotes", f"footnote {marker.strip()!r} is not defined for table2 in footnotes.csv")
+
+
+def _claim_problems(claims: SheetRead) -> Iterator[Problem]:
+    for row, r in _rows(claims):
+        if r["expected_status"] == "not derivable":
+            continue
+        name = metric_name(r["metric"] or "")
+        if not name:
+            yield Problem(claims.path, row, "metric", "a derivable claim needs a metric")
+        elif name not in METRICS:
+            yield Problem(claims.path, row, "metric", f"unknown metric {name!r}")
+        if r["expected"] is None:
+            yield Problem(claims.path, row, "expected", "a derivable claim needs the value the paper states")
+        if r["comparator"] is None:
+            yield Problem(claims.path, row, "comparator", "a derivable claim needs a comparator")
+
+
+def cross_sheet_problems(reads: dict[str, SheetRead]) -> list[Problem]:
+    """Every problem that needs more than one cell: ids, references, sums, consistency."""
+    problems: list[Problem] = []
+    problems += _references(reads, "cohorts", "study_id", "studies", "study_id")
+    problems += _references(reads, "adverse_events", "cohort_id", "cohorts", "cohort_id")
+    problems += _references(reads, "case_procedures", "patient_id", "case_patients", "patient_id")
+    problems += _cohort_problems(reads["cohorts"], reads["studies"])
+    problems += _grade_problems(reads["adverse_events"])
+    problems += _grade_problems(reads["case_adverse_events"])
+    problems += _ae_patient_problems(reads["adverse_events"], reads["cohorts"])
+    problems += _procedure_problems(reads["case_procedures"])
+    problems += _footnote_problems(reads)
+    problems += _claim_problems(reads["claims"])
+    studies_with_rows = {r["study_id"] for _, r in _rows(reads["cohorts"])}
+    for row, r in _rows(reads["studies"]):
+        if r["study_id"] not in studies_with_rows:
+            yield_problem = Problem(reads["studies"].path, row, "study_id", "no cohort row in cohorts.csv for this study")
+            problems.append(yield_problem)
+    patients_with_procedures = {r["patient_id"] for _, r in _rows(reads["case_procedures"])}
+    for row, r in _rows(reads["case_patients"]):
+        if r["patient_id"] not in patients_with_procedures:
+            problems.append(Problem(reads["case_patients"].path, row, "patient_id", "no procedure in case_procedures.csv"))
+    return problems

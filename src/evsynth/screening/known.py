@@ -1,0 +1,81 @@
+"""The studies included in the review: the previous version's sheet plus the new inclusions.
+
+The previous version's included studies are the rows of ``extracted/studies.csv``
+(curated by hand; for the bundled review year, PMID and DOI are empty there and
+stay empty). New studies are the screening-log rows included at full text that
+are not already in the sheet (same PMID or DOI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from evsynth.screening.citations import Citation, citation_from_entry, citation_from_study
+from evsynth.screening.dedup import normalise_doi
+from evsynth.core.errors import EvsynthError
+from evsynth.search.records import Record
+from evsynth.screening.files import ReviewFiles
+from evsynth.screening.log import ScreeningEntry, read_frame
+
+STUDY_COLUMNS: tuple[str, ...] = ("study_id", "reference", "first_author")
+
+
+@dataclass(frozen=True)
+class PreviousStudy:
+    """A study of the previous version, as far as the sheet identifies it."""
+
+    study_id: str
+    reference: str
+    first_author: str
+    year: str
+    pmid: str
+    doi: str
+
+
+def load_previous_studies(files: ReviewFiles) -> list[PreviousStudy]:
+    """The rows of ``studies.csv`` (empty list when the file is absent)."""
+    if not files.studies.exists():
+        return []
+    frame: pd.DataFrame = read_frame(files.studies)
+    missing = [c for c in STUDY_COLUMNS if c not in frame.columns]
+    if missing:
+        raise EvsynthError(f"{files.studies}:1: missing column(s): {', '.join(missing)}")
+    get = lambda row, name: str(row.get(name, "") or "").strip()  # noqa: E731
+    return [PreviousStudy(get(r, "study_id"), get(r, "reference"), get(r, "first_author"),
+                          get(r, "year"), get(r, "pmid"), get(r, "doi"))
+            for r in frame.to_dict("records")]
+
+
+def is_previous_study(record: Record, previous: Sequence[PreviousStudy]) -> bool:
+    """True when *record* is a study of the previous version (same PMID or DOI).
+
+    Such records are already included; they are not screened again, and not
+    counted as new studies.
+    """
+    doi = normalise_doi(record.doi)
+    return any((p.pmid and p.pmid == record.pmid) or (doi and normalise_doi(p.doi) == doi)
+               for p in previous)
+
+
+def new_inclusions(entries: list[ScreeningEntry],
+                   previous: list[PreviousStudy]) -> list[ScreeningEntry]:
+    """Log rows included at full text that are not studies of the previous version."""
+    pmids = {p.pmid for p in previous if p.pmid}
+    dois = {normalise_doi(p.doi) for p in previous if normalise_doi(p.doi)}
+    return [e for e in entries if e.is_included
+            and not (e.pmid and e.pmid in pmids) and not (e.doi and normalise_doi(e.doi) in dois)]
+
+
+def included_citations(files: ReviewFiles) -> list[Citation]:
+    """Every included study as a citation: the previous version's first, then the new ones."""
+    entries, _ = files.load()
+    previous_frame = read_frame(files.studies) if files.studies.exists() else None
+    previous = load_previous_studies(files)
+    out: list[Citation] = []
+    if previous_frame is not None:
+        out.extend(citation_from_study(r) for r in previous_frame.to_dict("records"))
+    out.extend(citation_from_entry(e) for e in new_inclusions(entries, previous))
+    return out

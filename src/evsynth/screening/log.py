@@ -1,0 +1,344 @@
+"""The screening log, ``extracted/screening.csv``: one row per candidate record.
+
+A person edits this CSV (or records decisions with ``evsynth screen --decide``);
+evsynth appends new candidates as ``pending`` and never asks again about a
+record that already has a row. Rows are kept in ``record_id`` order (ids are
+handed out in order of arrival), so a new search adds lines at the end and a
+decision changes one line: diffs stay small.
+
+Rules (checked by :func:`validate_log`, reported as ``file:row:column: message``
+with ``row`` the line number in the CSV, header = line 1):
+
+* ``stage`` is ``title/abstract`` or ``full text``;
+* ``decision`` is ``include``, ``exclude``, ``pending`` or ``maybe``;
+* an ``exclude`` needs a ``reason`` from :data:`REASONS`; ``reason`` is empty
+  or one of :data:`REASONS` otherwise;
+* every decision other than ``pending`` names its ``reviewer`` and its
+  ``date`` (ISO ``YYYY-MM-DD``);
+* ``full text not retrieved`` is a full-text reason (PRISMA 2020's "reports
+  not retrieved"), so it needs stage ``full text``;
+* ``pmid`` is digits (empty for records from other databases), ``year`` four
+  digits or empty, ``record_id`` unique;
+* ``flag`` (retraction watch) is empty or one of :data:`FLAGS`;
+* no other columns (evsynth rewrites the file and would drop them; remarks go in ``notes``).
+
+A second reviewer keeps a file of the same shape, ``extracted/screening-NAME.csv``
+(dual screening); the main log holds the reconciled decision.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from evsynth.core.atomic import write_text
+from evsynth.core.csv_text import dataclass_csv
+from evsynth.core.errors import EvsynthError
+
+#: Where the screening log lives, relative to the project folder.
+SCREENING_LOG = Path("extracted") / "screening.csv"
+
+STAGES: tuple[str, ...] = ("title/abstract", "full text")
+DECISIONS: tuple[str, ...] = ("include", "exclude", "pending", "maybe")
+
+#: The controlled list of exclusion reasons (PRISMA 2020 item 16b asks for
+#: reasons at full text; the same list serves title/abstract screening).
+REASONS: tuple[str, ...] = (
+    "wrong population",
+    "wrong intervention",
+    "no liver-specific outcome",
+    "wrong study design",
+    "review/editorial",
+    "conference abstract only",
+    "not English",
+    "duplicate",
+    "retracted",
+    "full text not retrieved",
+)
+NOT_RETRIEVED = "full text not retrieved"
+
+#: Retraction watch: what PubMed's CommentsCorrections can report about a record.
+FLAGS: tuple[str, ...] = ("retracted", "expression of concern", "erratum")
+
+#: Sources that are not a database or register search (PRISMA 2020 "other methods").
+OTHER_METHODS: tuple[str, ...] = ("citation chasing", "cross-referencing", "other methods")
+
+#: Column order of the CSV. ``source`` holds one or more sources, ``;``-separated,
+#: in order of arrival (the first is where the record was first seen).
+COLUMNS: tuple[str, ...] = (
+    "record_id", "pmid", "doi", "source", "title", "year", "first_author",
+    "authors", "journal", "stage", "decision", "reason", "reviewer", "date",
+    "added", "flag", "flag_detail", "notes",
+)
+
+_ID_RE = r"^R\d{5,}$"
+_DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+@dataclass(frozen=True)
+class ScreeningEntry:
+    """One row of the screening log (all values as written in the CSV)."""
+
+    record_id: str
+    pmid: str = ""
+    doi: str = ""
+    source: str = ""
+    title: str = ""
+    year: str = ""
+    first_author: str = ""
+    authors: str = ""
+    journal: str = ""
+    stage: str = "title/abstract"
+    decision: str = "pending"
+    reason: str = ""
+    reviewer: str = ""
+    date: str = ""
+    added: str = ""
+    flag: str = ""
+    flag_detail: str = ""
+    notes: str = ""
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The sources, first-seen first."""
+        return split_sources(self.source)
+
+    @property
+    def origin(self) -> str:
+        """Where the record was first seen (the first source)."""
+        return self.sources[0] if self.sources else ""
+
+    @property
+    def is_included(self) -> bool:
+        """Included in the review: ``include`` at full text."""
+        return self.stage == "full text" and self.decision == "include"
+
+    @property
+    def is_open(self) -> bool:
+        """Still waiting for a decision (``pending`` or ``maybe``)."""
+        return self.decision in ("pending", "maybe")
+
+    @property
+    def awaits_full_text(self) -> bool:
+        """Included on title/abstract: the full text is to be assessed next."""
+        return self.stage == "title/abstract" and self.decision == "include"
+
+
+def split_sources(value: str) -> tuple[str, ...]:
+    """``"pubmed; embase"`` -> ``("pubmed", "embase")`` (empty parts dropped)."""
+    return tuple(part.strip() for part in value.split(";") if part.strip())
+
+
+def join_sources(sources: Iterable[str]) -> str:
+    """Inverse of :func:`split_sources`, keeping order and dropping repeats."""
+    seen: list[str] = []
+    for source in sources:
+        if source and source not in seen:
+            seen.append(source)
+    return "; ".join(seen)
+
+
+def record_id(number: int) -> str:
+    """The record id for the *number*-th record ever added: ``R00001``, ..."""
+    return f"R{number:05d}"
+
+
+def next_record_number(entries: Sequence[ScreeningEntry]) -> int:
+    """One past the highest number already used."""
+    numbers = [int(e.record_id[1:]) for e in entries if re.match(_ID_RE, e.record_id)]
+    return max(numbers, default=0) + 1
+
+
+def _schema() -> pa.DataFrameSchema:
+    """Per-column rules of the log (cross-column rules are in :func:`_row_errors`)."""
+    text = {"dtype": str, "nullable": False, "coerce": True}
+    return pa.DataFrameSchema(
+        {
+            "record_id": pa.Column(checks=[
+                pa.Check.str_matches(_ID_RE, error="record id must look like R00001"),
+            ], unique=True, report_duplicates="exclude_first", **text),
+            "pmid": pa.Column(checks=pa.Check.str_matches(
+                r"^(\d{1,9})?$", error="PMID must be digits (or empty)"), **text),
+            "doi": pa.Column(checks=pa.Check.str_matches(
+                r"^(10\.\S+/\S+)?$", error="DOI must look like 10.xxxx/... (or empty)"), **text),
+            "source": pa.Column(checks=pa.Check.str_length(
+                min_value=1, error="source must name at least one source"), **text),
+            "title": pa.Column(**text),
+            "year": pa.Column(checks=pa.Check.str_matches(
+                r"^(\d{4})?$", error="year must be four digits (or empty)"), **text),
+            "first_author": pa.Column(**text),
+            "authors": pa.Column(**text),
+            "journal": pa.Column(**text),
+            "stage": pa.Column(checks=pa.Check.isin(
+                STAGES, error=f"stage must be one of: {', '.join(STAGES)}"), **text),
+            "decision": pa.Column(checks=pa.Check.isin(
+                DECISIONS, error=f"decision must be one of: {', '.join(DECISIONS)}"), **text),
+            "reason": pa.Column(checks=pa.Check.isin(
+                ("",) + REASONS,
+                error="reason must be empty or one of: " + ", ".join(REASONS)), **text),
+            "reviewer": pa.Column(**text),
+            "date": pa.Column(checks=pa.Check.str_matches(
+                r"^(\d{4}-\d{2}-\d{2})?$", error="date must be YYYY-MM-DD (or empty)"), **text),
+            "added": pa.Column(checks=pa.Check.str_matches(
+                r"^(\d{4}-\d{2}-\d{2})?$", error="added must be YYYY-MM-DD (or empty)"), **text),
+            "flag": pa.Column(checks=pa.Check.isin(
+                ("",) + FLAGS, error="flag must be empty or one of: " + ", ".join(FLAGS)), **text),
+            "flag_detail": pa.Column(**text),
+            "notes": pa.Column(**text),
+        },
+        strict=False,  # unknown columns are refused before the schema runs
+    )
+
+
+def _row_errors(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
+    """Rules that tie columns together: (row index, column, message)."""
+    errors: list[tuple[int, str, str]] = []
+    for index, row in frame.iterrows():
+        decision = row["decision"]
+        if decision == "exclude" and not row["reason"]:
+            errors.append((index, "reason", "an exclude needs a reason from the controlled list"))
+        if decision in ("include", "exclude", "maybe"):
+            if not row["reviewer"]:
+                errors.append((index, "reviewer", f"a decision '{decision}' needs a reviewer"))
+            if not row["date"]:
+                errors.append((index, "date", f"a decision '{decision}' needs a date"))
+        if row["reason"] == NOT_RETRIEVED and row["stage"] != "full text":
+            errors.append((index, "stage", f"reason '{NOT_RETRIEVED}' needs stage 'full text'"))
+        if row["reason"] and decision != "exclude":
+            errors.append((index, "reason", "a reason is only given with decision 'exclude'"))
+    return errors
+
+
+def validate_frame(frame: pd.DataFrame, name: str) -> list[str]:
+    """All problems of a log read as strings, as ``name:row:column: message`` lines."""
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        return [f"{name}:1: missing column(s): {', '.join(missing)}"]
+    unknown = [str(c) for c in frame.columns if c not in COLUMNS]
+    if unknown:
+        # evsynth rewrites the log: a column it does not know would be lost.
+        return [f"{name}:1:{c}: unknown column (put remarks in 'notes')" for c in unknown]
+    problems: list[tuple[int, str, str]] = []
+    try:
+        _schema().validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        for case in cases.itertuples(index=False):
+            index = case.index
+            if index is None or (isinstance(index, float) and pd.isna(index)):
+                continue
+            value = frame.at[int(index), case.column] if case.column in frame.columns else ""
+            check = str(case.check)
+            if check.startswith(("field_uniqueness", "unique")):
+                message = f"duplicate record id {value}"
+            else:
+                message = f"{check} (got {value!r})"
+            problems.append((int(index), str(case.column), message))
+    problems.extend(_row_errors(frame))
+    problems.sort(key=lambda p: (p[0], COLUMNS.index(p[1]) if p[1] in COLUMNS else 99, p[2]))
+    return [f"{name}:{index + 2}:{column}: {message}" for index, column, message in problems]
+
+
+def read_frame(path: Path) -> pd.DataFrame:
+    """The CSV as strings (nothing turned into NaN), or a one-line error."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise EvsynthError(f"{path}: no such file") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise EvsynthError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame(columns=list(COLUMNS))
+
+
+def validate_log(path: str | Path) -> list[str]:
+    """Every problem of the log at *path* as ``file:row:column: message`` lines (none: valid).
+
+    An absent log is valid (nothing screened yet).
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        frame = _clean(read_frame(path))
+    except EvsynthError as exc:
+        return [str(exc)]
+    return validate_frame(frame, str(path))
+
+
+def _clean(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame.map(lambda v: v.strip() if isinstance(v, str) else v)
+
+
+def load_log(path: str | Path, *, missing_ok: bool = True) -> list[ScreeningEntry]:
+    """Read and validate a screening log; an absent file is an empty log when *missing_ok*.
+
+    Raises :class:`EvsynthError` with the first problems (``file:row:column: message``).
+    """
+    path = Path(path)
+    if not path.exists() and missing_ok:
+        return []
+    frame = _clean(read_frame(path))
+    problems = validate_frame(frame, str(path))
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise EvsynthError(problems[0] + more)
+    names = [f.name for f in fields(ScreeningEntry)]
+    return [ScreeningEntry(**{n: row[n] for n in names}) for row in frame.to_dict("records")]
+
+
+def render_log(entries: Iterable[ScreeningEntry]) -> str:
+    """The CSV text of a log: fixed columns, rows in record-id order, ``\\n`` line ends."""
+    return dataclass_csv(sorted(entries, key=lambda e: (len(e.record_id), e.record_id)), COLUMNS)
+
+
+def save_log(path: str | Path, entries: Iterable[ScreeningEntry]) -> None:
+    """Write the log atomically (see :func:`render_log`)."""
+    write_text(path, render_log(entries))
+
+
+def find_entry(entries: Sequence[ScreeningEntry], key: str) -> int:
+    """Index of the row with record id (or PMID) *key*, or a one-line error."""
+    for index, entry in enumerate(entries):
+        if entry.record_id == key or (entry.pmid and entry.pmid == key):
+            return index
+    raise EvsynthError(f"no record {key!r} in the screening log")
+
+
+def decide(entries: Sequence[ScreeningEntry], key: str, decision: str, *, reviewer: str,
+           date: str, reason: str = "", stage: str | None = None) -> list[ScreeningEntry]:
+    """Record a decision for one record; returns the new log (the input is not changed).
+
+    The same rules as for an edited CSV apply (an exclude needs a reason from
+    :data:`REASONS`, every decision names a reviewer and a date).
+    """
+    if decision not in DECISIONS:
+        raise EvsynthError(f"decision must be one of: {', '.join(DECISIONS)}")
+    if reason and reason not in REASONS:
+        raise EvsynthError(f"reason {reason!r} is not in the controlled list: {', '.join(REASONS)}")
+    if decision == "exclude" and not reason:
+        raise EvsynthError("an exclude needs --reason (one of: " + ", ".join(REASONS) + ")")
+    if reason and decision != "exclude":
+        raise EvsynthError("--reason is only given with decision 'exclude'")
+    if decision != "pending" and not reviewer:
+        raise EvsynthError("a decision needs --reviewer")
+    if not re.match(_DATE_RE, date):
+        raise EvsynthError(f"date {date!r} must be YYYY-MM-DD")
+    if stage is not None and stage not in STAGES:
+        raise EvsynthError(f"stage must be one of: {', '.join(STAGES)}")
+    index = find_entry(entries, key)
+    old = entries[index]
+    new_stage = stage or old.stage
+    if reason == NOT_RETRIEVED and new_stage != "full text":
+        raise EvsynthError(f"reason '{NOT_RETRIEVED}' needs --stage 'full text'")
+    updated = replace(old, decision=decision, reason=reason, reviewer=reviewer,
+                      date=date, stage=new_stage)
+    result = list(entries)
+    result[index] = updated
+    return result

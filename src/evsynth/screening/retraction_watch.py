@@ -1,0 +1,87 @@
+"""Retraction watch: flags from PubMed's comments/corrections for records in the screening log.
+
+PubMed links a notice to the record it concerns through ``CommentsCorrections``
+(NLM, "MEDLINE/PubMed XML Element Descriptions", CommentsCorrections):
+``RetractionIn`` (the record is retracted), ``ExpressionOfConcernIn`` and
+``ErratumIn``; a retracted record also carries the publication type
+"Retracted Publication". The strongest applies: retracted > expression of
+concern > erratum. Flags are only ever added or strengthened here, never
+removed (a person clears a flag by editing the CSV).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from evsynth.search.records import Record
+from evsynth.screening.log import FLAGS, ScreeningEntry
+
+_REF_TYPES: dict[str, str] = {
+    "RetractionIn": "retracted",
+    "ExpressionOfConcernIn": "expression of concern",
+    "ErratumIn": "erratum",
+}
+#: Strength of a flag: a lower index is stronger (FLAGS is ordered so).
+_RANK = {flag: i for i, flag in enumerate(FLAGS)}
+
+
+@dataclass(frozen=True)
+class FlagChange:
+    """A flag set or strengthened on one row."""
+
+    record_id: str
+    pmid: str
+    old: str
+    new: str
+    detail: str
+
+
+def correction_flag(record: Record) -> tuple[str, str]:
+    """``(flag, detail)`` for *record*, or ``("", "")`` when PubMed links no notice."""
+    notices: list[tuple[str, str]] = []
+    for c in record.comments_corrections:
+        flag = _REF_TYPES.get(c.ref_type)
+        if flag:
+            where = " ".join(c.ref_source.split())
+            notices.append((flag, f"{c.ref_type}: {where}" + (f" (PMID {c.pmid})" if c.pmid else "")))
+    if "Retracted Publication" in record.publication_types and not any(
+            f == "retracted" for f, _ in notices):
+        notices.append(("retracted", "publication type: Retracted Publication"))
+    if not notices:
+        return "", ""
+    strongest = min(notices, key=lambda n: _RANK[n[0]])[0]
+    return strongest, "; ".join(detail for _, detail in notices)
+
+
+def stronger(new: str, old: str) -> bool:
+    """True when flag *new* is stronger than *old* (any flag beats none)."""
+    if not new:
+        return False
+    return not old or _RANK.get(new, 99) < _RANK.get(old, 99)
+
+
+def apply_flags(entries: Sequence[ScreeningEntry], records: Iterable[Record]
+                ) -> tuple[list[ScreeningEntry], list[FlagChange]]:
+    """Rows with their flags updated from fresh PubMed *records* (matched by PMID)."""
+    by_pmid: Mapping[str, Record] = {r.pmid: r for r in records}
+    out: list[ScreeningEntry] = []
+    changes: list[FlagChange] = []
+    for e in entries:
+        record = by_pmid.get(e.pmid) if e.pmid else None
+        flag, detail = correction_flag(record) if record else ("", "")
+        if stronger(flag, e.flag) or (flag and flag == e.flag and detail != e.flag_detail):
+            changes.append(FlagChange(e.record_id, e.pmid, e.flag, flag, detail))
+            e = replace(e, flag=flag, flag_detail=detail)
+        out.append(e)
+    return out, changes
+
+
+def flag_new_rows(entries: Sequence[ScreeningEntry], records: Iterable[Record],
+                  new_ids: Iterable[str]) -> list[ScreeningEntry]:
+    """Flags for rows just added (a candidate that is already retracted says so at once)."""
+    wanted = set(new_ids)
+    subset = [e for e in entries if e.record_id in wanted]
+    flagged, _ = apply_flags(subset, records)
+    by_id = {e.record_id: e for e in flagged}
+    return [by_id.get(e.record_id, e) for e in entries]

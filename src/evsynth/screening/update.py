@@ -1,0 +1,271 @@
+"""Living update: re-run every documented query for the window since its last run.
+
+Rules:
+
+* The window is by Entrez date (``edat``, the date a record entered PubMed),
+  so a record published long ago but added to PubMed late is still caught. It
+  starts :data:`OVERLAP_DAYS` days before the end of the previous window of
+  the same query (records are dated by day and indexing lags, so windows
+  overlap instead of touching) and ends today (UTC). A query with no history
+  harvests its whole window: from the query's own ``mindate`` (if any) to today.
+* Every record found is compared with every record ever seen — the screening
+  log holds every record that any update, import or chase added, and the
+  merge log every duplicate — by PMID, DOI and title + year + first author
+  (:mod:`evsynth.screening.dedup`). New ones go into the log as ``pending``; records
+  already there keep their decision and are not asked again; studies of the
+  previous version (``extracted/studies.csv``, same PMID or DOI) are left out.
+* The included studies with a PMID are fetched again and checked for
+  retractions, expressions of concern and errata (:mod:`evsynth.screening.retraction_watch`):
+  log rows are flagged, and every check is written to ``extracted/retraction-watch.csv``.
+* Each query's run is kept like a harvest (``queries/runs/<query>/<UTC time>/``)
+  and one line per query and update goes to ``extracted/update-log.csv``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from evsynth.core.atomic import write_text
+from evsynth.screening.chase import included_pmids
+from evsynth.core.csv_text import dataclass_csv
+from evsynth.screening.dedup import merge_records
+from evsynth.core.errors import EvsynthError
+from evsynth.search.eutils import EutilsClient
+from evsynth.search.harvest import new_run_dir, run_query, spec_from_query
+from evsynth.screening.known import (
+    PreviousStudy,
+    is_previous_study,
+    load_previous_studies,
+)
+from evsynth.search.queries import Query, load_queries
+from evsynth.search.records import Record
+from evsynth.screening.retraction_watch import (
+    FlagChange,
+    apply_flags,
+    correction_flag,
+    flag_new_rows,
+)
+from evsynth.screening.files import ReviewFiles
+from evsynth.screening.log import ScreeningEntry, read_frame
+
+#: Days each window reaches back into the previous one.
+OVERLAP_DAYS = 7
+#: The date type of update windows (Entrez date).
+DATETYPE = "edat"
+#: PubMed date format of esearch's mindate/maxdate.
+PUBMED_DATE = "%Y/%m/%d"
+
+
+@dataclass(frozen=True)
+class UpdateRun:
+    """One line of ``extracted/update-log.csv``: one query in one update."""
+
+    query: str
+    version: str
+    searched_utc: str
+    datetype: str
+    mindate: str
+    maxdate: str
+    found: int
+    new: int
+    merged: int
+    already_seen: int
+    in_previous_version: int
+    run_folder: str
+
+
+RUN_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(UpdateRun))
+
+
+def load_update_log(path: Path) -> list[UpdateRun]:
+    """The update history (empty when absent)."""
+    if not path.exists():
+        return []
+    frame = read_frame(path)
+    missing = [c for c in RUN_COLUMNS if c not in frame.columns]
+    if missing:
+        raise EvsynthError(f"{path}:1: missing column(s): {', '.join(missing)}")
+    runs = []
+    for number, row in enumerate(frame.to_dict("records"), start=2):
+        try:
+            counts = {c: int(row[c]) for c in ("found", "new", "merged", "already_seen",
+                                               "in_previous_version")}
+            parse_pubmed_day(row["maxdate"])
+        except ValueError as exc:
+            raise EvsynthError(f"{path}:{number}: {exc}") from None
+        runs.append(UpdateRun(**{c: row[c] for c in RUN_COLUMNS if c not in counts}, **counts))
+    return runs
+
+
+def render_update_log(runs: Sequence[UpdateRun]) -> str:
+    """CSV text of the update history, oldest first."""
+    return dataclass_csv(runs, RUN_COLUMNS)
+
+
+def parse_pubmed_day(text: str) -> date:
+    """``2025/03/12`` -> a date (one-line error otherwise)."""
+    try:
+        return datetime.strptime(text, PUBMED_DATE).date()
+    except ValueError:
+        raise ValueError(f"date {text!r} is not YYYY/MM/DD") from None
+
+
+def update_window(query: Query, history: Sequence[UpdateRun], today: date,
+                  overlap_days: int = OVERLAP_DAYS) -> tuple[str, str, bool]:
+    """``(mindate, maxdate, first_run)`` of the next update of *query* (PubMed dates).
+
+    After a previous run: from its ``maxdate`` minus *overlap_days* to *today*.
+    First run: from the query's own ``mindate`` (empty = no lower limit) to *today*.
+    """
+    previous = [r for r in history if r.query == query.name]
+    maxdate = today.strftime(PUBMED_DATE)
+    if not previous:
+        return query.mindate, maxdate, True
+    last_end = max(parse_pubmed_day(r.maxdate) for r in previous)
+    start = min(last_end - timedelta(days=overlap_days), today)
+    return start.strftime(PUBMED_DATE), maxdate, False
+
+
+@dataclass(frozen=True)
+class WatchLine:
+    """One included study checked for notices."""
+
+    study: str
+    pmid: str
+    flag: str
+    detail: str
+    checked: str
+
+
+def watch_included(records: Sequence[Record], entries: Sequence[ScreeningEntry],
+                   previous: Sequence[PreviousStudy], checked: str) -> list[WatchLine]:
+    """The retraction-watch table: every included study with a PMID and what PubMed says now."""
+    by_pmid = {r.pmid: r for r in records}
+    names: dict[str, str] = {}
+    for p in previous:
+        if p.pmid:
+            names.setdefault(p.pmid, p.study_id)
+    for e in entries:
+        if e.is_included and e.pmid:
+            names.setdefault(e.pmid, e.record_id)
+    lines = []
+    for pmid in sorted(names, key=int):
+        record = by_pmid.get(pmid)
+        flag, detail = correction_flag(record) if record else ("", "not returned by PubMed")
+        lines.append(WatchLine(names[pmid], pmid, flag, detail, checked))
+    return lines
+
+
+def render_watch(lines: Sequence[WatchLine]) -> str:
+    """CSV text of the retraction-watch table."""
+    return dataclass_csv(lines, [f.name for f in fields(WatchLine)])
+
+
+@dataclass
+class QueryOutcome:
+    """What one query's update found."""
+
+    run: UpdateRun
+    first_run: bool
+    matched: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class UpdateOutcome:
+    """What a whole update did."""
+
+    queries: list[QueryOutcome]
+    flags: list[FlagChange]
+    watch: list[WatchLine]
+    entries: list[ScreeningEntry]
+    unchecked: int = 0
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def run_update(client: EutilsClient, queries_dir: Path, files: ReviewFiles, *,
+               today: date | None = None, overlap_days: int = OVERLAP_DAYS,
+               now: datetime | None = None, progress: bool = False) -> UpdateOutcome:
+    """Update every query in *queries_dir*, then check the included studies; writes the logs.
+
+    The screening log, merge log and update log are written after each query
+    (atomically), so an update stopped half-way keeps what it finished.
+    """
+    moment = now or datetime.now(timezone.utc)
+    day = today or moment.date()
+    stamp = day.isoformat()
+    queries = load_queries(queries_dir)
+    update_log = files.extracted / "update-log.csv"
+    history = load_update_log(update_log)
+    entries, merges = files.load()
+    previous = load_previous_studies(files)
+    outcomes: list[QueryOutcome] = []
+    project = queries_dir.parent
+    for query in queries:
+        mindate, maxdate, first = update_window(query, history, day, overlap_days)
+        spec = spec_from_query(query, mindate=mindate, maxdate=maxdate, datetype=DATETYPE)
+        run_dir = new_run_dir(queries_dir / "runs", query.name, moment)
+        harvest = run_query(client, spec, run_dir, progress=progress, today=day)
+        found = list(harvest.records)
+        records = [r for r in found if not is_previous_study(r, previous)]
+        result = merge_records(entries, merges, records, query.database, stamp)
+        entries = flag_new_rows(result.entries, records, result.new_ids)
+        merges = result.merges
+        run = UpdateRun(query=query.name, version=str(query.version), searched_utc=moment.strftime(
+            "%Y-%m-%dT%H:%M:%SZ"), datetype=DATETYPE, mindate=mindate, maxdate=maxdate,
+            found=len(found), new=len(result.new_ids), merged=result.merged,
+            already_seen=sum(result.seen.values()), in_previous_version=len(found) - len(records),
+            run_folder=_relative(run_dir, project))
+        history.append(run)
+        files.save(entries, merges)
+        write_text(update_log, render_update_log(history))
+        outcomes.append(QueryOutcome(run, first, dict(result.matched)))
+    pmids = included_pmids(entries, previous)
+    checked = client.efetch_records(pmids, require_all=False) if pmids else []
+    entries, changes = apply_flags(entries, checked)
+    watch = watch_included(checked, entries, previous, stamp)
+    files.save(entries, merges)
+    if watch or (files.extracted / "retraction-watch.csv").exists():
+        write_text(files.extracted / "retraction-watch.csv", render_watch(watch))
+    unchecked = sum(1 for p in previous if not p.pmid) + sum(
+        1 for e in entries if e.is_included and not e.pmid)
+    return UpdateOutcome(outcomes, changes, watch, entries, unchecked)
+
+
+def summary(outcome: UpdateOutcome) -> str:
+    """The short report printed after an update."""
+    lines = []
+    for q in outcome.queries:
+        r = q.run
+        window = f"{r.mindate or 'no lower limit'} to {r.maxdate} by Entrez date"
+        if q.first_run:
+            window += " (first run: whole window)"
+        keys = ", ".join(f"{n} by {k}" for k, n in sorted(q.matched.items()) if n)
+        lines.append(f"{r.query}: {window}: {r.found} found, {r.new} new, "
+                     f"{r.merged + r.already_seen} duplicates"
+                     + (f" ({keys})" if keys else "")
+                     + (f", of which {r.already_seen} seen in earlier runs" if r.already_seen else "")
+                     + (f"; {r.in_previous_version} already included in the previous version"
+                        if r.in_previous_version else ""))
+    flagged = [w for w in outcome.watch if w.flag]
+    lines.append(f"retraction watch: {len(outcome.watch)} included studies with a PMID checked, "
+                 f"{len(flagged)} flagged"
+                 + (f" ({outcome.unchecked} without PMID not checked)" if outcome.unchecked else ""))
+    for w in flagged:
+        lines.append(f"  ! {w.study} (PMID {w.pmid}) {w.flag.upper()}: {w.detail}")
+    title = sum(1 for e in outcome.entries if e.is_open and e.stage == "title/abstract")
+    full = sum(1 for e in outcome.entries if (e.is_open and e.stage == "full text") or e.awaits_full_text)
+    if title or full:
+        lines.append(f"to screen next: {title} at title/abstract, {full} at full text: evsynth screen")
+    else:
+        lines.append("to screen next: nothing pending")
+    return "\n".join(lines) + "\n"
+

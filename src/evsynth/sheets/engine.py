@@ -1,0 +1,294 @@
+"""The curated extraction sheets: their declared schemas and a reader that reports
+every problem as ``file:row:column: message``.
+
+Each sheet is a UTF-8 CSV in ``extracted/`` that a reviewer edits in a
+spreadsheet. Row numbers are spreadsheet rows (the header is row 1). Every
+column is declared once here (:class:`Field`); the declaration is turned into a
+pandera ``DataFrameSchema`` (:func:`pandera_schema`) that does the per-cell and
+per-column checks. Checks that span rows or sheets live in
+:mod:`evsynth.review.checks`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+
+SHEETS_DIR = "extracted"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a sheet, printed as ``file:row:column: message``."""
+
+    file: str
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.row}:{self.column}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Field:
+    """A declared column.
+
+    ``kind`` is one of ``text``, ``int`` (whole number), ``number`` (decimal),
+    ``choice`` (one of ``choices``), ``choices`` (``;``-separated list of
+    ``choices``), ``combination`` (values from ``choices`` joined by ``+``
+    or ``;``) and ``refs`` (``;``-separated footnote markers).
+    """
+
+    name: str
+    kind: str = "text"
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    """A sheet: its file name, its columns (in order) and its id column."""
+
+    name: str
+    fields: tuple[Field, ...]
+    id_column: str
+    description: str
+    #: Extra columns a reviewer may add (free text) are refused unless listed here.
+    optional_columns: tuple[str, ...] = ()
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}.csv"
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.required)
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+
+def int_field(name: str, *, required: bool = False, minimum: float | None = 0,
+              maximum: float | None = None, description: str = "") -> Field:
+    """A whole-number column (non-negative unless *minimum* says otherwise)."""
+    return Field(name, "int", required, minimum=minimum, maximum=maximum, description=description)
+
+
+# ---------------------------------------------------------------- cell checks
+
+def parse_int(text: str) -> int | None:
+    """A whole number written plainly (``"12"``, ``"-3"``), else ``None``."""
+    text = text.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    return None
+
+
+def parse_number(text: str) -> float | None:
+    """A finite decimal number (``"29.5"``), else ``None``."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _bounds_text(f: Field) -> str:
+    if f.minimum is not None and f.maximum is not None:
+        return f" between {f.minimum:g} and {f.maximum:g}"
+    if f.minimum is not None:
+        return f" >= {f.minimum:g}"
+    if f.maximum is not None:
+        return f" <= {f.maximum:g}"
+    return ""
+
+
+def _in_bounds(value: float, f: Field) -> bool:
+    return (f.minimum is None or value >= f.minimum) and (f.maximum is None or value <= f.maximum)
+
+
+def _cell_check(f: Field) -> tuple[Callable[[str], bool], str] | None:
+    """The element-wise test and its message for a field, or ``None`` for free text."""
+    if f.kind == "int":
+        def ok(v: str) -> bool:
+            n = parse_int(v)
+            return n is not None and _in_bounds(n, f)
+        return ok, f"must be a whole number{_bounds_text(f)}"
+    if f.kind == "number":
+        def ok_num(v: str) -> bool:
+            x = parse_number(v)
+            return x is not None and _in_bounds(x, f)
+        return ok_num, f"must be a number{_bounds_text(f)}"
+    if f.kind == "choice":
+        return (lambda v: v in f.choices), "must be one of: " + ", ".join(f.choices)
+    if f.kind == "choices":
+        return ((lambda v: all(part.strip() in f.choices for part in v.split(";"))),
+                "must be one or more (';'-separated) of: " + ", ".join(f.choices))
+    if f.kind == "combination":
+        return ((lambda v: all(atom in f.choices for part in v.split(";") for atom in part.split("+"))),
+                "must name values from " + ", ".join(f.choices) + " joined by '+' or ';'")
+    if f.kind == "refs":
+        return ((lambda v: all(part.strip() for part in v.split(";"))),
+                "must be ';'-separated footnote markers")
+    return None
+
+
+def pandera_schema(spec: SheetSpec) -> pa.DataFrameSchema:
+    """The declared schema of a sheet as a pandera ``DataFrameSchema``.
+
+    Cells are kept as strings (empty cells as missing); every typed column gets
+    an element-wise check whose ``error`` is the message a reviewer sees.
+    Required columns are non-nullable; the id column must be unique.
+    """
+    columns: dict[str, pa.Column] = {}
+    for f in spec.fields:
+        checks = []
+        cell = _cell_check(f)
+        if cell is not None:
+            test, message = cell
+            checks.append(pa.Check(test, element_wise=True, ignore_na=True, error=message))
+        columns[f.name] = pa.Column(
+            object, checks=checks, nullable=not f.required, required=True,
+            unique=(f.name == spec.id_column), report_duplicates="all",
+            description=f.description or None)
+    return pa.DataFrameSchema(columns, strict=True, ordered=False, name=spec.name)
+
+
+# ---------------------------------------------------------------- reading
+
+@dataclass
+class SheetRead:
+    """A sheet as read: its rows as strings (``None`` for empty), with their row numbers."""
+
+    spec: SheetSpec
+    path: str
+    frame: pd.DataFrame
+    rows: list[int] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _decode(data: bytes, label: str) -> tuple[str | None, list[Problem]]:
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return None, [Problem(label, line, "*",
+                              f"not UTF-8 (byte 0x{data[exc.start]:02x}); save the sheet as 'CSV UTF-8'")]
+
+
+def read_sheet(spec: SheetSpec, root: Path, label: str | None = None) -> SheetRead:
+    """Read ``root/extracted/<sheet>.csv`` into strings and check its shape.
+
+    Shape problems (missing file, empty file, encoding, broken quoting, a first
+    row that is not a header, unknown / missing / repeated columns, rows with
+    the wrong number of cells, exact duplicate rows) are collected in
+    ``problems``; cell problems are found by :func:`check_cells`.
+    """
+    path = root / SHEETS_DIR / spec.filename
+    label = label or f"{SHEETS_DIR}/{spec.filename}"
+    empty = SheetRead(spec, label, pd.DataFrame(columns=list(spec.columns), dtype=object))
+    if not path.is_file():
+        empty.problems.append(Problem(label, 0, "*", "file is missing"))
+        return empty
+    text, problems = _decode(path.read_bytes(), label)
+    if text is None:
+        empty.problems.extend(problems)
+        return empty
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        empty.problems.append(Problem(label, 0, "*", f"not a readable CSV file ({exc})"))
+        return empty
+    if not records or all(not any(c.strip() for c in r) for r in records):
+        empty.problems.append(Problem(
+            label, 1, "*", "the file is empty; expected a header row: " + ",".join(spec.columns)))
+        return empty
+    header = [c.strip() for c in records[0]]
+    known = set(spec.columns)
+    if not known.intersection(header):
+        empty.problems.append(Problem(
+            label, 1, "*", "the first row is not a header; expected the columns: " + ",".join(spec.columns)))
+        return empty
+    seen: set[str] = set()
+    for position, name in enumerate(header, start=1):
+        if name == "":
+            empty.problems.append(Problem(label, 1, f"#{position}", "empty column name in the header"))
+        elif name in seen:
+            empty.problems.append(Problem(label, 1, name, "column appears twice in the header"))
+        elif name not in known:
+            empty.problems.append(Problem(label, 1, name, "unknown column (expected: " + ",".join(spec.columns) + ")"))
+        seen.add(name)
+    for name in spec.columns:
+        if name not in seen:
+            what = "missing required column" if spec.field(name).required else "missing column"
+            empty.problems.append(Problem(label, 1, name, what))
+    if empty.problems:
+        return empty
+
+    rows: list[list[str | None]] = []
+    row_numbers: list[int] = []
+    problems = []
+    first_seen: dict[tuple[str, ...], int] = {}
+    for index, record in enumerate(records[1:], start=2):
+        if not any(c.strip() for c in record):
+            continue  # blank spreadsheet rows are not data
+        if len(record) != len(header):
+            problems.append(Problem(label, index, "*", f"has {len(record)} cells, the header has {len(header)}"))
+            continue
+        cells = tuple(c.strip() for c in record)
+        if cells in first_seen:
+            problems.append(Problem(label, index, "*", f"exact duplicate of row {first_seen[cells]}"))
+            continue
+        first_seen[cells] = index
+        rows.append([c if c != "" else None for c in cells])
+        row_numbers.append(index)
+    frame = pd.DataFrame(rows, columns=header, dtype=object)[list(spec.columns)]
+    frame.index = pd.RangeIndex(len(frame))
+    return SheetRead(spec, label, frame, row_numbers, problems)
+
+
+def check_cells(sheet: SheetRead) -> list[Problem]:
+    """Validate every cell against the sheet's pandera schema; one problem per failing cell."""
+    if sheet.problems and sheet.frame.empty:
+        return []
+    try:
+        pandera_schema(sheet.spec).validate(sheet.frame, lazy=True)
+    except SchemaErrors as exc:
+        return sorted(_problems_from_failures(sheet, exc.failure_cases))
+    return []
+
+
+def _problems_from_failures(sheet: SheetRead, failures: pd.DataFrame) -> Iterable[Problem]:
+    seen: set[tuple[int, str, str]] = set()
+    for failure in failures.itertuples(index=False):
+        column = str(failure.column) if failure.column is not None else "*"
+        index = failure.index
+        row = sheet.rows[int(index)] if index is not None and not pd.isna(index) else 0
+        check = str(failure.check)
+        if check == "not_nullable":
+            message = "required value is empty"
+        elif check == "field_uniqueness":
+            message = f"duplicate id {failure.failure_case!r}"
+        else:
+            message = f"{failure.failure_case!r} {check}"
+        key = (row, column, message)
+        if key not in seen:
+            seen.add(key)
+            yield Problem(sheet.path, row, column, message)
