@@ -10,14 +10,16 @@ import pytest
 import evsynth.review.scaffold
 from evsynth.cli.main import main
 from evsynth.core.errors import EvsynthError
-from evsynth.review.scaffold import SHEET_HEADERS, create_project
+from evsynth.review.scaffold import TEMPLATES, create_project, load_template, sheet_headers
+
+SHEET_HEADERS = sheet_headers(load_template("case-series"))
 
 
 def test_init_lays_out_sheets_query_reports_and_readme(tmp_path, capsys):
     target = tmp_path / "reviews" / "new-review"
-    assert main(["init", str(target)]) == 0
+    assert main(["init", str(target), "--template", "case-series"]) == 0
     out = capsys.readouterr().out
-    assert "Created a review project" in out and "sample.toml" in out
+    assert "Created a review project" in out and "sample.toml" in out and "'case-series'" in out
     sheets = sorted(p.name for p in (target / "extracted").iterdir())
     assert sheets == sorted(SHEET_HEADERS)
     for name, columns in SHEET_HEADERS.items():
@@ -34,15 +36,16 @@ def test_init_lays_out_sheets_query_reports_and_readme(tmp_path, capsys):
     for step in ("evsynth harvest", "evsynth validate", "evsynth build", "extracted/"):
         assert step in readme
     assert sorted(p.name for p in target.iterdir()) == ["README.md", "extracted", "queries", "reports",
-                                                         "review.toml"]
+                                                         "review.toml", "sheets.toml"]
     from evsynth.core.settings import load_settings
     assert load_settings(target).title == "new-review: a living systematic review"
     assert [p.name for p in target.parent.iterdir()] == ["new-review"]  # no staging folder left
 
 
-def test_an_initialised_project_builds_and_speaks_of_itself(tmp_path):
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_an_initialised_project_builds_and_speaks_of_itself(tmp_path, template):
     target = tmp_path / "my-review"
-    assert main(["init", str(target)]) == 0
+    assert main(["init", str(target), "--template", template]) == 0
     assert main(["build", "--root", str(target)]) == 0
     html = (target / "reports" / "review.html").read_text(encoding="utf-8")
     assert "<h1>my-review: a living systematic review</h1>" in html
@@ -51,8 +54,9 @@ def test_an_initialised_project_builds_and_speaks_of_itself(tmp_path):
         assert text not in html
 
 
-def test_every_sheet_has_unique_nonempty_columns():
-    for name, columns in SHEET_HEADERS.items():
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_every_sheet_has_unique_nonempty_columns(template):
+    for name, columns in sheet_headers(load_template(template)).items():
         assert name.endswith(".csv") and columns
         assert len(set(columns)) == len(columns), name
 

@@ -44,6 +44,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = tmp_path_factory.mktemp("review")
     shutil.copytree(REPO / "extracted", project / "extracted")
     shutil.copy2(REPO / "review.toml", project / "review.toml")
+    shutil.copy2(REPO / "sheets.toml", project / "sheets.toml")
     assert main(["build", "--root", str(project)]) == 0
     return project / "reports" / "review.html"
 

@@ -7,8 +7,9 @@ import csv
 import json
 from pathlib import Path
 
-from evsynth.review import sheet_specs
+from evsynth.review.load import review_sheets
 from evsynth.sheets import engine as sheets
+from evsynth.sheets.spec import SheetSpec
 from evsynth.review.claims import verify_claims
 from evsynth.cli.main import main
 from evsynth.review.load import load_review
@@ -29,7 +30,10 @@ LOOKUP_COLUMNS = {("footnotes", "marker"), ("claims", "metric"), ("claims", "exp
 EMPTY_STAYS_EMPTY = {("case_procedures", "tki")}
 
 
-def hostile_columns(spec: sheets.SheetSpec) -> list[str]:
+ALL_SHEETS = review_sheets(Path(__file__).resolve().parents[1]).sheets
+
+
+def hostile_columns(spec: SheetSpec) -> list[str]:
     """The free-text (``kind == "text"``) columns of *spec* except ids, references to ids and lookup keys."""
     return [f.name for f in spec.fields
             if f.kind == "text" and f.name != spec.id_column and not f.name.endswith("_id")
@@ -39,7 +43,7 @@ def hostile_columns(spec: sheets.SheetSpec) -> list[str]:
 def poison_sheets(root: Path) -> int:
     """Append the payloads to every hostile column of every sheet; return the cells changed."""
     changed = 0
-    for spec in sheet_specs.ALL_SHEETS:
+    for spec in ALL_SHEETS:
         path = root / sheets.SHEETS_DIR / spec.filename
         with open(path, newline="", encoding="utf-8") as f:
             rows = list(csv.reader(f))
@@ -141,10 +145,10 @@ def test_payloads_in_every_free_text_field_stay_text(project, chromium, tmp_path
 
 
 def test_hostile_columns_cover_every_free_text_column_but_ids_and_lookups():
-    covered = {(s.name, c) for s in sheet_specs.ALL_SHEETS for c in hostile_columns(s)}
-    text_columns = {(s.name, f.name) for s in sheet_specs.ALL_SHEETS for f in s.fields if f.kind == "text"}
+    covered = {(s.name, c) for s in ALL_SHEETS for c in hostile_columns(s)}
+    text_columns = {(s.name, f.name) for s in ALL_SHEETS for f in s.fields if f.kind == "text"}
     left = text_columns - covered
-    assert left == LOOKUP_COLUMNS | {(s.name, f.name) for s in sheet_specs.ALL_SHEETS for f in s.fields
+    assert left == LOOKUP_COLUMNS | {(s.name, f.name) for s in ALL_SHEETS for f in s.fields
                                      if f.kind == "text" and (f.name == s.id_column or f.name.endswith("_id"))}
     assert ("studies", "first_author") in covered and ("guidelines", "recommendation") in covered
     assert ("claims", "statement") in covered and ("case_patients", "other_metastatic_sites") in covered

@@ -10,7 +10,7 @@ import pytest
 
 from evsynth.cli.main import main
 from evsynth.review.load import validate
-from evsynth.review.sheet_specs import ALL_SHEETS
+from evsynth.review.load import review_sheets
 from evsynth.sheets.engine import pandera_schema
 
 
@@ -29,8 +29,8 @@ def test_bundled_sheets_are_valid(project):
     assert validate(project) == []
 
 
-def test_every_sheet_has_a_pandera_schema_with_its_columns():
-    for spec in ALL_SHEETS:
+def test_every_sheet_has_a_pandera_schema_with_its_columns(project):
+    for spec in review_sheets(project).sheets:
         schema = pandera_schema(spec)
         assert list(schema.columns) == list(spec.columns)
         assert schema.strict is True

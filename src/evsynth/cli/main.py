@@ -21,7 +21,7 @@ from evsynth.core.errors import EvsynthError
 #: command that runs is imported, so ``evsynth --help`` and every command start fast.
 COMMANDS: list[tuple[str, str, str]] = [
     ("init", "evsynth.cli.commands.init",
-     "start a new review project in DIR: empty sheets with their headers, a sample query"),
+     "start a new review project in DIR from a template (blank or case-series): sheets, a sample query"),
     ("harvest", "evsynth.cli.commands.harvest",
      "run the documented PubMed searches in queries/ and save every record (resumable)"),
     ("update", "evsynth.cli.commands.update",
@@ -34,6 +34,8 @@ COMMANDS: list[tuple[str, str, str]] = [
      "citation chasing: add references and cited-by records of included studies (Entrez elink)"),
     ("export", "evsynth.cli.commands.export",
      "export the included studies as RIS, BibTeX or CSL-JSON"),
+    ("sheets", "evsynth.cli.commands.sheets",
+     "print the data dictionary: every sheet and column, its type and allowed values (from sheets.toml)"),
     ("validate", "evsynth.cli.commands.validate",
      "check the curated sheets and screening logs in extracted/; list every problem as file:row:column: message"),
     ("verify", "evsynth.cli.commands.verify",
@@ -50,13 +52,14 @@ DESCRIPTION = """\
 Keep a systematic review alive and reproducible.
 
 Workflow, in the order a reviewer uses it:
-  init      start a new review project (empty sheets, a sample query)
+  init      start a new review project from a template (sheets, a sample query)
   harvest   run the documented PubMed searches (queries/) and keep every record
   update    re-run them since their last run; new records into the screening log
   import    add another database's RIS export to the screening log (de-duplicated)
   screen    list records to screen, record decisions, compare two reviewers
   chase     citation chasing: references and cited-by of the included studies
   export    included studies as RIS, BibTeX or CSL-JSON
+  sheets    the data dictionary: every sheet, column, type and allowed values
   validate  check the curated sheets in extracted/ (file:row:column errors)
   verify    recompute every published claim from the sheets
   pool      meta-analysis of proportions from per-study counts (metafor's models)

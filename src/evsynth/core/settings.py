@@ -36,6 +36,8 @@ class ReviewSettings:
     #: Shown in the Sources appendix under "Identifiers".
     identifiers_note: str = ""
     table_titles: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TABLE_TITLES))
+    #: Abbreviations the page lists after those of the sheets' vocabularies (``sheets.toml``).
+    abbreviations: str = ""
 
 
 def load_settings(root: Path) -> ReviewSettings:

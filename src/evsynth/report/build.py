@@ -24,13 +24,11 @@ from evsynth.report.compute import Build, check_regressions, compute
 from evsynth.report.forest import inline_svg
 from evsynth.report.state import BuildState
 from evsynth.report.supplementary import render_supplementary
-from evsynth.review import vocab
 from evsynth.review.claims import claims_summary
 from evsynth.review.model import Review
 from evsynth.review.synthesis import PRIMARY, SENSITIVITY
 from evsynth.screening.log import ScreeningEntry
 from evsynth.screening.prisma import counts_as_dict
-from evsynth.review import sheet_specs
 from evsynth.sheets import engine as sheets
 
 REPORTS_DIR = "reports"
@@ -48,13 +46,15 @@ def _environment() -> Environment:
 
 
 def sheet_inventory(review: Review) -> list[tuple[str, int, str]]:
-    """Each sheet as ``(file, data rows, what one row is)``, in :data:`evsynth.sheet_specs.ALL_SHEETS` order."""
-    return [(f"{sheets.SHEETS_DIR}/{spec.filename}", len(getattr(review, spec.name)), spec.description)
-            for spec in sheet_specs.ALL_SHEETS]
+    """Each sheet as ``(file, data rows, what one row is)``, in the order ``sheets.toml`` declares them."""
+    return [(f"{sheets.SHEETS_DIR}/{spec.filename}", len(review.frame(spec.name)), spec.description)
+            for spec in review.sheets.sheets]
 
 
 def procedure_ids(review: Review) -> dict[str, dict[str, str]]:
     """Case-series procedure ids by column and value (``{"lrt": {"TACE": "P1-1, P2-1"}}``), for provenance."""
+    if not review.has("case_procedures"):
+        return {}
     frame = review.case_procedures
     return {column: {str(value): ", ".join(str(i) for i in frame.loc[frame[column] == value, "procedure_id"])
                      for value in dict.fromkeys(frame[column])}
@@ -91,7 +91,7 @@ def render_html(build: Build, state: BuildState | None = None) -> str:
         prisma=counts_as_dict(build.prisma), prisma_svg=build.prisma_svg, forests=build.forests,
         flagged=[e for e in build.screening if e.flag],
         screening_summary=_screening_summary(build.screening),
-        lrt_names=vocab.LRT_NAMES, histology_names=vocab.HISTOLOGY_NAMES,
+        abbreviations=build.review.sheets.labels(), sheet_overview=build.review.sheets.overview,
     )
 
 

@@ -15,6 +15,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from evsynth.meta.pooling import PoolResult
 from evsynth.report.compute import Build
 from evsynth.screening.prisma import counts_as_dict
@@ -104,7 +106,7 @@ def pooled_text(result: "PoolResult") -> str:
 
 def snapshot(build: "Build") -> Snapshot:
     """The key figures of *build*, flattened to strings (JSON-ready, stable order)."""
-    studies = {str(r["study_id"]): f"{r['citation_as_printed']} [{int(r['reference'])}]"
+    studies = {str(r["study_id"]): str(r["citation_as_printed"]) + ("" if pd.isna(r["reference"]) else f" [{int(r['reference'])}]")
                for _, r in build.review.studies.sort_values(["reference", "study_id"]).iterrows()}
     pooled: dict[str, str] = {}
     for s in build.syntheses.values():

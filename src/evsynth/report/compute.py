@@ -22,6 +22,7 @@ from evsynth.report.published_tables import (
     claims_table,
     counts_table,
     pooled_table,
+    sheet_table,
     table1,
     table2,
     table3,
@@ -30,7 +31,7 @@ from evsynth.report.tables import Table
 from evsynth.review.claims import ClaimResult, verify_claims
 from evsynth.review.counts import review_counts
 from evsynth.review.load import load_review
-from evsynth.review.model import Review
+from evsynth.review.model import CASE_SERIES_SHEETS, CLAIM_SHEETS, GUIDELINE_SHEETS, LITERATURE_SHEETS, Review
 from evsynth.review.outcomes import case_series_outcomes
 from evsynth.review.synthesis import OutcomeSynthesis, synthesise_all
 from evsynth.screening.files import ReviewFiles
@@ -83,18 +84,27 @@ def compute(root: Path) -> Build:
     problems = check_invariants(prisma)
     if problems:
         raise EvsynthError("PRISMA counts do not add up: " + "; ".join(problems))
-    claims = verify_claims(review)
-    syntheses = synthesise_all(review)
+    # each part of the review is computed only when the project declares its sheets (sheets.toml)
+    claims = verify_claims(review) if review.has(*CLAIM_SHEETS) else []
+    syntheses = synthesise_all(review) if review.has(*LITERATURE_SHEETS) else {}
     forests = {key: outcome_forest(s) for key, s in syntheses.items()}
-    case_outcomes = case_series_outcomes(review)
-    limits = [(ci.ci_lower, ci.ci_upper) for ci in
-              (proportion_ci(int(r["events"]), int(r["total"]), "CP") for _, r in case_outcomes.iterrows())]
-    case_tables = [case_series_outcomes_table(case_outcomes, limits)] if len(case_outcomes) else []
     titles = settings.table_titles
-    ordered = [table1(review, titles["table1"]), case_adverse_events_table(review), *case_tables,
-               table2(review, titles["table2"]), counts_table(review),
-               *(pooled_table(s) for s in syntheses.values() if s.sensitivity is not None),
-               table3(review, titles["table3"]), claims_table(claims)]
+    ordered: list[SourcedTable] = []
+    if review.has(*CASE_SERIES_SHEETS):
+        case_outcomes = case_series_outcomes(review)
+        limits = [(ci.ci_lower, ci.ci_upper) for ci in
+                  (proportion_ci(int(r["events"]), int(r["total"]), "CP") for _, r in case_outcomes.iterrows())]
+        ordered += [table1(review, titles["table1"]), case_adverse_events_table(review),
+                    *([case_series_outcomes_table(case_outcomes, limits)] if len(case_outcomes) else [])]
+    if review.has("studies") and not review.has(*LITERATURE_SHEETS):
+        ordered.append(sheet_table(review, "studies", "Included studies"))
+    if review.has(*LITERATURE_SHEETS):
+        ordered += [table2(review, titles["table2"]), counts_table(review),
+                    *(pooled_table(s) for s in syntheses.values() if s.sensitivity is not None)]
+    if review.has(*GUIDELINE_SHEETS):
+        ordered.append(table3(review, titles["table3"]))
+    if review.has(*CLAIM_SHEETS):
+        ordered.append(claims_table(claims))
     tables = {t.table.key: t for t in ordered}
     return Build(review=review, counts=review_counts(review), claims=claims, syntheses=syntheses, tables=tables,
                  prisma=prisma, prisma_svg=render_svg(prisma), screening=screening, settings=settings, forests=forests,

@@ -16,7 +16,7 @@ import pandas as pd
 
 from evsynth.review import vocab
 from evsynth.review.claims import ClaimResult
-from evsynth.review.counts import HISTOLOGY_COLUMNS, review_counts
+from evsynth.review.counts import histology_columns, review_counts
 from evsynth.review.model import Review
 from evsynth.core.settings import DEFAULT_TABLE_TITLES
 from evsynth.review.synthesis import SUBGROUP_COLUMNS
@@ -174,15 +174,16 @@ def table2(review: Review, title: str = DEFAULT_TABLE_TITLES["table2"]) -> Sourc
     studies = review.studies.set_index("study_id")
     rows: list[tuple[Cell, ...]] = []
     sources: list[str] = []
+    columns = histology_columns(review)
     for _, c in review.cohorts.sort_values("printed_order").iterrows():
         study = studies.loc[c["study_id"]]
         na = "NA*" if c["mixed_cohort"] == "yes" else "NA"
         lrt_marks = _markers(c["footnotes"], {"1", "2"})
         lrt = str(c["lrt"]).replace("+", " + ").replace(";", "; ") + lrt_marks
-        histologies = [h for h, col in HISTOLOGY_COLUMNS.items() if int(c[col])]
+        histologies = [h for h, col in columns.items() if int(c[col])]
         n = int(c["n_patients"])
         if len(histologies) > 1:
-            number: Cell = f"{n} (" + ", ".join(f"{h} {int(c[HISTOLOGY_COLUMNS[h]])}" for h in histologies) + ")"
+            number: Cell = f"{n} (" + ", ".join(f"{h} {int(c[columns[h]])}" for h in histologies) + ")"
         else:
             number = n
         if c["lrt_assignment"] == vocab.UNASSIGNED:
@@ -225,6 +226,26 @@ def table3(review: Review, title: str = DEFAULT_TABLE_TITLES["table3"]) -> Sourc
         rows=tuple(rows),
         source="extracted/guidelines.csv",
     ), tuple(sources))
+
+
+# ------------------------------------------------------------------ a sheet as it is
+
+def sheet_table(review: Review, name: str, title: str) -> SourcedTable:
+    """Any declared sheet as a table: its columns as ``sheets.toml`` declares them, one row per sheet row.
+
+    The page of a project without this review type's tables (e.g. ``evsynth init --template blank``)
+    shows its studies this way.
+    """
+    spec = review.sheets.get(name)
+    frame = review.frame(name)
+    rows: list[tuple[Cell, ...]] = []
+    sources: list[str] = []
+    for _, r in frame.iterrows():
+        rows.append(tuple(None if _missing(r[c]) or r[c] == "" else (int(r[c]) if spec.field(c).kind == "int" else
+                          float(r[c]) if spec.field(c).kind == "number" else str(r[c])) for c in spec.columns))
+        sources.append(_source(name, r, spec.id_column) if spec.id_column else f"extracted/{name}.csv row {int(r['_row'])}")
+    return SourcedTable(Table(key=name, title=title, columns=tuple(f.heading for f in spec.fields), rows=tuple(rows),
+                              source=f"extracted/{spec.filename}"), tuple(sources))
 
 
 # ------------------------------------------------------------------ counts and claims

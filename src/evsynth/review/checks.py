@@ -13,9 +13,6 @@ from evsynth.review import vocab
 from evsynth.review.claims import METRICS, metric_name
 from evsynth.sheets.engine import Problem, SheetRead, parse_int, parse_number
 
-HISTOLOGY_COUNT_COLUMNS = {"MTC": "n_mtc", "PTC": "n_ptc", "FTC": "n_ftc", "HTC": "n_htc"}
-RESPONSE_COLUMNS = ("resp_cr", "resp_pr", "resp_sd", "resp_pd", "resp_not_assessed", "resp_uncategorised")
-
 
 def _rows(sheet: SheetRead) -> Iterator[tuple[int, dict[str, str | None]]]:
     for number, record in zip(sheet.rows, sheet.frame.to_dict("records")):
@@ -30,16 +27,10 @@ def _num(value: str | None) -> float | None:
     return None if value is None else parse_number(value)
 
 
-def _references(reads: dict[str, SheetRead], child: str, column: str, parent: str, key: str) -> Iterator[Problem]:
-    known = {v for v in reads[parent].frame[key] if v is not None}
-    for row, record in _rows(reads[child]):
-        value = record[column]
-        if value is not None and value not in known:
-            yield Problem(reads[child].path, row, column, f"{value!r} is not a {key} in {parent}.csv")
-
-
 def _cohort_problems(sheet: SheetRead, studies: SheetRead) -> Iterator[Problem]:
     p = sheet.path
+    histology_columns = sheet.spec.columns_for(vocab.HISTOLOGY)
+    response_columns = tuple(sheet.spec.columns_for(vocab.RESPONSE_COUNT).values())
     thyroid_specific = {r["study_id"]: r["thyroid_specific"] for _, r in _rows(studies)}
     orders: dict[int, int] = {}
     for row, r in _rows(sheet):
@@ -50,7 +41,7 @@ def _cohort_problems(sheet: SheetRead, studies: SheetRead) -> Iterator[Problem]:
                 yield Problem(p, row, "printed_order", f"{order} is also the printed order of row {orders[order]}")
             orders[order] = row
         # Histology split: the counts add up to n and match the histology list.
-        split = {h: _int(r[c]) or 0 for h, c in HISTOLOGY_COUNT_COLUMNS.items()}
+        split = {h: _int(r[c]) or 0 for h, c in histology_columns.items()}
         if sum(split.values()) != n:
             yield Problem(p, row, "n_patients",
                           f"histology counts add up to {sum(split.values())}, not n_patients = {n}")
@@ -83,14 +74,14 @@ def _cohort_problems(sheet: SheetRead, studies: SheetRead) -> Iterator[Problem]:
         if r["symptomatic_pct"] is not None and r["symptomatic_response"] != "yes":
             yield Problem(p, row, "symptomatic_pct", "a percentage needs symptomatic_response = yes")
         # Structural response counts.
-        counts = {c: _int(r[c]) for c in RESPONSE_COLUMNS}
+        counts = {c: _int(r[c]) for c in response_columns}
         if r["structural_response"] == "reported":
             for c, v in counts.items():
                 if v is None:
                     yield Problem(p, row, c, "structural_response is 'reported': give a count (0 if none)")
             total = sum(v or 0 for v in counts.values())
             if total > n:
-                yield Problem(p, row, "resp_cr", f"response counts add up to {total}, more than n_patients = {n}")
+                yield Problem(p, row, response_columns[0], f"response counts add up to {total}, more than n_patients = {n}")
             if total == 0:
                 yield Problem(p, row, "structural_response", "reported but every response count is 0")
         else:
@@ -179,25 +170,34 @@ def _claim_problems(claims: SheetRead) -> Iterator[Problem]:
 
 
 def cross_sheet_problems(reads: dict[str, SheetRead]) -> list[Problem]:
-    """Every problem that needs more than one cell: ids, references, sums, consistency."""
+    """Every problem of this review type that needs more than one cell: sums, consistency, coverage.
+
+    References declared in ``sheets.toml`` (``ref``) are checked by the sheet engine;
+    each check here runs only when the project declares the sheets it reads.
+    """
+    has = lambda *names: all(n in reads for n in names)  # noqa: E731
     problems: list[Problem] = []
-    problems += _references(reads, "cohorts", "study_id", "studies", "study_id")
-    problems += _references(reads, "adverse_events", "cohort_id", "cohorts", "cohort_id")
-    problems += _references(reads, "case_procedures", "patient_id", "case_patients", "patient_id")
-    problems += _cohort_problems(reads["cohorts"], reads["studies"])
-    problems += _grade_problems(reads["adverse_events"])
-    problems += _grade_problems(reads["case_adverse_events"])
-    problems += _ae_patient_problems(reads["adverse_events"], reads["cohorts"])
-    problems += _procedure_problems(reads["case_procedures"])
-    problems += _footnote_problems(reads)
-    problems += _claim_problems(reads["claims"])
-    studies_with_rows = {r["study_id"] for _, r in _rows(reads["cohorts"])}
-    for row, r in _rows(reads["studies"]):
-        if r["study_id"] not in studies_with_rows:
-            yield_problem = Problem(reads["studies"].path, row, "study_id", "no cohort row in cohorts.csv for this study")
-            problems.append(yield_problem)
-    patients_with_procedures = {r["patient_id"] for _, r in _rows(reads["case_procedures"])}
-    for row, r in _rows(reads["case_patients"]):
-        if r["patient_id"] not in patients_with_procedures:
-            problems.append(Problem(reads["case_patients"].path, row, "patient_id", "no procedure in case_procedures.csv"))
+    if has("cohorts", "studies"):
+        problems += _cohort_problems(reads["cohorts"], reads["studies"])
+    for name in ("adverse_events", "case_adverse_events"):
+        if has(name):
+            problems += _grade_problems(reads[name])
+    if has("adverse_events", "cohorts"):
+        problems += _ae_patient_problems(reads["adverse_events"], reads["cohorts"])
+    if has("case_procedures"):
+        problems += _procedure_problems(reads["case_procedures"])
+    if has("footnotes", "cohorts", "adverse_events"):
+        problems += _footnote_problems(reads)
+    if has("claims"):
+        problems += _claim_problems(reads["claims"])
+    if has("studies", "cohorts"):
+        studies_with_rows = {r["study_id"] for _, r in _rows(reads["cohorts"])}
+        for row, r in _rows(reads["studies"]):
+            if r["study_id"] not in studies_with_rows:
+                problems.append(Problem(reads["studies"].path, row, "study_id", "no cohort row in cohorts.csv for this study"))
+    if has("case_patients", "case_procedures"):
+        patients_with_procedures = {r["patient_id"] for _, r in _rows(reads["case_procedures"])}
+        for row, r in _rows(reads["case_patients"]):
+            if r["patient_id"] not in patients_with_procedures:
+                problems.append(Problem(reads["case_patients"].path, row, "patient_id", "no procedure in case_procedures.csv"))
     return problems

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from evsynth.review import vocab
-from evsynth.review.counts import HISTOLOGY_COLUMNS, case_series_counts, literature_counts, lrt_key
+from evsynth.review.counts import case_series_counts, histology_columns, literature_counts, lrt_key
 from evsynth.review.model import Review
 
 Value = int | float | str | list[Any]
@@ -62,12 +62,14 @@ def _ref_list(review: Review, cohorts: pd.DataFrame) -> list[str]:
     return sorted({str(ref_of[s]) for s in cohorts["study_id"]}, key=int)
 
 
-def _histologies(cohort: pd.Series) -> list[str]:
-    return [h for h, column in HISTOLOGY_COLUMNS.items() if int(cohort[column]) > 0]
+def _histologies(review: Review, cohort: pd.Series) -> list[str]:
+    return [h for h, column in histology_columns(review).items() if int(cohort[column]) > 0]
 
 
-def _has_dtc(cohort: pd.Series) -> bool:
-    return any(h in vocab.DTC_HISTOLOGIES for h in _histologies(cohort))
+def _dtc(review: Review, cohorts: pd.DataFrame) -> pd.DataFrame:
+    """The cohorts with a differentiated-thyroid-cancer patient."""
+    dtc = review.sheets.values(vocab.DTC_HISTOLOGY)
+    return cohorts[cohorts.apply(lambda c: any(h in dtc for h in _histologies(review, c)), axis=1)]
 
 
 # ------------------------------------------------------------ literature review
@@ -121,7 +123,7 @@ def _lit_specific(review: Review, args: list[str]) -> Value:
 def _lit_dtc_detailed(review: Review, args: list[str]) -> Value:
     """References with detailed (not mixed-cohort) data on DTC patients."""
     cohorts = review.cohorts[(review.cohorts["mixed_cohort"] == "no")]
-    return _ref_list(review, cohorts[cohorts.apply(_has_dtc, axis=1)])
+    return _ref_list(review, _dtc(review, cohorts))
 
 
 @metric("lit.top_lrts_by_patients")
@@ -144,7 +146,7 @@ def _lit_largest(review: Review, args: list[str]) -> Value:
 def _lit_lrt_histology(review: Review, args: list[str]) -> Value:
     """Distinct ``LRT/histology`` pairs of the cohorts of references ``args[0]``."""
     cohorts = _cohorts_of(review, _refs(args[0]))
-    return sorted({f"{lrt_key(c)}/{h}" for _, c in cohorts.iterrows() for h in _histologies(c)})
+    return sorted({f"{lrt_key(c)}/{h}" for _, c in cohorts.iterrows() for h in _histologies(review, c)})
 
 
 @metric("lit.response_pct")
@@ -167,7 +169,7 @@ def _lit_refs_with_lrt(review: Review, args: list[str]) -> Value:
     """References of assigned cohorts whose LRT includes ``args[0]``, with histology ``args[1]``."""
     cohorts = review.cohorts[review.cohorts["lrt_assignment"] == "assigned"]
     chosen = cohorts[cohorts.apply(
-        lambda c: args[0] in vocab.lrt_atoms(c["lrt"]) and args[1] in _histologies(c), axis=1)]
+        lambda c: args[0] in vocab.lrt_atoms(c["lrt"]) and args[1] in _histologies(review, c), axis=1)]
     return _ref_list(review, chosen)
 
 
@@ -183,9 +185,9 @@ def _lit_max_size(review: Review, args: list[str]) -> Value:
     """Largest metastasis (mm) over detailed cohorts with histology group ``args[0]`` (DTC or MTC)."""
     cohorts = review.cohorts[review.cohorts["mixed_cohort"] == "no"]
     if args[0] == "DTC":
-        cohorts = cohorts[cohorts.apply(_has_dtc, axis=1)]
+        cohorts = _dtc(review, cohorts)
     else:
-        cohorts = cohorts[cohorts[HISTOLOGY_COLUMNS[args[0]]] > 0]
+        cohorts = cohorts[cohorts[histology_columns(review)[args[0]]] > 0]
     sizes = pd.concat([cohorts["size_mm"], cohorts["size_max_mm"]]).dropna()
     return float(sizes.max())
 
@@ -196,8 +198,8 @@ def _lit_with_response(review: Review, args: list[str]) -> Value:
     column = f"resp_{args[0].lower()}"
     cohorts = review.cohorts[(review.cohorts["mixed_cohort"] == "no") & (review.cohorts[column] > 0)]
     if len(args) > 1 and args[1] == "DTC":
-        cohorts = cohorts[cohorts.apply(_has_dtc, axis=1)]
-    return sorted(f"{lrt_key(c)}/{'+'.join(_histologies(c))}/{_fmt_number(c['size_mm'])}"
+        cohorts = _dtc(review, cohorts)
+    return sorted(f"{lrt_key(c)}/{'+'.join(_histologies(review, c))}/{_fmt_number(c['size_mm'])}"
                   for _, c in cohorts.iterrows())
 
 

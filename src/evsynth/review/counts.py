@@ -3,7 +3,8 @@
 Pure functions of a :class:`evsynth.review.Review`. LRT keys are the LRT as
 printed: a combination such as ``TAE+PEI`` is its own key, and patients of a
 cohort that used several LRTs without saying who had which count under
-:data:`evsynth.vocab.UNASSIGNED`.
+:data:`evsynth.review.vocab.UNASSIGNED`. The histology columns are those declared in
+``sheets.toml`` with ``each = "histology"``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ from typing import Any
 import pandas as pd
 
 from evsynth.review import vocab
-from evsynth.review.model import Review
+from evsynth.review.model import CASE_SERIES_SHEETS, LITERATURE_SHEETS, Review
 
-HISTOLOGY_COLUMNS = {"MTC": "n_mtc", "PTC": "n_ptc", "FTC": "n_ftc", "HTC": "n_htc"}
+
+
+def histology_columns(review: Review) -> dict[str, str]:
+    """Histology -> its patient-count column (``{"MTC": "n_mtc", ...}``), as ``sheets.toml`` declares them."""
+    return review.sheets.get("cohorts").columns_for(vocab.HISTOLOGY)
 
 
 def lrt_key(cohort: pd.Series | dict[str, Any]) -> str:
@@ -29,9 +34,9 @@ def _sorted(counter: Counter[str] | dict[str, int]) -> dict[str, int]:
     return {k: int(v) for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))}
 
 
-def patients_by_histology(cohorts: pd.DataFrame) -> dict[str, int]:
-    """Patients per histology (MTC, PTC, FTC, HTC), from the per-cohort split."""
-    return {h: int(cohorts[c].sum()) for h, c in HISTOLOGY_COLUMNS.items()}
+def patients_by_histology(cohorts: pd.DataFrame, columns: dict[str, str]) -> dict[str, int]:
+    """Patients per histology (*columns*: histology -> count column), from the per-cohort split."""
+    return {h: int(cohorts[c].sum()) for h, c in columns.items()}
 
 
 def patients_by_lrt(cohorts: pd.DataFrame) -> dict[str, int]:
@@ -48,12 +53,12 @@ def studies_by_lrt(cohorts: pd.DataFrame) -> dict[str, int]:
     return _sorted(Counter(key for key, _ in pairs))
 
 
-def patients_by_lrt_and_histology(cohorts: pd.DataFrame) -> dict[str, dict[str, int]]:
+def patients_by_lrt_and_histology(cohorts: pd.DataFrame, columns: dict[str, str]) -> dict[str, dict[str, int]]:
     """Patients per LRT key and histology (zero cells left out)."""
     table: dict[str, Counter[str]] = {}
     for _, c in cohorts.iterrows():
         cell = table.setdefault(lrt_key(c), Counter())
-        for h, column in HISTOLOGY_COLUMNS.items():
+        for h, column in columns.items():
             if int(c[column]):
                 cell[h] += int(c[column])
     return {k: dict(sorted(table[k].items())) for k in patients_by_lrt(cohorts)}
@@ -62,7 +67,8 @@ def patients_by_lrt_and_histology(cohorts: pd.DataFrame) -> dict[str, dict[str, 
 def literature_counts(review: Review) -> dict[str, Any]:
     """Counts of the literature review (Table 2 and its Literature Review text)."""
     cohorts = review.cohorts
-    by_histology = patients_by_histology(cohorts)
+    columns = histology_columns(review)
+    by_histology = patients_by_histology(cohorts, columns)
     mixed = cohorts[cohorts["mixed_cohort"] == "yes"]
     return {
         "studies": int(review.studies["study_id"].nunique()),
@@ -70,10 +76,10 @@ def literature_counts(review: Review) -> dict[str, Any]:
         "patients": int(cohorts["n_patients"].sum()),
         "patients_by_histology": by_histology,
         "patients_by_group": {"MTC": by_histology["MTC"],
-                              "DTC": sum(by_histology[h] for h in vocab.DTC_HISTOLOGIES)},
+                              "DTC": sum(by_histology[h] for h in review.sheets.values(vocab.DTC_HISTOLOGY))},
         "patients_by_lrt": patients_by_lrt(cohorts),
         "studies_by_lrt": studies_by_lrt(cohorts),
-        "patients_by_lrt_and_histology": patients_by_lrt_and_histology(cohorts),
+        "patients_by_lrt_and_histology": patients_by_lrt_and_histology(cohorts, columns),
         "mixed_cohorts": {"cohorts": int(len(mixed)), "studies": int(mixed["study_id"].nunique()),
                           "patients": int(mixed["n_patients"].sum())},
     }
@@ -89,12 +95,22 @@ def case_series_counts(review: Review) -> dict[str, Any]:
         "procedures": int(len(procedures)),
         "patients_by_histology": _sorted(Counter(patients["histology"])),
         "procedures_by_lrt": _sorted(Counter(procedures["lrt"])),
-        "procedures_by_response": {r: int(responses[r]) for r in vocab.RECIST_RESPONSES if responses[r]},
+        "procedures_by_response": {r: int(responses[r]) for r in review.sheets.values(vocab.RECIST_RESPONSE)
+                                   if responses[r]},
         "procedures_with_tki": int((procedures["concomitant_tki"] == "yes").sum()),
         "adverse_events": {str(e["event"]): int(e["patients"]) for _, e in review.case_adverse_events.iterrows()},
     }
 
 
 def review_counts(review: Review) -> dict[str, Any]:
-    """The whole ``counts.json`` structure (documented in README.md)."""
-    return {"literature": literature_counts(review), "case_series": case_series_counts(review)}
+    """The whole ``counts.json`` structure (documented in README.md).
+
+    A project without the cohort sheets counts only its studies; one without the
+    case-series sheets has no ``case_series`` entry.
+    """
+    literature = (literature_counts(review) if review.has(*LITERATURE_SHEETS)
+                  else {"studies": int(review.studies["study_id"].nunique()) if review.has("studies") else 0})
+    counts: dict[str, Any] = {"literature": literature}
+    if review.has(*CASE_SERIES_SHEETS):
+        counts["case_series"] = case_series_counts(review)
+    return counts

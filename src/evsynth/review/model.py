@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from evsynth.sheets import engine as sheets
 from evsynth.core.errors import EvsynthError
-from evsynth.sheets.engine import Problem, SheetRead, SheetSpec
+from evsynth.sheets.engine import Problem, SheetRead
+from evsynth.sheets.spec import SheetSet
 
 
 class SheetsInvalid(EvsynthError):
@@ -26,21 +26,40 @@ class SheetsInvalid(EvsynthError):
         super().__init__(f"{len(self.problems)} problem(s) in the sheets; run 'evsynth validate' to list them")
 
 
+#: The sheets of the case-series review type, by the part of the review they feed. A project
+#: declares the sheets it has in ``sheets.toml``; the page shows only the parts whose sheets it declares.
+LITERATURE_SHEETS = ("studies", "cohorts", "adverse_events", "footnotes")
+CASE_SERIES_SHEETS = ("case_patients", "case_procedures", "case_adverse_events")
+GUIDELINE_SHEETS = ("guidelines",)
+CLAIM_SHEETS = ("claims", "cohorts")
+
+
 @dataclass(frozen=True)
 class Review:
-    """Typed frames of every sheet, plus each row's spreadsheet row number (column ``_row``)."""
+    """Typed frames of every declared sheet, plus each row's spreadsheet row number (column ``_row``)."""
 
     root: Path
-    studies: pd.DataFrame
-    cohorts: pd.DataFrame
-    adverse_events: pd.DataFrame
-    case_patients: pd.DataFrame
-    case_procedures: pd.DataFrame
-    case_adverse_events: pd.DataFrame
-    guidelines: pd.DataFrame
-    footnotes: pd.DataFrame
-    claims: pd.DataFrame
+    sheets: SheetSet
+    frames: dict[str, pd.DataFrame]
     content_hash: str
+
+    def has(self, *names: str) -> bool:
+        """True when the project declares every sheet in *names*."""
+        return all(name in self.frames for name in names)
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """The typed frame of sheet *name* (``KeyError`` when the project does not declare it)."""
+        return self.frames[name]
+
+    studies = property(lambda self: self.frames["studies"])
+    cohorts = property(lambda self: self.frames["cohorts"])
+    adverse_events = property(lambda self: self.frames["adverse_events"])
+    case_patients = property(lambda self: self.frames["case_patients"])
+    case_procedures = property(lambda self: self.frames["case_procedures"])
+    case_adverse_events = property(lambda self: self.frames["case_adverse_events"])
+    guidelines = property(lambda self: self.frames["guidelines"])
+    footnotes = property(lambda self: self.frames["footnotes"])
+    claims = property(lambda self: self.frames["claims"])
 
     def footnote(self, table: str, marker: str) -> str:
         """What a footnote marker of a printed table means."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from evsynth.review.counts import HISTOLOGY_COLUMNS, lrt_key
+from evsynth.review.counts import histology_columns, lrt_key
 from evsynth.review.model import Review
 
 
@@ -56,8 +56,8 @@ def _study_label(review: Review, cohort: pd.Series) -> str:
     return label
 
 
-def _histology(cohort: pd.Series) -> str:
-    present = [h for h, column in HISTOLOGY_COLUMNS.items() if int(cohort[column])]
+def _histology(columns: dict[str, str], cohort: pd.Series) -> str:
+    present = [h for h, column in columns.items() if int(cohort[column])]
     return present[0] if len(present) == 1 else "mixed"
 
 
@@ -116,7 +116,7 @@ def outcome(review: Review, key: str) -> Outcome:
     cohorts = review.cohorts.set_index("cohort_id")
     data = pd.DataFrame(rows, columns=["study", "cohort_id", "events", "total"])
     data["lrt"] = [lrt_key(cohorts.loc[c]) for c in data["cohort_id"]]
-    data["histology"] = [_histology(cohorts.loc[c]) for c in data["cohort_id"]]
+    data["histology"] = [_histology(histology_columns(review), cohorts.loc[c]) for c in data["cohort_id"]]
     return Outcome(key, label, definition, data, tuple(excluded))
 
 

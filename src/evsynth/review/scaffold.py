@@ -4,12 +4,19 @@
 
     DIR/
       README.md                  what to do next
-      extracted/<sheet>.csv      one empty sheet per kind of record, header row only
+      review.toml                what the page says about the review (title, ...)
+      sheets.toml                the sheets: columns, types, allowed values (the template's)
+      extracted/<sheet>.csv      one empty sheet per declared sheet, header row only
       queries/sample.toml        a documented PubMed query to edit
       reports/                   where ``evsynth build`` writes (empty)
 
-The project is assembled in a temporary sibling folder and moved into place
-at the end, so a failure leaves no half-made project behind.
+The files come from a named, versioned template shipped with evsynth
+(``evsynth/review/templates/<name>/``, described by its ``template.toml``):
+``blank`` (one sheet of studies) or ``case-series`` (the bundled review's nine
+sheets). The sheets' header rows are generated from the template's
+``sheets.toml``, so every column is declared once. The project is assembled in
+a temporary sibling folder and moved into place at the end, so a failure
+leaves no half-made project behind.
 """
 
 from __future__ import annotations
@@ -19,66 +26,72 @@ import io
 import os
 import shutil
 import tempfile
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from evsynth.core.atomic import write_text
 from evsynth.core.errors import EvsynthError
-from evsynth.review.sheet_specs import SHEET_COLUMNS
+from evsynth.sheets.spec import SPEC_FILE, SheetSet, parse_sheet_set
 
-#: Every curated sheet (file name in ``extracted/``) and its columns, in order,
-#: as declared in :mod:`evsynth.sheets.engine`.
-SHEET_HEADERS: dict[str, tuple[str, ...]] = dict(SHEET_COLUMNS)
-
-#: ``review.toml``: what the review page says about this review (see :mod:`evsynth.core.settings`).
-SETTINGS_TEMPLATE = """\
-# What the review page says about this review (every key optional).
-title = "{name}: a living systematic review"
-# seed = "one sentence on the starting point, e.g. the published review this one updates"
-# identifiers_note = "how PMIDs and DOIs of the studies were confirmed"
-# previous_version_notes = ["how the previous version found its studies"]
-
-[table_titles]
-table1 = "Table 1. Case series"
-table2 = "Table 2. Studies of the literature review"
-table3 = "Table 3. Guideline recommendations"
-"""
-
+#: The templates ``evsynth init`` offers, in the order ``--help`` lists them.
+TEMPLATES: tuple[str, ...] = ("blank", "case-series")
+#: A new review rarely has the bundled review's structure: start from one sheet of studies.
+DEFAULT_TEMPLATE = "blank"
+#: Files of a template copied into the project (``{name}`` in review.toml becomes the project's name).
+TEMPLATE_FILES: tuple[str, ...] = ("review.toml", SPEC_FILE, "queries/sample.toml")
 SAMPLE_QUERY_NAME = "sample.toml"
-SAMPLE_QUERY = '''\
-# One documented literature search. Copy this file for each search of the review;
-# `evsynth harvest NAME` runs the query whose name is NAME.
-name = "sample"
-database = "pubmed"
-# The exact string you would paste into PubMed: MeSH terms as [mh], free text as [tiab],
-# blocks combined with AND / OR, limits written into the query.
-term = """\\
-("thyroid neoplasms"[mh] OR "thyroid cancer"[tiab] OR "thyroid carcinoma"[tiab]) \\
-AND ("liver neoplasms/secondary"[mh] OR "liver metastases"[tiab] OR "hepatic metastases"[tiab]) \\
-AND ("loco-regional treatment"[tiab] OR "locoregional therapy"[tiab] OR TACE[tiab] \\
-OR chemoembolization[tiab] OR "radiofrequency ablation"[tiab]) \\
-AND english[la]"""
-rationale = """\\
-Example only: replace with your review's question. Thyroid cancer with liver metastases \\
-treated with loco-regional therapies, English-language articles."""
-'''
+
+
+@dataclass(frozen=True)
+class Template:
+    """A project template: its name, version, one-line description and files."""
+
+    name: str
+    version: int
+    description: str
+    files: dict[str, str]
+
+    @property
+    def sheets(self) -> SheetSet:
+        return parse_sheet_set(self.files[SPEC_FILE], f"{self.name}/{SPEC_FILE}")
+
+
+def load_template(name: str) -> Template:
+    """The template *name* shipped with evsynth (:class:`EvsynthError` for an unknown one)."""
+    if name not in TEMPLATES:
+        raise EvsynthError(f"unknown template {name!r} (known: {', '.join(TEMPLATES)})")
+    folder = resources.files("evsynth.review").joinpath("templates", name)
+    about = tomllib.loads(folder.joinpath("template.toml").read_text(encoding="utf-8"))
+    files = {relative: folder.joinpath(*relative.split("/")).read_text(encoding="utf-8")
+             for relative in TEMPLATE_FILES}
+    return Template(str(about["name"]), int(about["version"]), str(about["description"]), files)
+
+
+def sheet_headers(template: Template) -> dict[str, tuple[str, ...]]:
+    """Every sheet of *template* (file name in ``extracted/``) and its columns, in order."""
+    return {spec.filename: spec.columns for spec in template.sheets.sheets}
+
 
 README = """\
 # {name}
 
-A systematic review kept with evsynth. Next steps:
+A systematic review kept with evsynth (template `{template}`, version {version}). Next steps:
 
 1. **Search.** Edit `queries/sample.toml` (name, database, exact PubMed query, rationale),
    or add one TOML file per search, then run `evsynth harvest` to fetch the records.
 2. **Extract.** Fill in the sheets in `extracted/` (CSV, UTF-8; open them in any
-   spreadsheet). Each file already has its header row; add one row per study,
-   cohort, patient, procedure or event. Leave identifiers (PMID, DOI) empty until
+   spreadsheet). Each file already has its header row; add one row per {rows}.
+   `evsynth sheets` lists every column, its type and allowed values; `sheets.toml`
+   declares them (add columns or sheets there). Leave identifiers (PMID, DOI) empty until
    a person has confirmed them.
 3. **Check.** `evsynth validate` lists every problem as `file:row:column: message`.
 4. **Build.** `evsynth build` writes the review to `reports/` (`review.html` and the
    supplementary tables); `evsynth tables --format xlsx --out DIR` writes just the tables.
 
-Run every command from this folder. Keep the folder under version control: the sheets
-and queries are the review; `reports/` can always be rebuilt from them.
+Run every command from this folder. Keep the folder under version control: the sheets,
+their specification and the queries are the review; `reports/` can always be rebuilt from them.
 """
 
 #: Entries an otherwise empty target folder may already hold (a fresh ``git init``).
@@ -104,23 +117,26 @@ def _check_target(target: Path) -> None:
                                "choose a new or empty folder")
 
 
-def _lay_out(root: Path, name: str) -> None:
+def _lay_out(root: Path, name: str, template: Template) -> None:
     """Write the project's files under *root* (an empty folder)."""
-    for sheet, columns in SHEET_HEADERS.items():
+    for sheet, columns in sheet_headers(template).items():
         write_text(root / "extracted" / sheet, header_line(columns))
-    write_text(root / "queries" / SAMPLE_QUERY_NAME, SAMPLE_QUERY)
-    write_text(root / "review.toml", SETTINGS_TEMPLATE.format(name=name))
+    for relative, text in template.files.items():
+        write_text(root / relative, text.replace("{name}", name) if relative == "review.toml" else text)
     (root / "reports").mkdir()
-    write_text(root / "README.md", README.format(name=name))
+    rows = "study" if template.name == "blank" else "study, cohort, patient, procedure or event"
+    write_text(root / "README.md", README.format(name=name, template=template.name,
+                                                 version=template.version, rows=rows))
 
 
-def create_project(target: str | Path) -> list[Path]:
-    """Scaffold an empty review project in *target*; return the files and folders made.
+def create_project(target: str | Path, template: str = DEFAULT_TEMPLATE) -> list[Path]:
+    """Scaffold an empty review project in *target* from *template*; return the files and folders made.
 
     *target* may be missing (it is created, with its parents) or an empty
     folder (a lone ``.git`` is allowed). Anything else is refused with
     :class:`EvsynthError` and nothing is written.
     """
+    chosen = load_template(template)
     target = Path(target).absolute()
     _check_target(target)
     try:
@@ -130,7 +146,7 @@ def create_project(target: str | Path) -> list[Path]:
     except OSError as exc:
         raise EvsynthError(f"cannot create {target}: {exc.strerror or exc}") from exc
     try:
-        _lay_out(staging, target.resolve().name or "review")
+        _lay_out(staging, target.resolve().name or "review", chosen)
         made = sorted(p.relative_to(staging) for p in staging.rglob("*"))
         if target.exists():
             for entry in sorted(staging.iterdir()):

@@ -3,10 +3,12 @@ every problem as ``file:row:column: message``.
 
 Each sheet is a UTF-8 CSV in ``extracted/`` that a reviewer edits in a
 spreadsheet. Row numbers are spreadsheet rows (the header is row 1). Every
-column is declared once here (:class:`Field`); the declaration is turned into a
-pandera ``DataFrameSchema`` (:func:`pandera_schema`) that does the per-cell and
-per-column checks. Checks that span rows or sheets live in
-:mod:`evsynth.review.checks`.
+column is declared once, in the project's specification file
+(:mod:`evsynth.sheets.spec`); the declaration is turned into a pandera
+``DataFrameSchema`` (:func:`pandera_schema`) that does the per-cell and
+per-column checks, and declared cross-sheet references are checked by
+:func:`reference_problems`. Checks specific to a review type live with it
+(e.g. :mod:`evsynth.review.checks`).
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
+
+from evsynth.sheets.spec import Field, SheetSet, SheetSpec
 
 
 SHEETS_DIR = "extracted"
@@ -37,58 +41,6 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.row}:{self.column}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Field:
-    """A declared column.
-
-    ``kind`` is one of ``text``, ``int`` (whole number), ``number`` (decimal),
-    ``choice`` (one of ``choices``), ``choices`` (``;``-separated list of
-    ``choices``), ``combination`` (values from ``choices`` joined by ``+``
-    or ``;``) and ``refs`` (``;``-separated footnote markers).
-    """
-
-    name: str
-    kind: str = "text"
-    required: bool = False
-    choices: tuple[str, ...] = ()
-    minimum: float | None = None
-    maximum: float | None = None
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class SheetSpec:
-    """A sheet: its file name, its columns (in order) and its id column."""
-
-    name: str
-    fields: tuple[Field, ...]
-    id_column: str
-    description: str
-    #: Extra columns a reviewer may add (free text) are refused unless listed here.
-    optional_columns: tuple[str, ...] = ()
-
-    @property
-    def filename(self) -> str:
-        return f"{self.name}.csv"
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields)
-
-    @property
-    def required_columns(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields if f.required)
-
-    def field(self, name: str) -> Field:
-        return next(f for f in self.fields if f.name == name)
-
-
-def int_field(name: str, *, required: bool = False, minimum: float | None = 0,
-              maximum: float | None = None, description: str = "") -> Field:
-    """A whole-number column (non-negative unless *minimum* says otherwise)."""
-    return Field(name, "int", required, minimum=minimum, maximum=maximum, description=description)
 
 
 # ---------------------------------------------------------------- cell checks
@@ -292,3 +244,22 @@ def _problems_from_failures(sheet: SheetRead, failures: pd.DataFrame) -> Iterabl
         if key not in seen:
             seen.add(key)
             yield Problem(sheet.path, row, column, message)
+
+
+def reference_problems(reads: dict[str, SheetRead], sheet_set: SheetSet) -> Iterator[Problem]:
+    """Every value of a column declared with ``ref = "sheet.column"`` that is not in that column.
+
+    Sheets not in *reads* are skipped; message: ``'X' is not a <column> in <sheet>.csv``.
+    """
+    for spec in sheet_set.sheets:
+        child = reads.get(spec.name)
+        for f in spec.fields:
+            if not f.ref or child is None:
+                continue
+            parent, _, key = f.ref.partition(".")
+            if parent not in reads:
+                continue
+            known = {v for v in reads[parent].frame[key] if v is not None}
+            for row, value in zip(child.rows, child.frame[f.name]):
+                if value is not None and value not in known:
+                    yield Problem(child.path, row, f.name, f"{value!r} is not a {key} in {parent}.csv")
