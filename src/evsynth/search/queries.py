@@ -2,10 +2,10 @@
 
 A query file holds the exact string a reviewer submits to PubMed and why::
 
-    name = "seed-lrt-thyroid-liver"        # must equal the file name without .toml
+    name = "exercise-hypertension"         # must equal the file name without .toml
     version = 1                            # raise it whenever the term changes
     database = "pubmed"
-    term = '("Thyroid Neoplasms"[mh] OR ...) AND ... AND english[la]'
+    term = '("Hypertension"[mh] OR ...) AND ... AND english[la]'
     language = ["english"]                 # each must appear in term as <lang>[la]
     datetype = "pdat"                      # edat | pdat | mdat
     mindate = ""                           # YYYY, YYYY/MM or YYYY/MM/DD, or empty

@@ -77,7 +77,7 @@ class Field:
     vocabulary ``choices`` come from (empty for an inline list); ``ref`` is
     ``"sheet.column"`` when every value must appear in that column of that
     sheet; ``each`` / ``each_value`` say that the column is the one for
-    ``each_value`` of vocabulary ``each`` (e.g. ``n_mtc`` for histology ``MTC``).
+    ``each_value`` of vocabulary ``each`` (e.g. ``n_a`` for value ``A`` of vocabulary ``arm``).
     """
 
     name: str
@@ -124,7 +124,7 @@ class SheetSpec:
         return next(f for f in self.fields if f.name == name)
 
     def columns_for(self, vocabulary: str) -> dict[str, str]:
-        """The columns declared with ``each = vocabulary``: value -> column (``{"MTC": "n_mtc"}``)."""
+        """The columns declared with ``each = vocabulary``: value -> column (``{"A": "n_a"}``)."""
         return {f.each_value: f.name for f in self.fields if f.each == vocabulary}
 
 
