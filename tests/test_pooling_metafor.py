@@ -106,7 +106,7 @@ def test_rma_matches(name, index):
     what = f"{name} {fit['measure']} {fit['method']} {fit['test']}"
     assert fit["error"] is None, f"metafor failed on {what}: {fit['error']}"
     res = pool_proportions(data["events"], data["total"], data["study"], measure=fit["measure"],
-                           method=fit["method"], test=fit["test"])
+                           method=fit["method"], test=fit["test"], fallback="none")
     d = res.to_dict()
     pm = fit["method"] == "PM"
     tol = UNIROOT_TOL if pm else CLOSED
@@ -145,9 +145,10 @@ def test_glmm_matches_rma_glmm(name, test):
     what = f"{name} GLMM {test}"
     if fit["error"] is not None:  # k = 1, all zero, all events: metafor cannot fit either
         with pytest.raises(PoolingError):
-            pool_proportions(data["events"], data["total"], method="GLMM", test=test)
+            pool_proportions(data["events"], data["total"], method="GLMM", test=test, fallback="none")
         return
-    d = pool_proportions(data["events"], data["total"], method="GLMM", test=test).to_dict()
+    d = pool_proportions(data["events"], data["total"], method="GLMM", test=test,
+                         fallback="none").to_dict()
     t, p, h = d["transformed"], d["pooled"], d["heterogeneity"]
     close(t["estimate"], fit["estimate"], GLMM_TOL, f"{what} estimate")
     close(t["se"], fit["se"], GLMM_SE_TOL, f"{what} se")
@@ -180,7 +181,8 @@ def test_glmm_optimum_not_worse_than_lme4(name):
 def test_leave_one_out_matches(name):
     data = load(name)
     gold = data["leave1out"]
-    out = leave_one_out(data["events"], data["total"], data["study"], measure="PLO", method="REML")
+    out = leave_one_out(data["events"], data["total"], data["study"], measure="PLO", method="REML",
+                        fallback="none")
     assert [s for s, _ in out] == data["study"]
     for i, (_, r) in enumerate(out):
         close(r.transformed.estimate, gold["estimate"][i], CLOSED, f"{name} l1o {i} estimate")
@@ -204,7 +206,8 @@ def test_subgroups_match(name, index):
     data = load(name)
     gold = data["subgroups"][index]
     res = pool_subgroups(data["events"], data["total"], data["group"], data["study"],
-                         measure=gold["measure"], method=gold["method"], test=gold["test"])
+                         measure=gold["measure"], method=gold["method"], test=gold["test"],
+                         fallback="none")
     assert list(res.subgroups) == list(np.atleast_1d(gold["levels"]))
     for j, r in enumerate(res.subgroups.values()):
         close(r.transformed.estimate, gold["estimate"][j], CLOSED, f"{name} subgroup {j} estimate")
