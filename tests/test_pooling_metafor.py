@@ -47,6 +47,7 @@ Tolerances (absolute unless stated):
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -75,13 +76,19 @@ QUAD_TOL = 1e-10
 
 
 def load(name: str) -> dict:
-    data = json.loads((GOLDEN / f"{name}.json").read_text())
+    """A golden file (a fresh copy: the parsed text is cached, ~1 MB over 13 files)."""
+    data = json.loads(_golden_text(name))
     for key in ("events", "total", "study"):
         if not isinstance(data[key], list):
             data[key] = [data[key]]
     if data.get("group") is not None and not isinstance(data["group"], list):
         data["group"] = [data["group"]]
     return data
+
+
+@functools.lru_cache(maxsize=None)
+def _golden_text(name: str) -> str:
+    return (GOLDEN / f"{name}.json").read_text()
 
 
 def close(ours, theirs, tol, what):

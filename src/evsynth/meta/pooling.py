@@ -4,8 +4,8 @@ Everything follows metafor (Viechtbauer 2010) so that the numbers equal
 ``rma(measure, xi, ni, method, test)``, ``predict()``, ``confint()`` and
 ``rma.glmm(measure = "PLO")``:
 
-* yᵢ, vᵢ from :func:`evsynth.transforms.escalc_proportions`; τ̂² from
-  :func:`evsynth.tau2.estimate_tau2_noted` (or the GLMM, :mod:`evsynth.meta.glmm`);
+* yᵢ, vᵢ from :func:`evsynth.meta.transforms.escalc_proportions`; τ̂² from
+  :func:`evsynth.meta.tau2.estimate_tau2_noted` (or the GLMM, :mod:`evsynth.meta.glmm`);
   where metafor's Fisher scoring stops unconverged, its documented remedy
   (``stepadj = 0.5``) is applied and noted.
 * μ̂ = Σwᵢyᵢ/Σwᵢ, wᵢ = 1/(vᵢ + τ̂²), SE = (Σwᵢ)^{−1/2}; CI μ̂ ± z SE.
@@ -21,7 +21,7 @@ Everything follows metafor (Viechtbauer 2010) so that the numbers equal
   ṽ = (k − 1)/(Σwᵢ − Σwᵢ²/Σwᵢ), wᵢ = 1/vᵢ (Higgins & Thompson 2002, eq. 9;
   metafor's definition); for ``EE`` I² = max(0, 100 (Q − (k−1))/Q), H² = Q/(k−1).
   For k = 1: Q = 0, p = 1, I² = 0, H² = 1 (metafor).
-* τ² CI by the Q-profile method (:func:`evsynth.tau2.tau2_qprofile_ci`),
+* τ² CI by the Q-profile method (:func:`evsynth.meta.tau2.tau2_qprofile_ci`),
   not for ``EE``, GLMM or k = 1.
 * Weights in percent, 100 wᵢ/Σwᵢ (metafor ``weights()``); none for the GLMM.
 * Subgroups: a separate model (with its own τ²) per level, as meta's default
@@ -29,7 +29,7 @@ Everything follows metafor (Viechtbauer 2010) so that the numbers equal
   Q_b = Σ_g (μ̂_g − μ̄)²/SE_g², μ̄ the 1/SE_g²-weighted mean, G − 1 df
   (Borenstein et al. 2009, ch. 19; metafor's "separate models" recipe, an
   ``EE`` model on the subgroup estimates).
-* GLMM: β̂, SE and τ̂² from :func:`evsynth.glmm.fit_glmm`; CI by z, or t_{k−1}
+* GLMM: β̂, SE and τ̂² from :func:`evsynth.meta.glmm.fit_glmm`; CI by z, or t_{k−1}
   with ``test = "knha"`` (metafor ``test = "t"``); I²/H² from τ̂² and ṽ of the
   PLO escalc variances (as ``rma.glmm``); Q is the likelihood-ratio test of
   homogeneity (``QE.LRT``).
@@ -134,7 +134,7 @@ class CrudeProportion:
 class MarginalProportion:
     """The GLMM's population-averaged proportion ∫ expit(β̂ + σ̂z) φ(z) dz with its CI.
 
-    See :func:`evsynth.glmm.marginal_interval`: delta method on the logit scale
+    See :func:`evsynth.meta.glmm.marginal_interval`: delta method on the logit scale
     with the covariance of (β̂, σ̂), the CI's quantile as the model's.
     """
 
