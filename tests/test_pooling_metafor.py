@@ -311,3 +311,24 @@ def test_subgroups_match(name, index):
     close(res.test_between.q, gold["q"], CLOSED, f"{name} Q between")
     assert res.test_between.df == gold["df"]
     close(res.test_between.pvalue, gold["pvalue"], CLOSED, f"{name} Q between p")
+
+
+@pytest.mark.parametrize("name", DATASETS)
+@pytest.mark.parametrize("method", ["REML", "GLMM"])
+def test_crude_proportion_is_binom_test_of_the_sums(name, method):
+    """Σx/Σn with R's binom.test(sum(x), sum(n)) interval, beside every estimate (closed form)."""
+    data = load(name)
+    gold = data["crude"]
+    r = pool_proportions(data["events"], data["total"], method=method)
+    c = r.crude
+    assert (c.events, c.total) == (gold["events"], gold["total"])
+    close(c.estimate, gold["events"] / gold["total"], CLOSED, f"{name} crude")
+    close(c.ci_lower, gold["lower"], CLOSED, f"{name} crude lower")
+    close(c.ci_upper, gold["upper"], CLOSED, f"{name} crude upper")
+    boundary = all(x in (0, n) for x, n in zip(data["events"], data["total"]))
+    glmm_unfit = method == "GLMM" and data["glmm"][0]["error"] is not None
+    assert r.basis == ("crude" if boundary or glmm_unfit else "model")
+    if r.basis == "crude":  # the crude proportion stands in for the model, with the reason
+        assert (r.pooled.estimate, r.pooled.ci_lower, r.pooled.ci_upper) == (
+            c.estimate, c.ci_lower, c.ci_upper)
+        assert r.basis_reason and r.estimand.startswith("crude")

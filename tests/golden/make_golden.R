@@ -202,6 +202,9 @@ make <- function(name, source, study, xi, ni, group = NULL) {
               study = study, events = xi, total = ni, group = group,
               escalc = escalcs, study_ci = study_cis(xi, ni), fits = fits, glmm = glmm,
               glmm_tight = glmm_tight,
+              crude = list(events = sum(xi), total = sum(ni),
+                           lower = binom.test(sum(xi), sum(ni))$conf.int[1],
+                           upper = binom.test(sum(xi), sum(ni))$conf.int[2]),
               leave1out = l1o, subgroups = sub)
   writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", null = "null", pretty = FALSE),
              file.path(out_dir, paste0(name, ".json")))

@@ -34,6 +34,20 @@ Everything follows metafor (Viechtbauer 2010) so that the numbers equal
   PLO escalc variances (as ``rma.glmm``); Q is the likelihood-ratio test of
   homogeneity (``QE.LRT``).
 
+* Every result carries the crude proportion Σxᵢ/Σnᵢ with its Clopper–Pearson
+  CI (``crude``; R ``binom.test(sum(x), sum(n))``), and names its estimand
+  (:func:`estimand`). The GLMM's ``estimate`` is the conditional (median-study)
+  proportion expit(β̂); ``marginal`` is the population-averaged proportion
+  ∫ expit(β̂ + σ̂z)φ(z)dz with a delta-method CI
+  (:func:`evsynth.meta.glmm.marginal_interval`).
+* ``fallback="crude"`` (default): when every study has 0 % or 100 % events, or
+  the GLMM cannot be fitted, the result is descriptive — ``basis == "crude"``,
+  ``pooled`` = the crude proportion, ``basis_reason`` and a note say why, the
+  model quantities are NaN. ``fallback="none"`` is metafor's behaviour.
+* The test between subgroups compares estimates of one model only (its
+  ``model``, ``measure`` and ``method`` are on :class:`BetweenTest`); subgroups
+  reported descriptively are left out and listed.
+
 Values that do not exist (e.g. a knha interval for k = 1) are NaN in the
 dataclasses and ``None`` in :meth:`PoolResult.to_dict`.
 """
