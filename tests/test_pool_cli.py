@@ -20,6 +20,7 @@ POOLED = ["estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper"]
 TRANSFORMED = ["estimate", "se", "ci_lower", "ci_upper", "pi_lower", "pi_upper"]
 HETEROGENEITY = ["tau2", "tau2_ci_lower", "tau2_ci_upper", "i2", "h2", "q", "q_df", "q_pvalue"]
 STUDY = ["study", "events", "total", "proportion", "ci_lower", "ci_upper", "weight"]
+EXTRA_KEYS = ["basis", "basis_reason", "estimand", "crude", "marginal", "notes"]
 
 
 def run_json(capsys, *argv):
@@ -39,7 +40,7 @@ def check_structure(d):
 def test_json_structure_and_values(capsys):
     d = run_json(capsys, FIXTURE)
     check_structure(d)
-    assert list(d) == TOP_KEYS  # no subgroups without --by
+    assert list(d) == TOP_KEYS + EXTRA_KEYS  # no subgroups without --by
     assert (d["measure"], d["method"], d["test"], d["level"], d["k"]) == ("PLO", "REML", "z", 0.95, 9)
     assert [s["study"] for s in d["studies"]][:2] == ["Lorenz", "Fromigué"]
     # equals the library call, and the library is checked against metafor in test_pooling_metafor
@@ -60,8 +61,19 @@ def test_json_with_by_has_subgroups_and_test_between(capsys):
         check_structure(sub)
         assert sub["level"] == 0.9 and sub["method"] == "DL" and sub["test"] == "knha"
     assert d["subgroups"]["series"]["k"] == 3 and d["subgroups"]["case report"]["k"] == 6
-    assert list(d["test_between"]) == ["q", "df", "pvalue"]
+    assert list(d["test_between"]) == ["q", "df", "pvalue", "model", "measure", "method", "subgroups",
+                                       "excluded", "note"]
+    # the case reports are all 1/1 or 0/1: described by their crude proportion, not tested
+    assert d["subgroups"]["case report"]["basis"] == "crude"
+    assert d["test_between"]["q"] is None and d["test_between"]["model"] == "DL"
+    assert d["test_between"]["subgroups"] == ["series"]
+    assert [e["subgroup"] for e in d["test_between"]["excluded"]] == ["case report"]
+    assert "left out: case report" in d["test_between"]["note"]
+    # with metafor's continuity correction both are pooled and compared
+    d = run_json(capsys, FIXTURE, "--by", "design", "--method", "DL", "--measure", "PFT",
+                 "--test", "knha", "--level", "90", "--fallback", "none")
     assert d["test_between"]["df"] == 1 and d["test_between"]["q"] >= 0
+    assert d["test_between"]["subgroups"] == ["series", "case report"]
 
 
 def test_json_nulls_not_nan(capsys, tmp_path):
@@ -147,14 +159,19 @@ def test_unreadable_and_missing_file(tmp_path, capsys):
     assert "is a directory" in capsys.readouterr().err
 
 
-def test_glmm_all_zero_is_a_clear_message(tmp_path, capsys):
+def test_all_zero_reports_the_crude_proportion(tmp_path, capsys):
     f = tmp_path / "zero.csv"
     f.write_text("study,events,total\nA,0,10\nB,0,12\n")
-    assert main(["pool", str(f), "--method", "GLMM"]) == 1
+    for method in ("GLMM", "REML"):
+        assert main(["pool", str(f), "--method", method]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("Crude proportion 0.0% (95% CI 0.0% to 15.4%")  # binom.test(0, 22)
+        assert f"Not pooled ({method}): every study has 0% events" in out and "nan" not in out.lower()
+    # metafor's behaviour on request: the GLMM stops with one line, REML uses the 1/2 correction
+    assert main(["pool", str(f), "--method", "GLMM", "--fallback", "none"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no study has an event" in err
-    # the default model gives a defined answer (metafor's 1/2 correction), with a note
-    assert main(["pool", str(f)]) == 0
+    assert main(["pool", str(f), "--fallback", "none"]) == 0
     out = capsys.readouterr().out
     assert "continuity correction" in out and "nan" not in out.lower()
 
@@ -171,3 +188,53 @@ def test_json_never_has_nan_for_edge_sets(tmp_path, capsys):
                 text = json.dumps(d, allow_nan=False)  # raises on NaN/inf
                 assert "NaN" not in text
                 assert d["pooled"]["estimate"] is not None and math.isfinite(d["pooled"]["estimate"])
+
+
+def text_notes(out: str) -> list[str]:
+    if "\nNotes:\n" not in out:
+        return []
+    return [line[2:] for line in out.split("\nNotes:\n", 1)[1].splitlines()]
+
+
+@pytest.mark.parametrize("argv", [
+    ["--method", "GLMM", "--by", "design"],  # LRT note, conditional vs marginal, crude subgroup
+    ["--measure", "PR", "--by", "design", "--fallback", "none"],  # PR limits outside 0-1
+    ["--method", "REML"],
+])
+def test_json_notes_are_the_text_notes(capsys, tmp_path, argv):
+    assert main(["pool", str(FIXTURE), *argv]) == 0
+    expected = text_notes(capsys.readouterr().out)
+    d = run_json(capsys, FIXTURE, *argv)
+    assert d["notes"] == expected
+    if "GLMM" in argv:
+        assert any("likelihood-ratio test" in n for n in expected)
+        assert any("population-averaged" in n for n in expected)
+        assert any(n.startswith("case report: Not pooled (GLMM)") for n in expected)
+    if "PR" in argv:
+        assert any("outside 0-1" in n for n in expected)
+
+
+def test_json_notes_carry_the_step_size_retry_and_the_truncated_tau2_ci(capsys, tmp_path):
+    f = tmp_path / "stepadj.csv"  # metafor's Fisher scoring needs stepadj = 0.5 (test_pooling_edges)
+    rows = zip([13, 13, 4, 14, 7, 19, 14, 12, 8, 2, 15, 6], [13, 14, 4, 14, 7, 19, 14, 12, 9, 2, 15, 9])
+    f.write_text("study,events,total\n" + "".join(f"S{i},{x},{n}\n" for i, (x, n) in enumerate(rows)))
+    d = run_json(capsys, f)
+    assert any("stepadj = 0.5" in n for n in d["notes"])
+    g = tmp_path / "series.csv"
+    g.write_text("study,events,total\nLorenz,5,10\nFromigue,5,12\nGrozinsky,7,7\n")
+    d = run_json(capsys, g)
+    assert any("search limit" in n for n in d["notes"])
+    assert main(["pool", str(g)]) == 0
+    assert text_notes(capsys.readouterr().out) == d["notes"]
+
+
+def test_glmm_json_names_the_estimands(capsys):
+    d = run_json(capsys, FIXTURE, "--method", "GLMM")
+    assert d["estimand"] == "conditional (median-study) proportion" and d["basis"] == "model"
+    m, c = d["marginal"], d["crude"]
+    assert 0 < m["ci_lower"] < m["estimate"] < m["ci_upper"] < 1
+    assert (c["events"], c["total"]) == (22, 35) and c["estimate"] == pytest.approx(22 / 35)
+    # tau^2 > 0 and a conditional proportion above 1/2: the population average lies between it and 1/2
+    assert 0.5 < m["estimate"] < d["pooled"]["estimate"]
+    d = run_json(capsys, FIXTURE, "--method", "REML")
+    assert d["marginal"] is None and "logit" in d["estimand"] and d["crude"]["total"] == 35

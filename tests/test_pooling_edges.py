@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evsynth.meta.glmm import fit_glmm, lrt_heterogeneity
-from evsynth.meta.pooling import PoolingError, leave_one_out, pool_proportions, pool_subgroups
+from evsynth.meta.pooling import (PoolingError, leave_one_out, pool_proportions, pool_subgroups,
+                                  test_between_subgroups)
 from evsynth.meta.proportions import CI_METHODS, proportion_ci, proportion_limits
 from evsynth.meta.transforms import back_transform, escalc_proportions, ipft_hm, pft
 
@@ -29,7 +30,7 @@ def test_k1_pooled_equals_the_study():
 
 @pytest.mark.parametrize("measure", ["PLO", "PFT", "PAS", "PR"])
 def test_all_zero_gives_small_defined_estimate(measure):
-    r = pool_proportions([0, 0, 0], [10, 12, 3], measure=measure)
+    r = pool_proportions([0, 0, 0], [10, 12, 3], measure=measure, fallback="none")  # metafor's way
     assert 0 <= r.pooled.estimate < 0.1
     assert r.pooled.ci_lower <= r.pooled.estimate <= r.pooled.ci_upper < 0.5
     if measure == "PR":  # metafor does not truncate PR limits; the result says so
@@ -39,10 +40,11 @@ def test_all_zero_gives_small_defined_estimate(measure):
     assert all(s.proportion == 0 and s.ci_lower == 0 for s in r.studies)
 
 
+@pytest.mark.parametrize("fallback", ["crude", "none"])
 @pytest.mark.parametrize("measure", ["PLO", "PFT", "PAS"])
-def test_all_events_mirror_all_zero(measure):
-    zero = pool_proportions([0, 0, 0], [10, 12, 3], measure=measure)
-    full = pool_proportions([10, 12, 3], [10, 12, 3], measure=measure)
+def test_all_events_mirror_all_zero(measure, fallback):
+    zero = pool_proportions([0, 0, 0], [10, 12, 3], measure=measure, fallback=fallback)
+    full = pool_proportions([10, 12, 3], [10, 12, 3], measure=measure, fallback=fallback)
     assert full.pooled.estimate == pytest.approx(1 - zero.pooled.estimate, abs=1e-12)
     assert full.pooled.ci_lower == pytest.approx(1 - zero.pooled.ci_upper, abs=1e-12)
 
@@ -67,7 +69,7 @@ def test_glmm_handles_0_and_100_percent_studies_without_correction():
 ])
 def test_glmm_undefined_cases_raise_clear_errors(events, totals, message):
     with pytest.raises(PoolingError, match=message):
-        pool_proportions(events, totals, method="GLMM")
+        pool_proportions(events, totals, method="GLMM", fallback="none")
 
 
 def test_fisher_scoring_falls_back_to_metafors_remedy():
@@ -107,9 +109,34 @@ def test_subgroup_with_one_level_has_no_test():
     assert r.to_dict()["test_between"]["q"] is None
 
 
-def test_subgroup_error_names_the_subgroup():
-    with pytest.raises(PoolingError, match="subgroup b: .*no study has an event"):
-        pool_subgroups([1, 2, 0, 0], [5, 6, 7, 8], ["a", "a", "b", "b"], method="GLMM")
+def test_subgroup_the_model_cannot_fit_is_descriptive_and_left_out_of_the_test():
+    # even with fallback="none" one unfit subgroup does not stop the others from being pooled
+    for fallback in ("crude", "none"):
+        r = pool_subgroups([1, 2, 3, 0, 0, 4], [5, 6, 7, 8, 9, 9], ["a", "a", "c", "b", "b", "c"],
+                           method="GLMM", fallback=fallback)
+        assert [s.basis for s in r.subgroups.values()] == ["model", "model", "crude"]
+        b = r.subgroups["b"]
+        assert b.pooled.estimate == 0 and b.pooled.ci_upper == pytest.approx(1 - 0.025 ** (1 / 17))
+        assert "no study has an event" in b.basis_reason or "0% events" in b.basis_reason
+        tb = r.test_between
+        assert tb.subgroups == ("a", "c") and [name for name, _ in tb.excluded] == ["b"]
+        assert tb.model == "GLMM" and tb.measure == "PLO" and tb.df == 1 and math.isfinite(tb.q)
+        ac = pool_subgroups([1, 2, 3, 4], [5, 6, 7, 9], ["a", "a", "c", "c"], method="GLMM")
+        assert tb.q == pytest.approx(ac.test_between.q, rel=1e-12)  # b played no part
+        assert any(n.startswith("b: Not pooled (GLMM)") for n in r.all_notes())
+        assert any("left out: b" in n for n in r.all_notes())
+
+
+def test_between_test_refuses_to_mix_models():
+    a = pool_proportions([3, 4, 5], [10, 10, 10], method="GLMM")
+    b = pool_proportions([6, 7, 2], [10, 10, 10], method="REML")
+    tb = test_between_subgroups({"MTC": a, "PTC": b})
+    assert math.isnan(tb.q) and tb.model == "mixed" and "different models" in tb.note
+    same = test_between_subgroups({"MTC": a, "PTC": pool_proportions([6, 7, 2], [10, 10, 10],
+                                                                     method="GLMM")})
+    assert same.model == "GLMM" and same.subgroups == ("MTC", "PTC") and same.q > 0
+    d = same.to_dict()
+    assert d["model"] == "GLMM" and "separate models" in d["method"] and d["excluded"] == []
 
 
 def test_leave_one_out_needs_two():
@@ -171,11 +198,21 @@ counts = st.integers(1, 200).flatmap(lambda n: st.tuples(st.integers(0, n), st.j
 @given(data=st.lists(counts, min_size=1, max_size=25),
        measure=st.sampled_from(["PLO", "PFT", "PAS", "PR"]),
        method=st.sampled_from(["DL", "REML", "PM", "ML", "HE", "SJ", "EE"]),
-       test=st.sampled_from(["z", "knha"]))
-def test_any_counts_give_a_finite_ordered_answer(data, measure, method, test):
+       test=st.sampled_from(["z", "knha"]), fallback=st.sampled_from(["crude", "none"]))
+def test_any_counts_give_a_finite_ordered_answer(data, measure, method, test, fallback):
     x = [a for a, _ in data]
     n = [b for _, b in data]
-    r = pool_proportions(x, n, measure=measure, method=method, test=test)
+    r = pool_proportions(x, n, measure=measure, method=method, test=test, fallback=fallback)
+    c = r.crude
+    assert (c.events, c.total) == (sum(x), sum(n)) and c.ci_lower <= c.estimate <= c.ci_upper
+    boundary = all(a in (0, b) for a, b in data)
+    assert r.basis == ("crude" if boundary and fallback == "crude" else "model")
+    if r.basis == "crude":
+        assert (r.pooled.estimate, r.pooled.ci_lower, r.pooled.ci_upper) == (
+            c.estimate, c.ci_lower, c.ci_upper)
+        assert r.basis_reason and r.notes[0].startswith(f"Not pooled ({method})")
+        json.dumps(r.to_dict(), allow_nan=False)
+        return
     t, h = r.transformed, r.heterogeneity
     yi = [s.yi for s in r.studies]
     assert min(yi) - 1e-9 <= t.estimate <= max(yi) + 1e-9  # a weighted mean of the yi
@@ -190,7 +227,8 @@ def test_any_counts_give_a_finite_ordered_answer(data, measure, method, test):
     assert abs(sum(s.weight for s in r.studies) - 100) < 1e-6
     json.dumps(r.to_dict(), allow_nan=False)
     # the order of the studies does not matter
-    r2 = pool_proportions(x[::-1], n[::-1], measure=measure, method=method, test=test)
+    r2 = pool_proportions(x[::-1], n[::-1], measure=measure, method=method, test=test,
+                          fallback=fallback)
     assert r2.transformed.estimate == pytest.approx(t.estimate, rel=1e-9, abs=1e-9)
 
 
@@ -199,10 +237,14 @@ def test_any_counts_give_a_finite_ordered_answer(data, measure, method, test):
 def test_glmm_either_fits_or_says_why(data):
     x = [a for a, _ in data]
     n = [b for _, b in data]
+    crude = pool_proportions(x, n, method="GLMM")  # never raises: crude proportion when not estimable
     try:
-        r = pool_proportions(x, n, method="GLMM")
+        r = pool_proportions(x, n, method="GLMM", fallback="none")
     except PoolingError as exc:
         assert "no finite estimate" in str(exc)
+        assert crude.basis == "crude" and crude.pooled.estimate == pytest.approx(sum(x) / sum(n))
         return
+    assert crude.basis == "model" and crude.pooled.estimate == r.pooled.estimate
+    assert r.marginal is not None and 0 < r.marginal.ci_lower <= r.marginal.estimate <= r.marginal.ci_upper < 1
     assert 0 < r.pooled.ci_lower <= r.pooled.estimate <= r.pooled.ci_upper < 1
     assert r.heterogeneity.tau2 >= 0 and math.isfinite(r.transformed.se)

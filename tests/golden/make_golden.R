@@ -2,12 +2,14 @@
 # Golden files for evsynth's pooling of proportions, computed with R's metafor.
 #
 # Run from the repository root:  Rscript tests/golden/make_golden.R
-# Needs R with metafor, lme4 and jsonlite (Debian: r-cran-metafor r-cran-lme4 r-cran-jsonlite).
+# Needs R with metafor, lme4, numDeriv and jsonlite
+# (Debian: r-cran-metafor r-cran-lme4 r-cran-numderiv r-cran-jsonlite).
 # Writes tests/golden/<dataset>.json; the tests read these files and never call R.
 #
 # For every data set: escalc yi/vi per measure; per-study CIs (binom.test, prop.test, qbeta);
 # rma() for every measure x method x test with predict() (CI, PI, back-transformed),
-# confint() (Q-profile tau^2 CI), I^2, H^2, Q, weights; rma.glmm(measure = "PLO") for z and t;
+# confint() (Q-profile tau^2 CI), I^2, H^2, Q, weights; rma.glmm(measure = "PLO") for z and t,
+# with lme4's default settings and with tightened ones ("glmm_tight", see glmm_extras());
 # leave1out(); and separate-model subgroup analyses with the Q-test between subgroups.
 
 suppressPackageStartupMessages({
@@ -79,6 +81,63 @@ fit_glmm <- function(xi, ni, test) {
          QE_LRT = num(res$QE.LRT), QEp_LRT = num(res$QEp.LRT), QE_Wld = num(res$QE.Wld), k = res$k))
 }
 
+# lme4 with its default glmerControl stops bobyqa at rhoend = 2e-7 and evaluates the deviance
+# with PIRLS to tolPwrss = 1e-7; on flat likelihoods (e.g. "wide_tau") that leaves the optimum
+# off by ~1e-3 in sigma. The "tight" fits tighten both (metafor passes control$glmerCtrl on).
+TIGHT <- list(optimizer = "bobyqa", tolPwrss = 1e-12, optCtrl = list(rhoend = 1e-12, maxfun = 1e5))
+
+# Population-averaged proportion integral(plogis(b + s z) dnorm(z) dz) and its derivatives in
+# (b, s), by R's integrate() (QUADPACK), split at the logit's midpoint z0 = -b/s when it is near.
+marginal_moments <- function(b, s) {
+  if (s == 0) { p <- plogis(b); return(c(p, p * (1 - p), 0)) }
+  f <- list(function(z) plogis(b + s * z) * dnorm(z),
+            function(z) plogis(b + s * z) * plogis(-(b + s * z)) * dnorm(z),
+            function(z) plogis(b + s * z) * plogis(-(b + s * z)) * z * dnorm(z))
+  z0 <- -b / s
+  cuts <- if (abs(z0) < 10) c(-Inf, z0, Inf) else c(-Inf, Inf)
+  sapply(f, function(g) sum(sapply(seq_len(length(cuts) - 1), function(i)
+    integrate(g, cuts[i], cuts[i + 1], rel.tol = 1e-12, abs.tol = 1e-15, subdivisions = 1000L)$value)))
+}
+
+# The tight GLMM fit plus: sigma; the covariance of (beta, sigma) from numDeriv::hessian of
+# lme4's deviance function at the optimum (2 * inverse Hessian of the deviance; at sigma = 0 the
+# beta curvature alone); the SE of beta from it; the population-averaged proportion with the
+# delta-method CI on the logit scale, crit = the CI's quantile.
+glmm_extras <- function(xi, ni, test) {
+  d <- data.frame(x = xi, n = ni, study = factor(seq_along(xi)))
+  g <- glmer(cbind(x, n - x) ~ 1 + (1 | study), data = d, family = binomial, nAGQ = 7,
+             control = do.call(glmerControl, TIGHT))
+  dev <- update(g, devFunOnly = TRUE)
+  s <- as.numeric(getME(g, "theta")); b <- as.numeric(fixef(g))
+  H <- numDeriv::hessian(dev, c(s, b))
+  if (s > 1e-3) {
+    V <- 2 * solve(H)
+    cov <- matrix(c(V[2, 2], V[1, 2], V[2, 1], V[1, 1]), 2)  # order (beta, sigma)
+  } else {
+    cov <- matrix(c(2 / H[2, 2], 0, 0, NA_real_), 2)
+  }
+  mm <- marginal_moments(b, s)
+  var <- mm[2]^2 * cov[1, 1] + if (s > 1e-3) 2 * mm[2] * mm[3] * cov[1, 2] + mm[3]^2 * cov[2, 2] else 0
+  se_logit <- sqrt(var) / (mm[1] * (1 - mm[1]))
+  crit <- if (test == "t") qt(0.975, length(xi) - 1) else qnorm(0.975)
+  list(beta_lme4 = b, sigma = s, se_numderiv = sqrt(cov[1, 1]),
+       cov = list(c(cov[1, 1], cov[1, 2]), c(cov[2, 1], cov[2, 2])),
+       crit = crit, marginal = mm[1], marginal_se_logit = se_logit,
+       marginal_ci_lb = plogis(qlogis(mm[1]) - crit * se_logit),
+       marginal_ci_ub = plogis(qlogis(mm[1]) + crit * se_logit))
+}
+
+fit_glmm_tight <- function(xi, ni, test) {
+  res <- tryCatch(suppressWarnings(rma.glmm(measure = "PLO", xi = xi, ni = ni, method = "ML",
+                                            test = test, control = list(glmerCtrl = TIGHT))),
+                  error = function(e) e)
+  base <- list(measure = "PLO", method = "GLMM", test = if (test == "t") "knha" else "z")
+  if (inherits(res, "error")) return(c(base, list(error = conditionMessage(res))))
+  c(base, list(error = NA), pred_fields(res, "PLO", ni),
+    list(tau2 = num(res$tau2), I2 = num(res$I2), H2 = num(res$H2), k = res$k),
+    glmm_extras(xi, ni, test))
+}
+
 study_cis <- function(xi, ni, level = 0.95) {
   z <- qnorm(1 - (1 - level) / 2)
   cp <- t(mapply(function(x, n) binom.test(x, n, conf.level = level)$conf.int, xi, ni))
@@ -123,6 +182,7 @@ make <- function(name, source, study, xi, ni, group = NULL) {
   for (m in measures) for (meth in methods) for (tst in tests)
     fits[[length(fits) + 1]] <- fit_uni(xi, ni, m, meth, tst)
   glmm <- list(fit_glmm(xi, ni, "z"), fit_glmm(xi, ni, "t"))
+  glmm_tight <- list(fit_glmm_tight(xi, ni, "z"), fit_glmm_tight(xi, ni, "t"))
   l1o <- NULL
   if (length(xi) >= 3) {
     l <- leave1out(rma(measure = "PLO", xi = xi, ni = ni, method = "REML"))
@@ -141,6 +201,10 @@ make <- function(name, source, study, xi, ni, group = NULL) {
                                  "; lme4 ", packageVersion("lme4")),
               study = study, events = xi, total = ni, group = group,
               escalc = escalcs, study_ci = study_cis(xi, ni), fits = fits, glmm = glmm,
+              glmm_tight = glmm_tight,
+              crude = list(events = sum(xi), total = sum(ni),
+                           lower = binom.test(sum(xi), sum(ni))$conf.int[1],
+                           upper = binom.test(sum(xi), sum(ni))$conf.int[2]),
               leave1out = l1o, subgroups = sub)
   writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", null = "null", pretty = FALSE),
              file.path(out_dir, paste0(name, ".json")))
@@ -180,3 +244,22 @@ n50 <- sample(5:80, 50, replace = TRUE)
 x50 <- rbinom(50, n50, plogis(rnorm(50, -1, 0.8)))
 make("random50", "simulated: n ~ U{5..80}, logit p ~ N(-1, 0.8^2), set.seed(20240517)",
      sprintf("S%02d", 1:50), x50, n50, group = rep(c("A", "B", "C"), length.out = 50))
+# 8. The d26 example of issue 11: four studies at 100 %, one at 99 %, up to n = 1000. The
+#    GLMM's SE needs a careful Hessian (a fixed 1e-4 step gave 2.23 instead of 2.18).
+make("d26", "near 100 %: constructed (issue 11)", sprintf("S%d", 1:5),
+     c(99, 200, 150, 1000, 30), c(100, 200, 150, 1000, 30))
+# 9. Rare events: mostly 0 % with large n (near the 0 % boundary, sigma > 0).
+make("rare_events", "near 0 %: constructed", sprintf("S%d", 1:6),
+     c(0, 0, 1, 5, 0, 2), c(200, 150, 300, 100, 250, 40))
+# 10. Homogeneous studies: the ML estimate of sigma is on the boundary 0 (lme4: singular fit).
+make("sigma_zero", "homogeneous: constructed", sprintf("S%d", 1:5),
+     c(10, 10, 11, 10, 9), c(50, 50, 50, 50, 50))
+# 11. Very heterogeneous (tau^2 about 23): 0 % to 100 %; lme4's defaults stop short of the optimum.
+make("wide_tau", "0 % to 100 %: constructed", sprintf("S%d", 1:6),
+     c(0, 1, 10, 30, 49, 50), rep(50, 6))
+# 12. Large k: 200 simulated studies, many at 100 %.
+set.seed(20250101)
+n200 <- sample(3:60, 200, replace = TRUE)
+x200 <- rbinom(200, n200, plogis(rnorm(200, 1.5, 1.2)))
+make("large_k", "simulated: n ~ U{3..60}, logit p ~ N(1.5, 1.2^2), set.seed(20250101)",
+     sprintf("S%03d", 1:200), x200, n200)

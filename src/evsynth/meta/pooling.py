@@ -4,8 +4,8 @@ Everything follows metafor (Viechtbauer 2010) so that the numbers equal
 ``rma(measure, xi, ni, method, test)``, ``predict()``, ``confint()`` and
 ``rma.glmm(measure = "PLO")``:
 
-* yᵢ, vᵢ from :func:`evsynth.transforms.escalc_proportions`; τ̂² from
-  :func:`evsynth.tau2.estimate_tau2_noted` (or the GLMM, :mod:`evsynth.meta.glmm`);
+* yᵢ, vᵢ from :func:`evsynth.meta.transforms.escalc_proportions`; τ̂² from
+  :func:`evsynth.meta.tau2.estimate_tau2_noted` (or the GLMM, :mod:`evsynth.meta.glmm`);
   where metafor's Fisher scoring stops unconverged, its documented remedy
   (``stepadj = 0.5``) is applied and noted.
 * μ̂ = Σwᵢyᵢ/Σwᵢ, wᵢ = 1/(vᵢ + τ̂²), SE = (Σwᵢ)^{−1/2}; CI μ̂ ± z SE.
@@ -21,7 +21,7 @@ Everything follows metafor (Viechtbauer 2010) so that the numbers equal
   ṽ = (k − 1)/(Σwᵢ − Σwᵢ²/Σwᵢ), wᵢ = 1/vᵢ (Higgins & Thompson 2002, eq. 9;
   metafor's definition); for ``EE`` I² = max(0, 100 (Q − (k−1))/Q), H² = Q/(k−1).
   For k = 1: Q = 0, p = 1, I² = 0, H² = 1 (metafor).
-* τ² CI by the Q-profile method (:func:`evsynth.tau2.tau2_qprofile_ci`),
+* τ² CI by the Q-profile method (:func:`evsynth.meta.tau2.tau2_qprofile_ci`),
   not for ``EE``, GLMM or k = 1.
 * Weights in percent, 100 wᵢ/Σwᵢ (metafor ``weights()``); none for the GLMM.
 * Subgroups: a separate model (with its own τ²) per level, as meta's default
@@ -29,10 +29,24 @@ Everything follows metafor (Viechtbauer 2010) so that the numbers equal
   Q_b = Σ_g (μ̂_g − μ̄)²/SE_g², μ̄ the 1/SE_g²-weighted mean, G − 1 df
   (Borenstein et al. 2009, ch. 19; metafor's "separate models" recipe, an
   ``EE`` model on the subgroup estimates).
-* GLMM: β̂, SE and τ̂² from :func:`evsynth.glmm.fit_glmm`; CI by z, or t_{k−1}
+* GLMM: β̂, SE and τ̂² from :func:`evsynth.meta.glmm.fit_glmm`; CI by z, or t_{k−1}
   with ``test = "knha"`` (metafor ``test = "t"``); I²/H² from τ̂² and ṽ of the
   PLO escalc variances (as ``rma.glmm``); Q is the likelihood-ratio test of
   homogeneity (``QE.LRT``).
+
+* Every result carries the crude proportion Σxᵢ/Σnᵢ with its Clopper–Pearson
+  CI (``crude``; R ``binom.test(sum(x), sum(n))``), and names its estimand
+  (:func:`estimand`). The GLMM's ``estimate`` is the conditional (median-study)
+  proportion expit(β̂); ``marginal`` is the population-averaged proportion
+  ∫ expit(β̂ + σ̂z)φ(z)dz with a delta-method CI
+  (:func:`evsynth.meta.glmm.marginal_interval`).
+* ``fallback="crude"`` (default): when every study has 0 % or 100 % events, or
+  the GLMM cannot be fitted, the result is descriptive — ``basis == "crude"``,
+  ``pooled`` = the crude proportion, ``basis_reason`` and a note say why, the
+  model quantities are NaN. ``fallback="none"`` is metafor's behaviour.
+* The test between subgroups compares estimates of one model only (its
+  ``model``, ``measure`` and ``method`` are on :class:`BetweenTest`); subgroups
+  reported descriptively are left out and listed.
 
 Values that do not exist (e.g. a knha interval for k = 1) are NaN in the
 dataclasses and ``None`` in :meth:`PoolResult.to_dict`.
@@ -41,20 +55,30 @@ dataclasses and ``None`` in :meth:`PoolResult.to_dict`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy import stats
+from scipy.special import expit as expit_scalar
 
-from evsynth.meta.glmm import GlmmError, fit_glmm, lrt_heterogeneity
-from evsynth.meta.proportions import CI_METHODS, proportion_limits
+from evsynth.meta.glmm import GlmmError, fit_glmm, lrt_heterogeneity, marginal_interval
+from evsynth.meta.proportions import CI_METHODS, crude_proportion, proportion_limits
 from evsynth.meta.tau2 import ESTIMATORS, ConvergenceError, estimate_tau2_noted, tau2_qprofile_ci
 from evsynth.meta.transforms import MEASURES, back_transform, escalc_proportions
 
 METHODS: tuple[str, ...] = ESTIMATORS + ("GLMM",)
 TESTS: tuple[str, ...] = ("z", "knha")
+#: What :func:`pool_proportions` reports when the model cannot give a meaningful estimate.
+FALLBACKS: tuple[str, ...] = ("crude", "none")
+
+#: ``PoolResult.basis``: the pooled numbers come from the model, or are the crude proportion.
+BASIS_MODEL = "model"
+BASIS_CRUDE = "crude"
+
+#: The name of the subgroup test in :class:`BetweenTest` (see :func:`test_between_subgroups`).
+BETWEEN_METHOD = "Q-test for subgroup differences (separate models, Wald-type, chi-square G-1 df)"
 
 NAN = float("nan")
 
@@ -101,6 +125,43 @@ class PooledTransformed:
     def to_dict(self) -> dict[str, Any]:
         return {k: _num(getattr(self, k))
                 for k in ("estimate", "se", "ci_lower", "ci_upper", "pi_lower", "pi_upper")}
+
+
+@dataclass(frozen=True)
+class CrudeProportion:
+    """Σ events / Σ patients with its exact CI (Clopper–Pearson unless asked otherwise)."""
+
+    events: int
+    total: int
+    estimate: float
+    ci_lower: float
+    ci_upper: float
+    ci_method: str = "CP"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"events": int(self.events), "total": int(self.total), "estimate": _num(self.estimate),
+                "ci_lower": _num(self.ci_lower), "ci_upper": _num(self.ci_upper),
+                "ci_method": self.ci_method}
+
+
+@dataclass(frozen=True)
+class MarginalProportion:
+    """The GLMM's population-averaged proportion ∫ expit(β̂ + σ̂z) φ(z) dz with its CI.
+
+    See :func:`evsynth.meta.glmm.marginal_interval`: delta method on the logit scale
+    with the covariance of (β̂, σ̂), the CI's quantile as the model's.
+    """
+
+    estimate: float
+    ci_lower: float
+    ci_upper: float
+    se_logit: float
+    ci_method: str = "delta method on the logit scale, covariance of (beta, sigma) from the ML Hessian"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"estimate": _num(self.estimate), "ci_lower": _num(self.ci_lower),
+                "ci_upper": _num(self.ci_upper), "se_logit": _num(self.se_logit),
+                "ci_method": self.ci_method}
 
 
 @dataclass(frozen=True)
@@ -158,6 +219,17 @@ class PoolResult:
     heterogeneity: Heterogeneity
     studies: tuple[StudyEstimate, ...]
     notes: tuple[str, ...] = ()
+    #: ``"model"``: ``pooled`` is the model's estimate; ``"crude"``: the model was not used
+    #: (see ``basis_reason``) and ``pooled`` is the crude proportion with its exact CI.
+    basis: str = BASIS_MODEL
+    #: Why the crude proportion stands in for the model ("" when ``basis == "model"``).
+    basis_reason: str = ""
+    #: What ``pooled.estimate`` estimates, in words (see :func:`estimand`).
+    estimand: str = ""
+    #: Σ events / Σ patients with its exact CI, beside every pooled estimate.
+    crude: CrudeProportion | None = None
+    #: GLMM only: the population-averaged proportion (``None`` otherwise).
+    marginal: MarginalProportion | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON structure of ``evsynth pool --json`` (without subgroups)."""
@@ -165,19 +237,40 @@ class PoolResult:
                 "level": self.level, "k": self.k, "pooled": self.pooled.to_dict(),
                 "transformed": self.transformed.to_dict(),
                 "heterogeneity": self.heterogeneity.to_dict(),
-                "studies": [s.to_dict() for s in self.studies]}
+                "studies": [s.to_dict() for s in self.studies],
+                "basis": self.basis, "basis_reason": self.basis_reason or None,
+                "estimand": self.estimand,
+                "crude": self.crude.to_dict() if self.crude else None,
+                "marginal": self.marginal.to_dict() if self.marginal else None,
+                "notes": list(self.notes)}
 
 
 @dataclass(frozen=True)
 class BetweenTest:
-    """Test for subgroup differences: Q between, its df and p-value."""
+    """Test for subgroup differences: Q between, its df and p-value, and what was compared.
+
+    ``model`` is the pooling method of every compared subgroup (e.g. ``"GLMM"``)
+    and ``measure`` its scale, ``method`` the test (:data:`BETWEEN_METHOD`);
+    ``subgroups`` the compared levels and ``excluded`` the levels left out with
+    the reason (not pooled by the model); ``note`` says why there is no test.
+    """
 
     q: float
     df: int
     pvalue: float
+    model: str = ""
+    measure: str = ""
+    method: str = BETWEEN_METHOD
+    subgroups: tuple[str, ...] = ()
+    excluded: tuple[tuple[str, str], ...] = ()
+    note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"q": _num(self.q), "df": _num(self.df), "pvalue": _num(self.pvalue)}
+        return {"q": _num(self.q), "df": _num(self.df), "pvalue": _num(self.pvalue),
+                "model": self.model or None, "measure": self.measure or None, "method": self.method,
+                "subgroups": list(self.subgroups),
+                "excluded": [{"subgroup": name, "reason": why} for name, why in self.excluded],
+                "note": self.note or None}
 
 
 @dataclass(frozen=True)
@@ -188,9 +281,19 @@ class SubgroupAnalysis:
     subgroups: dict[str, PoolResult] = field(default_factory=dict)
     test_between: BetweenTest = BetweenTest(NAN, 0, NAN)
 
+    def all_notes(self) -> list[str]:
+        """Every note: the overall model's, each subgroup's (prefixed by its name), the test's."""
+        notes = list(self.overall.notes)
+        for name, sub in self.subgroups.items():
+            notes += [f"{name}: {n}" for n in sub.notes]
+        if self.test_between.note:
+            notes.append(f"Test for subgroup differences: {self.test_between.note}")
+        return notes
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON structure of ``evsynth pool --by COLUMN --json``."""
+        """The JSON structure of ``evsynth pool --by COLUMN --json`` (``notes``: :meth:`all_notes`)."""
         out = self.overall.to_dict()
+        out["notes"] = self.all_notes()
         out["subgroups"] = {name: r.to_dict() for name, r in self.subgroups.items()}
         out["test_between"] = self.test_between.to_dict()
         return out
@@ -239,8 +342,22 @@ def _typical_within_variance(vi: np.ndarray) -> float:
 def pool_proportions(events: Sequence[int], totals: Sequence[int],
                      studies: Sequence[str] | None = None, *, measure: str = "PLO",
                      method: str = "REML", ci: str = "CP", test: str = "z",
-                     level: float = 0.95) -> PoolResult:
+                     level: float = 0.95, fallback: str = "crude") -> PoolResult:
     """Pool single proportions ``events/totals`` across studies, as metafor does.
+
+    Beside every pooled estimate the result carries the crude proportion
+    (``crude``), what the estimate estimates (``estimand``) and, for the GLMM,
+    the population-averaged proportion (``marginal``).
+
+    With ``fallback="crude"`` (the default), when the model cannot give a
+    meaningful estimate the result is the crude proportion Σxᵢ/Σnᵢ with its
+    Clopper–Pearson CI instead, ``basis == "crude"`` and ``basis_reason`` says
+    why: when every study has 0 % or 100 % events (any model would then rest on
+    the ½ continuity correction — e.g. two 1/1 studies give 75 % by REML/PLO —
+    or, for the GLMM, has no finite estimate), and when the GLMM cannot be
+    fitted (k = 1, or no finite ML estimate). ``fallback="none"`` behaves as
+    metafor: the continuity-corrected fit, or :class:`PoolingError` where
+    ``rma``/``rma.glmm`` stop with an error.
 
     Parameters
     ----------
@@ -258,6 +375,8 @@ def pool_proportions(events: Sequence[int], totals: Sequence[int],
         Normal quantiles or Knapp–Hartung adjustment with t_{k−1}.
     level : float
         Confidence level, e.g. 0.95.
+    fallback : {"crude", "none"}
+        See above.
 
     Returns
     -------
@@ -266,10 +385,12 @@ def pool_proportions(events: Sequence[int], totals: Sequence[int],
     Raises
     ------
     PoolingError
-        Bad counts or options, or a model without a finite estimate (GLMM on
-        all-zero or all-event data, or with k = 1).
+        Bad counts or options; with ``fallback="none"``, a model without a
+        finite estimate (GLMM on all-zero or all-event data, or with k = 1).
     """
     measure, method, ci, test = _options(measure, method, ci, test, level)
+    if fallback not in FALLBACKS:
+        raise PoolingError(f"unknown fallback {fallback}; use one of {', '.join(FALLBACKS)}")
     x, n = _check_counts(events, totals)
     k = len(x)
     labels = [str(s) for s in studies] if studies is not None else [str(i + 1) for i in range(k)]
@@ -279,11 +400,24 @@ def pool_proportions(events: Sequence[int], totals: Sequence[int],
     yi, vi = es.yi, es.vi
     alpha = 1 - level
     notes: list[str] = []
+    crude_ci = crude_proportion(x, n, "CP", level)
+    crude = CrudeProportion(crude_ci.events, crude_ci.total, crude_ci.proportion, crude_ci.ci_lower,
+                            crude_ci.ci_upper, "CP")
+    options = (measure, method, test, level, ci)
 
+    if fallback == "crude" and np.all((x == 0) | (x == n)):
+        share = "0%" if x.sum() == 0 else "100%" if x.sum() == n.sum() else "0% or 100%"
+        return crude_result(x, n, labels, options, crude,
+                            f"every study has {share} events, so "
+                            + ("the GLMM has no finite estimate" if method == "GLMM" else
+                               f"a {method} estimate would rest on the 1/2 continuity correction"))
+    marginal = None
     if method == "GLMM":
         try:
             fit = fit_glmm(x, n)
         except GlmmError as exc:
+            if fallback == "crude":
+                return crude_result(x, n, labels, options, crude, str(exc))
             raise PoolingError(str(exc)) from None
         mu, se, tau2 = fit.beta, fit.se, fit.tau2
         if not math.isfinite(se):
@@ -297,6 +431,13 @@ def pool_proportions(events: Sequence[int], totals: Sequence[int],
         tau2_lo = tau2_hi = NAN
         truncated = False
         notes.append("Q is the likelihood-ratio test of homogeneity (metafor QE.LRT).")
+        m, m_lo, m_hi, m_se = marginal_interval(fit.beta, fit.sigma, fit.cov, float(crit))
+        marginal = MarginalProportion(m, m_lo, m_hi, m_se)
+        conditional = float(expit_scalar(mu))
+        if abs(conditional - m) >= 0.0005:
+            notes.append(f"GLMM: the estimate {100 * conditional:.1f}% is the conditional (median-study) "
+                         f"proportion; averaged over the between-study distribution (tau^2 = "
+                         f"{tau2:.3g}) the population-averaged proportion is {100 * m:.1f}%.")
     else:
         try:
             tau2, note = estimate_tau2_noted(yi, vi, method)
@@ -367,24 +508,108 @@ def pool_proportions(events: Sequence[int], totals: Sequence[int],
                                       float(pi_lo), float(pi_hi)),
         heterogeneity=Heterogeneity(float(tau2), float(tau2_lo), float(tau2_hi), float(i2),
                                     float(h2), float(q), int(q_df), q_p, truncated),
-        studies=rows, notes=tuple(notes))
+        studies=rows, notes=tuple(notes), basis=BASIS_MODEL, estimand=estimand(measure, method),
+        crude=crude, marginal=marginal)
 
 
-def test_between_subgroups(results: Sequence[PoolResult]) -> BetweenTest:
+def estimand(measure: str, method: str) -> str:
+    """What a model's pooled estimate (back on the 0–1 scale) estimates, in words.
+
+    GLMM: expit(β̂) is the proportion of a study whose random effect is 0, the
+    median of the study proportions — the conditional (cluster-specific)
+    estimand, not the population average (Zeger, Liang & Albert 1988). A
+    random-effects model on the logit scale gives expit(μ̂), likewise the median
+    of the true study proportions; on the PFT/PAS scales the back-transformed
+    mean; on PR the weighted mean proportion.
+    """
+    if method == "GLMM":
+        return "conditional (median-study) proportion"
+    if method == "EE":
+        return f"common proportion (common-effect model, {measure} scale)"
+    return {"PLO": "back-transformed mean logit (median of the study proportions)",
+            "PFT": "back-transformed mean Freeman-Tukey value",
+            "PAS": "back-transformed mean arcsine value",
+            "PR": "weighted mean proportion"}[measure]
+
+
+ESTIMAND_CRUDE = "crude proportion (total events / total patients)"
+
+
+def crude_result(x: np.ndarray, n: np.ndarray, labels: Sequence[str],
+                 options: tuple[str, str, str, float, str], crude: CrudeProportion,
+                 reason: str) -> PoolResult:
+    """A descriptive result: ``pooled`` is the crude proportion, no model quantities (NaN).
+
+    ``options`` = (measure, method, test, level, ci) as asked; ``basis`` is
+    ``"crude"`` and ``basis_reason`` the *reason*, also the first note.
+    """
+    measure, method, test, level, ci = options
+    k = len(x)
+    es = escalc_proportions(x, n, measure)
+    plo, phi = proportion_limits(x, n, ci, level)
+    rows = tuple(StudyEstimate(labels[i], int(x[i]), int(n[i]), x[i] / n[i], float(plo[i]),
+                               float(phi[i]), NAN, float(es.yi[i]), float(es.vi[i]))
+                 for i in range(k))
+    note = (f"Not pooled ({method}): {reason}; the crude proportion with its exact "
+            f"(Clopper-Pearson) CI is reported.")
+    return PoolResult(
+        measure=measure, method=method, test=test, level=level, ci_method=ci, k=k,
+        pooled=PooledProportion(crude.estimate, crude.ci_lower, crude.ci_upper, NAN, NAN),
+        transformed=PooledTransformed(NAN, NAN, NAN, NAN, NAN, NAN),
+        heterogeneity=Heterogeneity(NAN, NAN, NAN, NAN, NAN, NAN, k - 1, NAN),
+        studies=rows, notes=(note,), basis=BASIS_CRUDE, basis_reason=reason,
+        estimand=ESTIMAND_CRUDE, crude=crude, marginal=None)
+
+
+def test_between_subgroups(results: Sequence[PoolResult] | Mapping[str, PoolResult]) -> BetweenTest:
     """Q-test for subgroup differences on the transformed scale (see module docstring).
 
-    Q_b = Σ_g (μ̂_g − μ̄)²/SE_g², df = G − 1; NaN when fewer than 2 subgroups
-    have a finite, positive standard error.
+    Q_b = Σ_g (μ̂_g − μ̄)²/SE_g², μ̄ the 1/SE_g²-weighted mean, df = G − 1
+    (Borenstein et al. 2009, ch. 19; metafor: an ``EE`` model on the subgroup
+    estimates). Only estimates of one model are compared: subgroups reported
+    descriptively (``basis == "crude"``) or without a finite, positive SE are
+    left out and listed in ``excluded``; if the rest were pooled with different
+    models (measure, method or test), no test is computed and ``note`` says
+    why. NaN when fewer than 2 subgroups remain. ``results`` may be a mapping
+    from subgroup name to result (names default to "1", "2", …).
     """
-    est = np.array([r.transformed.estimate for r in results])
-    se = np.array([r.transformed.se for r in results])
-    g = len(results)
-    if g < 2 or not np.all(np.isfinite(se)) or np.any(se <= 0):
-        return BetweenTest(NAN, g - 1 if g else 0, NAN)
+    named = (list(results.items()) if isinstance(results, Mapping)
+             else [(str(i + 1), r) for i, r in enumerate(results)])
+    kept: list[tuple[str, PoolResult]] = []
+    excluded: list[tuple[str, str]] = []
+    for name, r in named:
+        if r.basis != BASIS_MODEL:
+            excluded.append((name, f"reported descriptively: {r.basis_reason}"))
+        elif not (math.isfinite(r.transformed.se) and r.transformed.se > 0):
+            excluded.append((name, "no standard error"))
+        else:
+            kept.append((name, r))
+    models = sorted({(r.measure, r.method, r.test) for _, r in kept})
+    names = tuple(name for name, _ in kept)
+    if len(models) > 1:
+        return BetweenTest(NAN, len(kept) - 1, NAN, "mixed", "mixed", BETWEEN_METHOD, names,
+                           tuple(excluded),
+                           "not computed: the subgroups were pooled with different models ("
+                           + "; ".join(f"{m[1]} on {m[0]}, test {m[2]}" for m in models)
+                           + "), so their estimates are not comparable")
+    model, measure = (models[0][1], models[0][0]) if models else ("", "")
+    g = len(kept)
+    note = ""
+    left_out = ", ".join(name for name, _ in excluded)
+    if excluded and g >= 2:
+        note = f"compares the {g} subgroups pooled by the {model} model; left out: {left_out}"
+    elif excluded:
+        note = f"not computed: fewer than 2 subgroups pooled by the model; left out: {left_out}"
+    if g < 2:
+        return BetweenTest(NAN, max(g - 1, 0), NAN, model, measure, BETWEEN_METHOD, names,
+                           tuple(excluded), note)
+    est = np.array([r.transformed.estimate for _, r in kept])
+    se = np.array([r.transformed.se for _, r in kept])
     w = 1 / se ** 2
     mbar = np.sum(w * est) / w.sum()
     q = float(np.sum(w * (est - mbar) ** 2))
-    return BetweenTest(q, g - 1, float(stats.chi2.sf(q, g - 1)))
+    return BetweenTest(q, g - 1, float(stats.chi2.sf(q, g - 1)), model, measure, BETWEEN_METHOD,
+                       names, tuple(excluded), note)
 
 
 test_between_subgroups.__test__ = False  # not a pytest test despite its name
@@ -394,7 +619,11 @@ def pool_subgroups(events: Sequence[int], totals: Sequence[int], groups: Sequenc
                    studies: Sequence[str] | None = None, **options: Any) -> SubgroupAnalysis:
     """The overall model, a separate model per level of ``groups`` (first-seen order) and Q between.
 
-    ``options`` are those of :func:`pool_proportions`.
+    ``options`` are those of :func:`pool_proportions`. A subgroup the model
+    cannot fit (e.g. a GLMM with k = 1, or every study at 0 %) is reported
+    descriptively — its crude proportion, ``basis == "crude"`` — even with
+    ``fallback="none"``, and left out of the test between subgroups; the other
+    subgroups are pooled as asked.
     """
     x, n = _check_counts(events, totals)
     if len(groups) != len(x):
@@ -408,12 +637,26 @@ def pool_subgroups(events: Sequence[int], totals: Sequence[int], groups: Sequenc
     subgroups: dict[str, PoolResult] = {}
     for level_name in levels:
         idx = [i for i, g in enumerate(groups) if str(g) == level_name]
+        xs, ns, names = x[idx].astype(int), n[idx].astype(int), [labels[i] for i in idx]
         try:
-            subgroups[level_name] = pool_proportions(
-                x[idx].astype(int), n[idx].astype(int), [labels[i] for i in idx], **options)
+            subgroups[level_name] = pool_proportions(xs, ns, names, **options)
         except PoolingError as exc:
-            raise PoolingError(f"subgroup {level_name}: {exc}") from None
-    return SubgroupAnalysis(overall, subgroups, test_between_subgroups(list(subgroups.values())))
+            subgroups[level_name] = _descriptive(xs, ns, names, options, str(exc))
+    return SubgroupAnalysis(overall, subgroups, test_between_subgroups(subgroups))
+
+
+def _descriptive(x: np.ndarray, n: np.ndarray, labels: Sequence[str], options: dict[str, Any],
+                 reason: str) -> PoolResult:
+    """:func:`crude_result` for counts already checked, with the options of :func:`pool_proportions`."""
+    measure, method, ci, test = _options(str(options.get("measure", "PLO")),
+                                         str(options.get("method", "REML")),
+                                         str(options.get("ci", "CP")), str(options.get("test", "z")),
+                                         float(options.get("level", 0.95)))
+    level = float(options.get("level", 0.95))
+    c = crude_proportion(x, n, "CP", level)
+    crude = CrudeProportion(c.events, c.total, c.proportion, c.ci_lower, c.ci_upper, "CP")
+    return crude_result(np.asarray(x, float), np.asarray(n, float), labels,
+                        (measure, method, test, level, ci), crude, reason)
 
 
 def leave_one_out(events: Sequence[int], totals: Sequence[int], studies: Sequence[str] | None = None,

@@ -114,3 +114,17 @@ def proportion_ci(events: int, total: int, method: str = "CP", level: float = 0.
     lo, hi = proportion_limits(np.array([events]), np.array([total]), method, level)
     return ProportionCI(int(events), int(total), events / total, float(lo[0]), float(hi[0]),
                         method.upper(), level)
+
+
+def crude_proportion(events: np.ndarray, totals: np.ndarray, method: str = "CP",
+                     level: float = 0.95) -> ProportionCI:
+    """The crude pooled proportion Σxᵢ/Σnᵢ with its confidence interval (default Clopper–Pearson).
+
+    Every patient counts once and studies are not weighted, so it ignores
+    between-study differences; beside a model-based pooled estimate it shows
+    what the raw counts say (e.g. 16/25 = 64 %). With ``CP`` the interval is the
+    exact binomial interval of R ``binom.test(sum(x), sum(n))``.
+    """
+    x = int(np.sum(np.asarray(events)))
+    n = int(np.sum(np.asarray(totals)))
+    return proportion_ci(x, n, method, level)

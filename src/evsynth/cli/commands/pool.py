@@ -6,10 +6,10 @@ import argparse
 import json
 import math
 
-from evsynth.meta.count_table import read_counts
 from evsynth.core.errors import EvsynthError
-from evsynth.meta.pooling import (METHODS, PoolingError, PoolResult, SubgroupAnalysis, pool_proportions,
-                             pool_subgroups)
+from evsynth.meta.count_table import read_counts
+from evsynth.meta.pooling import (BASIS_CRUDE, FALLBACKS, METHODS, PoolingError, PoolResult,
+                                  SubgroupAnalysis, pool_proportions, pool_subgroups)
 from evsynth.meta.proportions import CI_METHODS
 from evsynth.meta.transforms import MEASURES
 
@@ -37,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="confidence level in percent (default 95; 0.95 also accepted)")
     parser.add_argument("--by", metavar="COLUMN", help="pool separately by this column and test "
                         "for subgroup differences")
+    parser.add_argument("--fallback", type=str.lower, choices=FALLBACKS, default="crude",
+                        help="when every study has 0%% or 100%% events or the GLMM cannot be fitted: "
+                        "report the crude proportion with its exact CI (crude, default) or do as "
+                        "metafor (none: 1/2 continuity correction, or an error)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -68,12 +72,25 @@ def _summary_lines(r: PoolResult) -> list[str]:
     test = "Knapp-Hartung t" if r.test == "knha" else "z"
     total = sum(s.total for s in r.studies)
     events = sum(s.events for s in r.studies)
-    p, h = r.pooled, r.heterogeneity
+    p, h, c = r.pooled, r.heterogeneity, r.crude
+    studies = f"k = {r.k} stud{'y' if r.k == 1 else 'ies'} ({events}/{total} patients)"
+    if r.basis == BASIS_CRUDE:
+        return [f"Crude proportion {_pct(p.estimate)} ({lvl} CI {_pct(p.ci_lower)} to {_pct(p.ci_upper)}, "
+                f"exact Clopper-Pearson)",
+                f"  from {studies}; not pooled by the {model}: {r.basis_reason}."]
     lines = [f"Pooled proportion {_pct(p.estimate)} ({lvl} CI {_pct(p.ci_lower)} to {_pct(p.ci_upper)}"
              + (f"; {lvl} prediction interval {_pct(p.pi_lower)} to {_pct(p.pi_upper)}"
                 if math.isfinite(p.pi_lower) else "") + ")",
-             f"  from k = {r.k} stud{'y' if r.k == 1 else 'ies'} ({events}/{total} patients); "
-             f"{model}, {MEASURE_NAMES[r.measure]} scale ({r.measure}), {test}-based intervals."]
+             f"  from {studies}; {model}, {MEASURE_NAMES[r.measure]} scale ({r.measure}), "
+             f"{test}-based intervals.",
+             f"  Estimand: {r.estimand}."]
+    if r.marginal is not None:
+        m = r.marginal
+        lines.append(f"  Population-averaged (marginal) proportion {_pct(m.estimate)} ({lvl} CI "
+                     f"{_pct(m.ci_lower)} to {_pct(m.ci_upper)}, delta method).")
+    if c is not None:
+        lines.append(f"  Crude proportion {c.events}/{c.total} = {_pct(c.estimate)} ({lvl} CI "
+                     f"{_pct(c.ci_lower)} to {_pct(c.ci_upper)}, Clopper-Pearson).")
     het = f"  Heterogeneity: tau^2 = {_num(h.tau2, '.4f')}"
     if math.isfinite(h.tau2_ci_lower):
         upper = ("> " if h.tau2_ci_upper_truncated else "") + _num(h.tau2_ci_upper, '.4f')
@@ -82,6 +99,11 @@ def _summary_lines(r: PoolResult) -> list[str]:
             f"Q = {_num(h.q, '.2f')} (df = {h.q_df}, {_p(h.q_pvalue)})")
     lines.append(het)
     return lines
+
+
+def all_notes(result: PoolResult | SubgroupAnalysis) -> list[str]:
+    """The notes printed under the table, the same list as ``notes`` in ``--json``."""
+    return result.all_notes() if isinstance(result, SubgroupAnalysis) else list(result.notes)
 
 
 def _study_table(r: PoolResult) -> list[str]:
@@ -108,12 +130,13 @@ def format_result(result: PoolResult | SubgroupAnalysis) -> str:
             lines.append(f"- {name}:")
             lines += ["  " + line for line in _summary_lines(sub)]
         tb = result.test_between
-        lines += ["", f"Test for subgroup differences: Q = {_num(tb.q, '.2f')} "
-                      f"(df = {tb.df}, {_p(tb.pvalue)})"]
-    notes = list(overall.notes)
-    if isinstance(result, SubgroupAnalysis):
-        for name, sub in result.subgroups.items():
-            notes += [f"{name}: {n}" for n in sub.notes]
+        if math.isfinite(tb.q):
+            lines += ["", f"Test for subgroup differences ({tb.model} on {tb.measure}, "
+                          f"{', '.join(tb.subgroups)}): Q = {_num(tb.q, '.2f')} "
+                          f"(df = {tb.df}, {_p(tb.pvalue)})"]
+        else:
+            lines += ["", "Test for subgroup differences: not computed (see the notes)"]
+    notes = all_notes(result)
     if notes:
         lines += ["", "Notes:"] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
@@ -123,7 +146,8 @@ def run(args: argparse.Namespace) -> int:
     """Read the counts, pool them, print a table or JSON."""
     level = _level(args.level)
     table = read_counts(args.file, by=args.by)
-    options = dict(measure=args.measure, method=args.method, ci=args.ci, test=args.test, level=level)
+    options = dict(measure=args.measure, method=args.method, ci=args.ci, test=args.test, level=level,
+                   fallback=args.fallback)
     try:
         if args.by:
             result: PoolResult | SubgroupAnalysis = pool_subgroups(
