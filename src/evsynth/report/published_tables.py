@@ -311,6 +311,9 @@ def _pi(result: "PoolResult") -> str:
 
 
 def _model(result: "PoolResult") -> str:
+    """The model that produced the pooled numbers; the crude proportion says so, never the model's name."""
+    if result.basis == "crude":
+        return f"crude Σ events / Σ patients, Clopper–Pearson ({result.basis_reason})"
     return f"{result.method} ({result.measure})"
 
 
@@ -358,9 +361,14 @@ def pooled_table(synthesis: "OutcomeSynthesis") -> SourcedTable:
             sources.append(f"extracted/cohorts.csv ({cohort_of[s.study]}); Clopper–Pearson CI")
         if sub.test_between is not None:
             t = sub.test_between
-            rows.append((analysis, "test for subgroup differences", len(sub.pooled), "",
-                         f"Q = {t.q:.2f}, df = {t.df}, p = {t.pvalue:.3f}", "", "", "",
-                         "levels with k ≥ 2"))
+            compared = f"{t.model} ({t.measure}) in " + ", ".join(t.subgroups) if t.subgroups else ""
+            left_out = "; ".join(f"{name} left out: {why}" for name, why in t.excluded)
+            if math.isfinite(t.q):
+                test = f"Q = {t.q:.2f}, df = {t.df}, p = {t.pvalue:.3f}"
+            else:
+                test = "not tested"
+            rows.append((analysis, "test for subgroup differences", len(t.subgroups), "", test, "", "", "",
+                         "; ".join(x for x in (compared, left_out, t.note) if x)))
             sources.append(f"levels {', '.join(sub.pooled)} of {sub.by}; evsynth.pooling.test_between_subgroups "
                            "(Q test between the pooled levels)")
     excluded = "; ".join(f"{study}: {reason}" for study, reason in o.excluded)

@@ -66,7 +66,7 @@ def _subgroups(o: Outcome, by: str) -> SubgroupSynthesis:
         except PoolingError as exc:
             pooled[str(level)] = _pool(o, SENSITIVITY, rows)
             notes[str(level)] = f"GLMM not estimable: {exc}"
-    between = test_between_subgroups(list(pooled.values())) if len(pooled) >= 2 else None
+    between = test_between_subgroups(pooled) if len(pooled) >= 2 else None
     return SubgroupSynthesis(by, pooled, single, notes, between)
 
 
