@@ -18,10 +18,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the bundled review's sheets, their specification and review.toml in a fresh project folder."""
+    """A copy of the bundled review's sheets, their specification, review.toml and analysis.toml in a fresh project folder."""
     shutil.copytree(REPO / "extracted", tmp_path / "extracted")
-    shutil.copy2(REPO / "review.toml", tmp_path / "review.toml")
-    shutil.copy2(REPO / "sheets.toml", tmp_path / "sheets.toml")
+    for name in ("review.toml", "sheets.toml", "analysis.toml"):
+        shutil.copy2(REPO / name, tmp_path / name)
     return tmp_path
 
 

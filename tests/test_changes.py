@@ -151,7 +151,7 @@ def add_study(project: Path) -> None:
     """A new study with one 2-patient RFA cohort; the claims it breaks are re-registered as differing."""
     sheets = project / "extracted"
     with open(sheets / "studies.csv", "a", encoding="utf-8") as f:
-        f.write("S99,99,Newauthor,Newauthor et al.,,,,yes,\n")
+        f.write("S99,99,Newauthor,Newauthor et al.,,,,yes,,\n")
     with open(sheets / "cohorts.csv", "a", encoding="utf-8") as f:
         f.write("C99,S99,19,RFA,assigned,percutaneous,MTC,2,2,0,0,0,single,value,20,,,,not reported,,"
                 "reported,yes,0,1,1,0,0,0,none,no,\n")
@@ -190,8 +190,8 @@ def test_builds_in_a_row_list_what_changed_and_stay_byte_identical(project):
     claim = ("Claims check (status)",
              "L02: 75 patients with thyroid cancer were treated with LRTs for liver metastases")
     assert moved[claim] == ("reproduced", "differs")  # the claim's id and statement
-    before, after = moved[("Pooled estimates (95 % CI)", "Partial response — GLMM (PLO)")]
-    assert before.endswith("k = 8") and after.endswith("k = 9") and before != after
+    before, after = moved[("Pooled estimates (95 % CI)", "Partial response — primary, GLMM (PLO)")]
+    assert before.endswith("k = 2") and after.endswith("k = 3") and before != after  # the new 2-patient series
     assert ("Counts (reports/counts.json)", "case_series › patients") not in moved  # unchanged figures stay out
     second = snapshot_files(project / "reports")
 

@@ -31,7 +31,7 @@ UNSOURCED_NUMBERS = """(() => {
 
 #: Rows of the meta-analysis tables whose title names neither cohort ids nor the subgroup levels tested.
 POOLED_ROWS_WITHOUT_IDS = """Array.from(document.querySelectorAll('table[id^="pooled_"] tbody tr'))
-  .filter(r => !/extracted\\/cohorts\\.csv \\(C\\d+[,)]|^Source: levels .+test_between_subgroups/.test(r.title))
+  .filter(r => !/extracted\\/cohorts\\.csv \\(C\\d+[,)]|extracted\\/cohorts\\.csv \\(no eligible cohort|^Source: levels .+test_between_subgroups/.test(r.title))
   .map(r => r.title)"""
 
 TABLES = {"table1_case_series": 6, "table2_literature": 18, "table3_guidelines": 10}
@@ -45,6 +45,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(REPO / "extracted", project / "extracted")
     shutil.copy2(REPO / "review.toml", project / "review.toml")
     shutil.copy2(REPO / "sheets.toml", project / "sheets.toml")
+    shutil.copy2(REPO / "analysis.toml", project / "analysis.toml")
     assert main(["build", "--root", str(project)]) == 0
     return project / "reports" / "review.html"
 

@@ -39,7 +39,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("validate", "evsynth.cli.commands.validate",
      "check the curated sheets and screening logs in extracted/; list every problem as file:row:column: message"),
     ("verify", "evsynth.cli.commands.verify",
-     "recompute every claim of the paper from the sheets: reproduced / differs / not derivable"),
+     "recompute every registered claim of the paper from the sheets: reproduced / approximate / stated in text / differs / not derivable"),
     ("pool", "evsynth.cli.commands.pool",
      "pool proportions across studies (metafor's models: PLO/PFT/PAS/PR, REML/DL/.../GLMM)"),
     ("build", "evsynth.cli.commands.build",

@@ -26,7 +26,10 @@ from evsynth.report.state import BuildState
 from evsynth.report.supplementary import render_supplementary
 from evsynth.review.claims import claims_summary
 from evsynth.review.model import Review
-from evsynth.review.synthesis import PRIMARY, SENSITIVITY
+from evsynth.review.appraisal import CHECKLISTS
+from evsynth.review.certainty import START as CERTAINTY_START
+from evsynth.review.plan import DERIVED_SUBGROUPS, DOMAINS
+from evsynth.review.synthesis import analyses_json
 from evsynth.screening.log import ScreeningEntry
 from evsynth.screening.prisma import counts_as_dict
 from evsynth.sheets import engine as sheets
@@ -87,7 +90,9 @@ def render_html(build: Build, state: BuildState | None = None) -> str:
         sheet_inventory=sheet_inventory(build.review), procedure_ids=procedure_ids(build.review),
         claim_statements={c.claim_id: c.statement for c in build.claims},
         tables=build.tables, claims=build.claims, claims_summary=claims_summary(build.claims),
-        syntheses=build.syntheses, primary=PRIMARY, sensitivity=SENSITIVITY,
+        syntheses=build.syntheses, plan=build.plan, designs=build.designs or {},
+        appraisals=build.appraisals or {}, checklists=CHECKLISTS, domains=DOMAINS,
+        certainty_start=CERTAINTY_START, derived_subgroups=DERIVED_SUBGROUPS,
         prisma=counts_as_dict(build.prisma), prisma_svg=build.prisma_svg, forests=build.forests,
         flagged=[e for e in build.screening if e.flag],
         screening_summary=_screening_summary(build.screening),
@@ -115,6 +120,8 @@ def render_files(build: Build, state: BuildState | None = None) -> dict[str, byt
         "review.html": render_html(build, state).encode("utf-8"),
         build_state.FILENAME: build_state.dumps(state),
         "counts.json": (json.dumps(build.counts, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+        "analyses.json": (json.dumps(analyses_json(build.syntheses), indent=2, ensure_ascii=False)
+                          + "\n").encode("utf-8"),
         "prisma.svg": build.prisma_svg.encode("utf-8"),
     }
     for name, data in render_supplementary([t.table for t in build.tables.values()]).items():

@@ -39,7 +39,7 @@ SECTION_SOURCES: dict[str, str] = {
     STUDIES: "extracted/studies.csv (study_id, citation_as_printed)",
     "counts": "reports/counts.json (evsynth.review.counts)",
     "prisma": "extracted/screening.csv, extracted/merge-log.csv, extracted/studies.csv (evsynth.screening.prisma)",
-    "pooled": "evsynth.review.synthesis (GLMM primary, REML sensitivity)",
+    "pooled": "evsynth.review.synthesis (the primary and sensitivity analyses of analysis.toml)",
     "claims": "extracted/claims.csv via evsynth.review.claims",
     "searches": "queries/runs/<query>/<run>/manifest.json",
 }
@@ -110,9 +110,10 @@ def snapshot(build: "Build") -> Snapshot:
                for _, r in build.review.studies.sort_values(["reference", "study_id"]).iterrows()}
     pooled: dict[str, str] = {}
     for s in build.syntheses.values():
-        for result in (s.primary, s.sensitivity):
-            if result is not None:
-                pooled[f"{s.outcome.label} — {result.method} ({result.measure})"] = pooled_text(result)
+        for analysis in (s.primary, *s.sensitivity):
+            if analysis.pooled and analysis.result is not None:
+                pooled[f"{s.label} — {analysis.spec.name}, {analysis.result.method} ({analysis.result.measure})"] = \
+                    pooled_text(analysis.result)
     claims = {c.claim_id: c.status for c in build.claims}
     searches = {}
     for run in build.searches:

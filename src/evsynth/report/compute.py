@@ -32,7 +32,10 @@ from evsynth.review.claims import ClaimResult, verify_claims
 from evsynth.review.counts import review_counts
 from evsynth.review.load import load_review
 from evsynth.review.model import CASE_SERIES_SHEETS, CLAIM_SHEETS, GUIDELINE_SHEETS, LITERATURE_SHEETS, Review
+from evsynth.review.appraisal import StudyAppraisal, appraisals
+from evsynth.review.design import StudyDesign, study_designs
 from evsynth.review.outcomes import case_series_outcomes
+from evsynth.review.plan import AnalysisPlan, load_plan
 from evsynth.review.synthesis import OutcomeSynthesis, synthesise_all
 from evsynth.screening.files import ReviewFiles
 from evsynth.screening.log import ScreeningEntry
@@ -41,7 +44,7 @@ from evsynth.search.search_dates import SearchRun, latest_runs
 
 
 class ClaimsRegressed(EvsynthError):
-    """A claim registered as reproduced no longer reproduces from the sheets."""
+    """A claim registered as reproduced (approximate, stated in text) no longer is, from the sheets."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,12 @@ class Build:
     screening: list[ScreeningEntry]
     settings: ReviewSettings
     searches: tuple[SearchRun, ...] = ()
+    #: The analysis plan (analysis.toml) the syntheses ran.
+    plan: AnalysisPlan = AnalysisPlan(())
+    #: Each study's design (declared or derived), by study_id.
+    designs: dict[str, StudyDesign] | None = None
+    #: JBI appraisal of each appraised study, by study_id.
+    appraisals: dict[str, StudyAppraisal] | None = None
 
 
 def review_tables(root: Path) -> list[Table]:
@@ -68,11 +77,13 @@ def review_tables(root: Path) -> list[Table]:
 
 
 def outcome_forest(synthesis: OutcomeSynthesis) -> str:
-    """The forest plot of an outcome's primary model (the sensitivity model when the GLMM could not be fitted)."""
-    shown = synthesis.primary or synthesis.sensitivity
-    if shown is None:
+    """The forest plot of an outcome's primary analysis ("" when the plan's model was not fitted)."""
+    primary = synthesis.primary
+    if not primary.pooled or primary.result is None:
         return ""
-    return forest_svg(shown, title=f"{synthesis.outcome.label} — {shown.method} ({shown.measure}), k = {shown.k}")
+    shown = primary.result
+    return forest_svg(shown, title=f"{synthesis.label} — primary analysis, {shown.method} ({shown.measure}), "
+                                   f"k = {shown.k}")
 
 
 def compute(root: Path) -> Build:
@@ -86,12 +97,13 @@ def compute(root: Path) -> Build:
         raise EvsynthError("PRISMA counts do not add up: " + "; ".join(problems))
     # each part of the review is computed only when the project declares its sheets (sheets.toml)
     claims = verify_claims(review) if review.has(*CLAIM_SHEETS) else []
-    syntheses = synthesise_all(review) if review.has(*LITERATURE_SHEETS) else {}
+    plan = load_plan(root, review.sheets)
+    syntheses = synthesise_all(review, plan) if review.has(*LITERATURE_SHEETS) else {}
     forests = {key: outcome_forest(s) for key, s in syntheses.items()}
     titles = settings.table_titles
     ordered: list[SourcedTable] = []
     if review.has(*CASE_SERIES_SHEETS):
-        case_outcomes = case_series_outcomes(review)
+        case_outcomes = case_series_outcomes(review, plan)
         limits = [(ci.ci_lower, ci.ci_upper) for ci in
                   (proportion_ci(int(r["events"]), int(r["total"]), "CP") for _, r in case_outcomes.iterrows())]
         ordered += [table1(review, titles["table1"]), case_adverse_events_table(review),
@@ -100,7 +112,7 @@ def compute(root: Path) -> Build:
         ordered.append(sheet_table(review, "studies", "Included studies"))
     if review.has(*LITERATURE_SHEETS):
         ordered += [table2(review, titles["table2"]), counts_table(review),
-                    *(pooled_table(s) for s in syntheses.values() if s.sensitivity is not None)]
+                    *(pooled_table(s) for s in syntheses.values())]
     if review.has(*GUIDELINE_SHEETS):
         ordered.append(table3(review, titles["table3"]))
     if review.has(*CLAIM_SHEETS):
@@ -108,16 +120,17 @@ def compute(root: Path) -> Build:
     tables = {t.table.key: t for t in ordered}
     return Build(review=review, counts=review_counts(review), claims=claims, syntheses=syntheses, tables=tables,
                  prisma=prisma, prisma_svg=render_svg(prisma), screening=screening, settings=settings, forests=forests,
-                 searches=latest_runs(root))
+                 searches=latest_runs(root), plan=plan, designs=study_designs(review) if review.has("studies", "cohorts") else {},
+                 appraisals=appraisals(review) if review.has("appraisal") else {})
 
 
 
 def check_regressions(claims: list[ClaimResult]) -> None:
-    """Raise :class:`ClaimsRegressed` when a registered-as-reproduced claim no longer is."""
+    """Raise :class:`ClaimsRegressed` when a claim lost its registered status (see ClaimResult.regression)."""
     regressed = [c for c in claims if c.regression]
     if regressed:
         listing = "; ".join(f"{c.claim_id} (claims.csv row {c.row}: paper {c.expected}, sheets {c.computed or '?'})"
                             for c in regressed)
-        raise ClaimsRegressed(f"{len(regressed)} claim(s) no longer reproduced: {listing}")
+        raise ClaimsRegressed(f"{len(regressed)} claim(s) no longer reproduced as registered: {listing}")
 
 

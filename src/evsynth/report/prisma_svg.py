@@ -135,10 +135,13 @@ def _layout(counts: PrismaCounts) -> tuple[list[Box], list[tuple[str, int, int]]
     span = xs["other"] + BOX_W - xs["databases"]
     if counts.is_update:
         headers.insert(0, ("Previous studies", xs["previous"], BOX_W))
+        printed = counts.previous_as_printed
         boxes.append(Box(xs["previous"], 0, _wrap([
+            f"Studies included in previous version of review: {printed}" if printed else
             f"Studies included in previous version of review ({format_count(counts.previous_studies)})",
-            *counts.previous_detail,
-            f"Reports of studies included in previous version ({format_count(counts.previous_reports)})"])))
+            *([] if printed else counts.previous_detail),
+            f"Reports of studies included in previous version ({format_count(counts.previous_reports)})"
+            if not printed else "Reports: those of the studies above"])))
         boxes.append(Box(xs["databases"], 4, _wrap([
             f"New studies included in review ({format_count(counts.new_studies)})",
             f"Reports of new included studies ({format_count(counts.new_studies)})"], span),
@@ -148,9 +151,12 @@ def _layout(counts: PrismaCounts) -> tuple[list[Box], list[tuple[str, int, int]]
             f"Reports of total included studies ({format_count(counts.total_reports)})"]),
             heading=True, shade="#eef4fb"))
     else:
+        printed = counts.previous_as_printed
         boxes.append(Box(xs["databases"], 4, _wrap([
+            f"Studies included in review: {printed}" if printed else
             f"Studies included in review ({format_count(counts.total_studies)})",
-            *counts.total_detail,
+            *([] if printed else counts.total_detail),
+            "Reports: those of the studies above" if printed else
             f"Reports of included studies ({format_count(counts.total_reports)})"], span),
             width=span, heading=True, shade="#eef4fb"))
     return boxes, headers, width, xs

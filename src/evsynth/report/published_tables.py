@@ -19,10 +19,12 @@ from evsynth.review.claims import ClaimResult
 from evsynth.review.counts import histology_columns, review_counts
 from evsynth.review.model import Review
 from evsynth.core.settings import DEFAULT_TABLE_TITLES
-from evsynth.review.synthesis import SUBGROUP_COLUMNS
 from evsynth.report.tables import Cell, Table
 from evsynth.meta.pooling import PoolResult
-from evsynth.review.synthesis import OutcomeSynthesis
+from evsynth.review.synthesis import Analysis, Interval, OutcomeSynthesis, crude
+
+#: How subgroup variables read in table rows.
+SUBGROUP_LABELS = {"lrt": "LRT", "histology": "histology", "design": "design"}
 
 SUPERSCRIPTS = str.maketrans("0123456789,", "⁰¹²³⁴⁵⁶⁷⁸⁹˒")
 
@@ -329,36 +331,73 @@ def _pooled_row(analysis: str, group: str, result: "PoolResult", note: str = "")
             _pi(result), tau2, i2, model)
 
 
+def _interval_row(analysis: str, group: str, k: int | str, interval: "Interval", how: str) -> tuple[Cell, ...]:
+    counts = f"{interval.events}/{interval.total}" if interval.total else ""
+    return (analysis, group, k, counts, _pct_ci(interval.estimate, interval.ci_lower, interval.ci_upper),
+            "", "", "", how)
+
+
+def _analysis_rows(label: str, a: "Analysis") -> tuple[Cell, ...]:
+    """One analysis of the plan: the model's estimate, or the crude stand-in (and why), or why nothing."""
+    if a.pooled:
+        return _pooled_row(label, "all eligible cohorts", a.result, a.estimand)  # type: ignore[arg-type]
+    if a.crude is not None:
+        return _interval_row(label, "all eligible cohorts", a.k, a.crude,
+                             f"{a.spec.model.method} not used: {a.message}; crude, Clopper–Pearson")
+    return (label, "", 0, "", "–", "", "", "", a.message)
+
+
 def pooled_table(synthesis: "OutcomeSynthesis") -> SourcedTable:
-    """Per-study and pooled figures of one outcome, overall and by subgroup."""
-    o = synthesis.outcome
+    """One outcome as planned: studies, described case reports, primary, crude, marginal, sensitivity, subgroups."""
+    plan = synthesis.plan
+    primary = synthesis.primary
+    frame = primary.data.data
     rows: list[tuple[Cell, ...]] = []
     sources: list[str] = []
-    cohort_of = dict(zip(o.data["study"], o.data["cohort_id"]))
 
-    def cohorts(by: str | None = None, level: str = "") -> str:
-        ids = [str(c) for c, v in zip(o.data["cohort_id"], o.data[by] if by else o.data["cohort_id"])
-               if by is None or str(v) == level]
-        return f"extracted/cohorts.csv ({', '.join(ids)})"
-    shown = synthesis.primary or synthesis.sensitivity
-    if shown is not None:
-        for s in shown.studies:
-            rows.append(("Study", s.study, 1, f"{s.events}/{s.total}", _pct_ci(s.proportion, s.ci_lower, s.ci_upper),
-                         "", "", "", "Clopper–Pearson"))
-            sources.append(f"extracted/cohorts.csv ({cohort_of[s.study]}); Clopper–Pearson CI")
-    for label, result in (("Overall", synthesis.primary), ("Sensitivity", synthesis.sensitivity)):
-        if result is not None:
-            rows.append(_pooled_row(label, "all studies", result))
-            sources.append(f"{cohorts()}; evsynth.meta.pooling {_model(result)}")
+    def cohorts(ids: list[str]) -> str:
+        return f"extracted/cohorts.csv ({', '.join(ids)})" if ids else \
+            "extracted/cohorts.csv (no eligible cohort under the rules of analysis.toml)"
+    for _, r in frame.iterrows():
+        rows.append(_interval_row("Study", str(r["study"]), 1, _crude_of(int(r["events"]), int(r["total"])),
+                                  "Clopper–Pearson"))
+        sources.append(f"{cohorts([str(r['cohort_id'])])}; Clopper–Pearson CI")
+    for _, r in synthesis.described.data.iterrows():
+        rows.append(_interval_row(f"Described, not pooled ({r['design']})", str(r["study"]), 1,
+                                  _crude_of(int(r["events"]), int(r["total"])), "Clopper–Pearson"))
+        sources.append(f"{cohorts([str(r['cohort_id'])])}; Clopper–Pearson CI")
+    ids = primary.data.cohort_ids
+    rows.append(_analysis_rows(f"Primary: {plan.primary.model.method}", primary))
+    sources.append(f"{cohorts(ids)}; evsynth.meta.pooling {primary.spec.model.describe()}")
+    if primary.crude is not None:
+        rows.append(_interval_row("Crude pooled proportion", "Σ events / Σ patients", primary.k, primary.crude,
+                                  "crude, Clopper–Pearson"))
+        sources.append(f"{cohorts(ids)}; Clopper–Pearson CI of the summed counts")
+    if primary.marginal is not None:
+        rows.append(_interval_row("Population-averaged (marginal)", "GLMM", primary.k, primary.marginal,
+                                  "GLMM integrated over the random-effect distribution"))
+        sources.append(f"{cohorts(ids)}; evsynth.meta.pooling (GLMM marginal proportion)")
+    for a in synthesis.sensitivity:
+        rows.append(_analysis_rows(f"Sensitivity: {a.spec.name}", a))
+        sources.append(f"{cohorts(a.data.cohort_ids)}; evsynth.meta.pooling {a.spec.model.describe()}")
     for sub in synthesis.subgroups:
-        analysis = f"By {SUBGROUP_COLUMNS.get(sub.by, sub.by)}"
+        analysis = f"By {SUBGROUP_LABELS.get(sub.by, sub.by)}"
+        if sub.note:
+            rows.append((analysis, "", "", "", "–", "", "", "", sub.note))
+            sources.append(cohorts(ids))
+            continue
+        level_ids = sub.cohorts or {}
         for level, result in sub.pooled.items():
-            rows.append(_pooled_row(analysis, level, result, sub.notes.get(level, "")))
-            sources.append(f"{cohorts(sub.by, level)} ({sub.by} = {level}); evsynth.meta.pooling {_model(result)}")
-        for level, s in sub.single.items():
-            rows.append((analysis, level, 1, f"{s.events}/{s.total}", _pct_ci(s.proportion, s.ci_lower, s.ci_upper),
-                         "", "", "", "single study, not pooled (Clopper–Pearson)"))
-            sources.append(f"extracted/cohorts.csv ({cohort_of[s.study]}); Clopper–Pearson CI")
+            rows.append(_pooled_row(analysis, level, result))
+            sources.append(f"{cohorts(level_ids.get(level, []))} ({sub.by} = {level}); evsynth.meta.pooling "
+                           f"{_model(result)}")
+        for level, (interval, why) in sub.descriptive.items():
+            rows.append(_interval_row(analysis, level, len(level_ids.get(level, [])), interval,
+                                      f"not pooled: {why}; crude, Clopper–Pearson"))
+            sources.append(f"{cohorts(level_ids.get(level, []))}; Clopper–Pearson CI of the summed counts")
+        for level, interval in sub.single.items():
+            rows.append(_interval_row(analysis, level, 1, interval, "single study, not pooled (Clopper–Pearson)"))
+            sources.append(f"{cohorts(level_ids.get(level, []))}; Clopper–Pearson CI")
         if sub.test_between is not None:
             t = sub.test_between
             compared = f"{t.model} ({t.measure}) in " + ", ".join(t.subgroups) if t.subgroups else ""
@@ -368,20 +407,26 @@ def pooled_table(synthesis: "OutcomeSynthesis") -> SourcedTable:
             else:
                 test = "not tested"
             rows.append((analysis, "test for subgroup differences", len(t.subgroups), "", test, "", "", "",
-                         "; ".join(x for x in (compared, left_out, t.note) if x)))
-            sources.append(f"levels {', '.join(sub.pooled)} of {sub.by}; evsynth.pooling.test_between_subgroups "
-                           "(Q test between the pooled levels)")
-    excluded = "; ".join(f"{study}: {reason}" for study, reason in o.excluded)
+                         "; ".join(x for x in (t.method, compared, left_out, t.note) if x)))
+            sources.append(f"levels {', '.join(sub.pooled)} of {sub.by}; evsynth.meta.pooling.test_between_subgroups")
+    excluded = "; ".join(f"{e.study} ({e.cohort_id}): {e.rule}" for e in primary.data.excluded)
     return SourcedTable(Table(
-        key=f"pooled_{o.key}", title=f"Meta-analysis: {o.label} ({o.definition})",
+        key=f"pooled_{plan.key}", title=f"Meta-analysis: {plan.label} ({plan.definition()})",
         columns=("Analysis", "Group", "k", "Events/total", "% (95% CI)", "95% PI (%)", "τ²", "I² (%)", "Model"),
         rows=tuple(rows),
         footnotes=("GLMM: random-intercept logistic model fitted by maximum likelihood (metafor rma.glmm, "
-                   "measure PLO); REML (PLO): inverse-variance random-effects model on the logit scale, "
-                   "0.5 added to studies with 0% or 100% (metafor rma). CI by normal quantiles; PI, "
-                   "prediction interval.",
-                   f"Left out: {excluded}." if excluded else "No cohort left out."),
-        source="extracted/cohorts.csv, extracted/adverse_events.csv via evsynth.review.outcomes"), tuple(sources))
+                   "measure PLO); its estimate is the conditional (median-study) proportion. REML (PLO): "
+                   "inverse-variance random-effects model on the logit scale, 0.5 added to studies with 0% or "
+                   "100% (metafor rma). CI by normal quantiles; PI, prediction interval. Crude: Σ events / "
+                   "Σ patients with the exact (Clopper–Pearson) CI.",
+                   f"Response criteria: {synthesis.response_criteria}.",
+                   f"Left out of the primary analysis: {excluded}." if excluded else "No cohort left out."),
+        source=f"extracted/cohorts.csv, extracted/adverse_events.csv via analysis.toml (outcome {plan.key})"),
+        tuple(sources))
+
+
+def _crude_of(events: int, total: int) -> "Interval":
+    return crude(events, total)
 
 
 def case_series_outcomes_table(frame: "pd.DataFrame", limits: list[tuple[float, float]]) -> SourcedTable:

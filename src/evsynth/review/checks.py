@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from evsynth.review import vocab
+from evsynth.review.appraisal import CHECKLISTS, OWN_SERIES
 from evsynth.review.claims import METRICS, metric_name
 from evsynth.sheets.engine import Problem, SheetRead, parse_int, parse_number
 
@@ -169,6 +170,38 @@ def _claim_problems(claims: SheetRead) -> Iterator[Problem]:
             yield Problem(claims.path, row, "comparator", "a derivable claim needs a comparator")
 
 
+def _appraisal_problems(appraisal: SheetRead, studies: SheetRead | None) -> Iterator[Problem]:
+    """Known study, an item of its checklist, one checklist per study, every item answered once."""
+    known = ({r["study_id"] for _, r in _rows(studies)} if studies is not None else set()) | {OWN_SERIES}
+    checklist_of: dict[str | None, tuple[str | None, int]] = {}
+    items: dict[str | None, dict[int, int]] = {}
+    for row, r in _rows(appraisal):
+        study, checklist, item = r["study_id"], r["checklist"], _int(r["item"])
+        if study not in known:
+            yield Problem(appraisal.path, row, "study_id", f"{study!r} is not a study_id in studies.csv "
+                                                           f"(or {OWN_SERIES} for the authors' own series)")
+        if study in checklist_of and checklist_of[study][0] != checklist:
+            yield Problem(appraisal.path, row, "checklist", f"study {study} is appraised with the "
+                                                            f"{checklist_of[study][0]} checklist on row {checklist_of[study][1]}")
+            continue
+        checklist_of.setdefault(study, (checklist, row))
+        size = len(CHECKLISTS.get(checklist or "", ()))
+        if item is not None and size and item > size:
+            yield Problem(appraisal.path, row, "item", f"the JBI {checklist} checklist has {size} items, not {item}")
+            continue
+        if item is not None:
+            seen = items.setdefault(study, {})
+            if item in seen:
+                yield Problem(appraisal.path, row, "item", f"item {item} of {study} is also on row {seen[item]}")
+            seen[item] = row
+    for study, (checklist, row) in checklist_of.items():
+        missing = [str(i) for i in range(1, len(CHECKLISTS.get(checklist or "", ())) + 1)
+                   if i not in items.get(study, {})]
+        if missing:
+            yield Problem(appraisal.path, row, "item", f"study {study}: items {', '.join(missing)} of the "
+                                                       f"{checklist} checklist have no row (answer 'not assessed')")
+
+
 def cross_sheet_problems(reads: dict[str, SheetRead]) -> list[Problem]:
     """Every problem of this review type that needs more than one cell: sums, consistency, coverage.
 
@@ -190,6 +223,8 @@ def cross_sheet_problems(reads: dict[str, SheetRead]) -> list[Problem]:
         problems += _footnote_problems(reads)
     if has("claims"):
         problems += _claim_problems(reads["claims"])
+    if has("appraisal"):
+        problems += _appraisal_problems(reads["appraisal"], reads["studies"] if has("studies") else None)
     if has("studies", "cohorts"):
         studies_with_rows = {r["study_id"] for _, r in _rows(reads["cohorts"])}
         for row, r in _rows(reads["studies"]):

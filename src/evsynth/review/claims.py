@@ -3,9 +3,22 @@
 The registry (``extracted/claims.csv``) names, for every claim, where it stands
 in the paper, a *metric* (a computation registered in :data:`METRICS`, written
 ``name`` or ``name:arg1:arg2``), the value the paper states and how to compare.
-:func:`verify_claims` recomputes each and says ``reproduced``, ``differs`` or
-``not derivable`` (with why). A claim registered as reproduced that now differs
-is a *regression*: ``evsynth verify`` and ``evsynth build`` fail on it.
+:func:`verify_claims` recomputes each and gives its status
+(:data:`evsynth.review.vocab.CLAIM_STATUSES`):
+
+- ``reproduced``: the sheets give the paper's value within the precision it
+  printed (the registry's ``tolerance``: half a unit of the last printed
+  digit, e.g. 0.5 for whole percentages; exact by default);
+- ``approximate``: the paper words the value loosely (comparator ``approx``,
+  "nearly 50 %") and the sheets are near it (within 20 % of the stated value)
+  but not within the printed precision; the computed value is shown;
+- ``stated in text``: the registry says the sheets took the value from the
+  very sentence checked (``expected_status``), so agreeing proves nothing:
+  it is recomputed and shown, never called reproduced;
+- ``differs``, or ``not derivable`` (with why).
+
+A claim whose status falls from its registered one to ``differs`` or ``not
+derivable`` is a *regression*: ``evsynth verify`` and ``evsynth build`` fail on it.
 """
 
 from __future__ import annotations
@@ -237,6 +250,27 @@ def _lit_ae_refs(review: Review, args: list[str]) -> Value:
     return _ref_list(review, cohorts)
 
 
+@metric("lit.ae_patients_grade")
+def _lit_ae_patients_grade(review: Review, args: list[str]) -> Value:
+    """Patients with an adverse event of CTCAE grade ≥ ``args[0]`` in the cohorts of references ``args[1]``.
+
+    Uses the printed count; for a single-patient report without a count, 1.
+    """
+    cohorts = set(_cohorts_of(review, _refs(args[1]))["cohort_id"])
+    events = review.adverse_events[review.adverse_events["cohort_id"].isin(cohorts)]
+    severe = events[events["ctcae_grade_min"].fillna(0) >= int(args[0])]
+    n_of = dict(zip(review.cohorts["cohort_id"], review.cohorts["n_patients"]))
+    total = 0
+    for _, e in severe.iterrows():
+        if not pd.isna(e["patients"]):
+            total += int(e["patients"])
+        elif int(n_of[e["cohort_id"]]) == 1:
+            total += 1
+        else:
+            raise ValueError(f"patients affected by {e['event']!r} in {e['cohort_id']} are not given")
+    return total
+
+
 # ------------------------------------------------------------ case series
 
 @metric("cs.patients")
@@ -321,6 +355,21 @@ def _cs_repeat(review: Review, args: list[str]) -> Value:
     return int((per_patient > 1).sum())
 
 
+@metric("cs.patients_tki_after_response")
+def _cs_tki_after(review: Review, args: list[str]) -> Value:
+    """Patients with a later procedure under a TKI after a procedure with response ``args[0]``."""
+    count = 0
+    for _, procedures in review.case_procedures.groupby("patient_id"):
+        ordered = procedures.sort_values("sequence")
+        seen = False
+        for _, p in ordered.iterrows():
+            if seen and p["concomitant_tki"] == "yes":
+                count += 1
+                break
+            seen = seen or p["response"] == args[0]
+    return count
+
+
 @metric("cs.patients_with_other_sites")
 def _cs_other_sites(review: Review, args: list[str]) -> Value:
     """Patients with metastases outside the liver (histology ``args[0]`` if given)."""
@@ -373,8 +422,8 @@ class ClaimResult:
 
     @property
     def regression(self) -> bool:
-        """Registered as reproduced but no longer is."""
-        return self.expected_status == "reproduced" and self.status != "reproduced"
+        """Registered as reproduced, approximate or stated in text, and now differs or is not derivable."""
+        return self.expected_status in CHECKED_STATUSES and self.status != self.expected_status
 
 
 def _fmt_number(value: Any) -> str:
@@ -404,6 +453,25 @@ def _expand(expected: str) -> set[str]:
         elif part:
             items.add(part)
     return items
+
+
+#: Statuses a recomputation can confirm; a claim registered with one of them must keep it.
+CHECKED_STATUSES = ("reproduced", "approximate", "stated in text")
+#: ``approx`` claims within this share of the stated value are ``approximate`` (not reproduced).
+APPROXIMATE_SHARE = 0.20
+
+
+def claim_status(value: Value, expected: str, comparator: str, tolerance: float | None,
+                 stated_in_text: bool = False) -> str:
+    """The status of one recomputed claim (see the module docstring)."""
+    if compare(value, expected, comparator, tolerance):
+        return "stated in text" if stated_in_text else "reproduced"
+    if comparator == "approx" and not stated_in_text:
+        numbers = [float(v) for v in (value if isinstance(value, list) else [value])]
+        stated = float(expected)
+        if numbers and all(abs(x - stated) <= APPROXIMATE_SHARE * abs(stated) for x in numbers):
+            return "approximate"
+    return "differs"
 
 
 def compare(value: Value, expected: str, comparator: str, tolerance: float | None) -> bool:
@@ -453,9 +521,9 @@ def verify_claims(review: Review) -> list[ClaimResult]:
             results.append(ClaimResult(computed="", status="not derivable",
                                        why=f"cannot compute: {exc}", **common))
             continue
-        ok = compare(value, expected, str(claim["comparator"]), tolerance)
-        results.append(ClaimResult(computed=format_value(value), status="reproduced" if ok else "differs",
-                                   why=str(claim["why"]), **common))
+        status = claim_status(value, expected, str(claim["comparator"]), tolerance,
+                              stated_in_text=claim["expected_status"] == "stated in text")
+        results.append(ClaimResult(computed=format_value(value), status=status, why=str(claim["why"]), **common))
     return results
 
 

@@ -32,6 +32,7 @@ LITERATURE_SHEETS = ("studies", "cohorts", "adverse_events", "footnotes")
 CASE_SERIES_SHEETS = ("case_patients", "case_procedures", "case_adverse_events")
 GUIDELINE_SHEETS = ("guidelines",)
 CLAIM_SHEETS = ("claims", "cohorts")
+APPRAISAL_SHEETS = ("appraisal",)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Review:
     guidelines = property(lambda self: self.frames["guidelines"])
     footnotes = property(lambda self: self.frames["footnotes"])
     claims = property(lambda self: self.frames["claims"])
+    appraisal = property(lambda self: self.frames["appraisal"])
 
     def footnote(self, table: str, marker: str) -> str:
         """What a footnote marker of a printed table means."""

@@ -1,90 +1,314 @@
-"""The review's meta-analyses: each outcome pooled overall, by LRT and by histology.
+"""The review's meta-analyses, exactly as its analysis plan (``analysis.toml``) declares them.
 
-Primary model: the random-intercept logistic model (``GLMM``, metafor
-``rma.glmm(measure="PLO")``; meta's ``metaprop`` default), which uses the
-exact binomial likelihood and so needs no continuity correction for the 0 %
-and 100 % studies these small series have. Sensitivity model: ``REML`` on the
-logit scale (``PLO``, metafor's default estimator; 0.5 added to every cell of
-a study with 0 % or 100 %). Per-study CIs are Clopper-Pearson. Subgroup
-levels with a single study are shown, not pooled; the test for subgroup
-differences uses the levels with at least two studies.
+For each outcome of :class:`evsynth.review.plan.AnalysisPlan`:
+
+* the **primary analysis**: the eligible cohorts (:mod:`evsynth.review.outcomes`)
+  pooled with the plan's model (:func:`evsynth.meta.pooling.pool_proportions`,
+  metafor's names); when the model cannot be fitted, the crude proportion
+  with its exact CI stands in and says why;
+* beside it the **crude** pooled proportion Σ events / Σ patients with its
+  Clopper–Pearson CI, and for the GLMM the **marginal** (population-averaged)
+  proportion from :mod:`evsynth.meta` (:func:`marginal_of`);
+* the **described** cohorts: those with counts that the primary analysis
+  leaves out only because of their design (e.g. case reports), shown one by one;
+* each pre-specified **sensitivity analysis** with its own eligibility and model;
+* **subgroups** of the primary analysis: levels with ≥ 2 studies pooled with
+  the primary model, single-study levels shown, levels the model cannot fit
+  reported descriptively; the test for subgroup differences compares
+  estimates of the primary model only, and names it;
+* the **certainty** of the primary analysis (:mod:`evsynth.review.certainty`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
+from typing import Any
 
-from evsynth.review.outcomes import OUTCOMES, Outcome, outcome
-from evsynth.meta.pooling import (BetweenTest, PoolingError, PoolResult, StudyEstimate, pool_proportions,
-                             test_between_subgroups)
+from evsynth.meta.pooling import (BASIS_MODEL, BETWEEN_METHOD, BetweenTest, PoolingError, PoolResult,
+                                  pool_proportions, test_between_subgroups)
+from evsynth.meta.proportions import proportion_ci
+from evsynth.review import vocab
+from evsynth.review.appraisal import NOT_ASSESSED, appraisals
+from evsynth.review.certainty import Certainty, Evidence, assess
+from evsynth.review.design import StudyDesign, study_designs
 from evsynth.review.model import Review
+from evsynth.review.outcomes import OutcomeData, outcome_data, response_criteria_label
+from evsynth.review.plan import AnalysisPlan, AnalysisSpec, Eligibility, OutcomePlan
 
-PRIMARY = {"measure": "PLO", "method": "GLMM", "ci": "CP", "test": "z", "level": 0.95}
-SENSITIVITY = {"measure": "PLO", "method": "REML", "ci": "CP", "test": "z", "level": 0.95}
-SUBGROUP_COLUMNS = {"lrt": "LRT", "histology": "histology"}
+#: What a crude proportion estimates.
+CRUDE_ESTIMAND = "crude proportion (total events / total patients)"
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A proportion (0–1) with its CI; ``events``/``total`` for a crude one."""
+
+    estimate: float
+    ci_lower: float
+    ci_upper: float
+    events: int = 0
+    total: int = 0
+
+    def to_dict(self, counts: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"estimate": _num(self.estimate), "ci_lower": _num(self.ci_lower),
+                               "ci_upper": _num(self.ci_upper)}
+        return {"events": self.events, "total": self.total, **out} if counts else out
+
+
+def _num(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def crude(events: int, total: int, level: float = 0.95) -> Interval:
+    """Σ events / Σ patients with the exact (Clopper–Pearson) CI (R ``binom.test``)."""
+    ci = proportion_ci(events, total, "CP", level)
+    return Interval(ci.proportion, ci.ci_lower, ci.ci_upper, events, total)
+
+
+def marginal_of(result: PoolResult | None) -> Interval | None:
+    """The GLMM's population-averaged proportion, as :mod:`evsynth.meta.pooling` gives it (``None`` otherwise)."""
+    marginal = result.marginal if result is not None else None
+    if marginal is None:
+        return None
+    return Interval(float(marginal.estimate), float(marginal.ci_lower), float(marginal.ci_upper))
+
+
+def estimand_of(result: PoolResult) -> str:
+    """What the pooled estimate estimates, as the pooling module names it (``PoolResult.estimand``)."""
+    return result.estimand
+
+
+def _is_model(result: PoolResult) -> bool:
+    return result.basis == BASIS_MODEL
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One analysis of an outcome: its plan, data, pooled result (or why not) and crude proportion."""
+
+    spec: AnalysisSpec
+    data: OutcomeData
+    result: PoolResult | None
+    crude: Interval | None
+    message: str = ""
+
+    @property
+    def k(self) -> int:
+        return len(self.data.data)
+
+    @property
+    def pooled(self) -> bool:
+        """The model gave the estimate (not the crude stand-in)."""
+        return self.result is not None and _is_model(self.result)
+
+    @property
+    def headline(self) -> Interval | None:
+        """The estimate this analysis reports: the model's, else the crude proportion."""
+        if self.pooled:
+            p = self.result.pooled  # type: ignore[union-attr]
+            return Interval(p.estimate, p.ci_lower, p.ci_upper)
+        return self.crude
+
+    @property
+    def estimand(self) -> str:
+        if self.pooled:
+            return estimand_of(self.result)  # type: ignore[arg-type]
+        return CRUDE_ESTIMAND if self.crude else ""
+
+    @property
+    def marginal(self) -> Interval | None:
+        return marginal_of(self.result) if self.pooled else None
 
 
 @dataclass(frozen=True)
 class SubgroupSynthesis:
-    """One subgrouping: pooled levels (k >= 2), single-study levels, and the test between."""
+    """One subgrouping: pooled levels (k ≥ 2, the primary model), single-study and descriptive levels, the test."""
 
     by: str
     pooled: dict[str, PoolResult]
-    single: dict[str, StudyEstimate]
-    notes: dict[str, str]
+    single: dict[str, Interval]
+    descriptive: dict[str, tuple[Interval, str]]
     test_between: BetweenTest | None
+    test_model: str
+    test_method: str = BETWEEN_METHOD
+    #: cohort ids of each level
+    cohorts: dict[str, list[str]] | None = None
+    #: why there is no subgroup analysis (e.g. every pooled cohort has the same value)
+    note: str = ""
 
 
 @dataclass(frozen=True)
 class OutcomeSynthesis:
-    """An outcome's data, primary and sensitivity models and subgroups."""
+    """An outcome as planned: primary, described, sensitivity analyses, subgroups and certainty."""
 
-    outcome: Outcome
-    primary: PoolResult | None
-    sensitivity: PoolResult | None
+    plan: OutcomePlan
+    primary: Analysis
+    described: OutcomeData
+    sensitivity: tuple[Analysis, ...]
     subgroups: tuple[SubgroupSynthesis, ...]
-    message: str = ""
+    certainty: Certainty
+    response_criteria: str
+
+    @property
+    def key(self) -> str:
+        return self.plan.key
+
+    @property
+    def label(self) -> str:
+        return self.plan.label
+
+    def to_dict(self) -> dict[str, Any]:
+        """The outcome's entry in ``reports/analyses.json``."""
+        p = self.primary
+        head = p.headline
+        primary: dict[str, Any] = {
+            "model": p.spec.model.method, "measure": p.spec.model.measure, "k": p.k,
+            "events": p.crude.events if p.crude else 0, "total": p.crude.total if p.crude else 0,
+            "estimate": _num(head.estimate) if head else None,
+            "ci_lower": _num(head.ci_lower) if head else None,
+            "ci_upper": _num(head.ci_upper) if head else None,
+            "estimand": p.estimand, "pooled": p.pooled, "note": p.message or None}
+        out: dict[str, Any] = {
+            "key": self.key, "label": self.label, "definition": self.plan.definition(),
+            "response_criteria": self.response_criteria,
+            "eligible": p.data.cohort_ids,
+            "excluded": [{"cohort": e.cohort_id, "rule": e.rule} for e in p.data.excluded],
+            "primary": primary,
+            "crude": p.crude.to_dict(counts=True) if p.crude else None,
+        }
+        if p.spec.model.method == "GLMM":
+            m = p.marginal
+            out["marginal"] = m.to_dict() if m else None
+        out["sensitivity"] = []
+        for s in self.sensitivity:
+            h = s.headline
+            out["sensitivity"].append({
+                "name": s.spec.name, "model": s.spec.model.method, "k": s.k,
+                "estimate": _num(h.estimate) if h else None, "ci_lower": _num(h.ci_lower) if h else None,
+                "ci_upper": _num(h.ci_upper) if h else None, "estimand": s.estimand or None,
+                "note": s.message or None})
+        out["certainty"] = self.certainty.to_dict()
+        return out
 
 
-def _pool(o: Outcome, options: dict[str, object], rows: list[int] | None = None) -> PoolResult:
-    data = o.data if rows is None else o.data.iloc[rows]
-    return pool_proportions(list(data["events"]), list(data["total"]), list(data["study"]), **options)  # type: ignore[arg-type]
-
-
-def _subgroups(o: Outcome, by: str) -> SubgroupSynthesis:
-    pooled: dict[str, PoolResult] = {}
-    single: dict[str, StudyEstimate] = {}
-    notes: dict[str, str] = {}
-    levels = list(dict.fromkeys(o.data[by]))
-    for level in levels:
-        rows = [i for i, value in enumerate(o.data[by]) if value == level]
-        if len(rows) == 1:
-            single[str(level)] = _pool(o, SENSITIVITY, rows).studies[0]
-            continue
-        try:
-            pooled[str(level)] = _pool(o, PRIMARY, rows)
-        except PoolingError as exc:
-            pooled[str(level)] = _pool(o, SENSITIVITY, rows)
-            notes[str(level)] = f"GLMM not estimable: {exc}"
-    between = test_between_subgroups(pooled) if len(pooled) >= 2 else None
-    return SubgroupSynthesis(by, pooled, single, notes, between)
-
-
-def synthesise(review: Review, key: str) -> OutcomeSynthesis:
-    """Pool outcome *key* (see :data:`evsynth.outcomes.OUTCOMES`)."""
-    o = outcome(review, key)
-    if len(o.data) == 0:
-        return OutcomeSynthesis(o, None, None, (), "no study reports usable counts")
-    message = ""
+def _pool(data: OutcomeData, spec: AnalysisSpec, rows: list[int] | None = None) -> tuple[PoolResult | None, str]:
+    frame = data.data if rows is None else data.data.iloc[rows]
+    if len(frame) == 0:
+        return None, "no eligible cohort"
     try:
-        primary: PoolResult | None = _pool(o, PRIMARY)
+        result = pool_proportions([int(x) for x in frame["events"]], [int(n) for n in frame["total"]],
+                                  list(frame["study"]), **spec.model.options())
     except PoolingError as exc:
-        primary, message = None, f"GLMM not estimable: {exc}"
-    sensitivity = _pool(o, SENSITIVITY)
-    subgroups = tuple(_subgroups(o, by) for by in SUBGROUP_COLUMNS)
-    return OutcomeSynthesis(o, primary, sensitivity, subgroups, message)
+        return None, f"{spec.model.method} not estimable: {exc}"
+    if not _is_model(result):  # the pooling module reports the crude proportion instead, and why
+        return result, f"{spec.model.method} not used: {result.basis_reason}"
+    return result, ""
 
 
-def synthesise_all(review: Review) -> dict[str, OutcomeSynthesis]:
-    """Every outcome of :data:`evsynth.outcomes.OUTCOMES`, in that order."""
-    return {key: synthesise(review, key) for key in OUTCOMES}
+def _boundary_note(data: OutcomeData) -> str:
+    x, n = list(data.data["events"]), list(data.data["total"])
+    if x and all(a == 0 or a == b for a, b in zip(x, n)):
+        return "every study has 0 % or 100 % events: the crude proportion with its exact CI is reported"
+    return ""
+
+
+def run_analysis(review: Review, outcome: OutcomePlan, spec: AnalysisSpec,
+                 designs: dict[str, StudyDesign]) -> Analysis:
+    """Select the cohorts *spec* makes eligible and pool them with its model."""
+    data = outcome_data(review, outcome, spec.eligibility, designs)
+    if len(data.data) == 0:
+        return Analysis(spec, data, None, None, "no eligible cohort")
+    total = crude(int(data.data["events"].sum()), int(data.data["total"].sum()), spec.model.level)
+    boundary = _boundary_note(data)
+    if boundary:  # a model would rest on a continuity correction, or has no finite estimate
+        return Analysis(spec, data, None, total, boundary)
+    result, message = _pool(data, spec)
+    return Analysis(spec, data, result, total, message)
+
+
+def _subgroups(review: Review, a: Analysis, by: str) -> SubgroupSynthesis:
+    frame = a.data.data
+    if by in frame.columns:
+        values = [str(v) for v in frame[by]]
+    else:  # a cohorts.csv column
+        column = dict(zip(review.cohorts["cohort_id"], review.cohorts[by]))
+        values = [str(column[c]) for c in frame["cohort_id"]]
+    pooled: dict[str, PoolResult] = {}
+    single: dict[str, Interval] = {}
+    descriptive: dict[str, tuple[Interval, str]] = {}
+    cohorts: dict[str, list[str]] = {}
+    levels = list(dict.fromkeys(values))
+    if len(levels) == 1:
+        return SubgroupSynthesis(by, {}, {}, {}, None, a.spec.model.method, cohorts={levels[0]: a.data.cohort_ids},
+                                 note=f"every pooled cohort has {by} = {levels[0]}: no subgroups")
+    for level in levels:
+        rows = [i for i, v in enumerate(values) if v == level]
+        cohorts[level] = [str(frame["cohort_id"].iloc[i]) for i in rows]
+        x, n = int(frame["events"].iloc[rows].sum()), int(frame["total"].iloc[rows].sum())
+        if len(rows) == 1:
+            single[level] = crude(x, n, a.spec.model.level)
+            continue
+        sub = OutcomeData(frame.iloc[rows], ())
+        boundary = _boundary_note(sub)
+        result, message = (None, boundary) if boundary else _pool(a.data, a.spec, rows)
+        if result is None or not _is_model(result):
+            descriptive[level] = (crude(x, n, a.spec.model.level), message)
+        else:
+            pooled[level] = result
+    between = test_between_subgroups(pooled) if len(pooled) >= 2 else None
+    method = between.method if between is not None else BETWEEN_METHOD
+    return SubgroupSynthesis(by, pooled, single, descriptive, between, a.spec.model.method, method, cohorts=cohorts)
+
+
+def _evidence(review: Review, outcome: OutcomePlan, a: Analysis, designs: dict[str, StudyDesign]) -> Evidence:
+    frame = a.data.data
+    head = a.headline or Interval(math.nan, math.nan, math.nan)
+    result = a.result if a.pooled else None
+    pi = (result.pooled.pi_lower, result.pooled.pi_upper) if result else (math.nan, math.nan)
+    i2 = result.heterogeneity.i2 if result else math.nan
+    appraised = appraisals(review) if review.has("appraisal") else {}
+    study_of = dict(zip(review.cohorts["cohort_id"], review.cohorts["study_id"]))
+    patients: dict[str, int] = {}
+    for cohort, n in zip(frame["cohort_id"], frame["total"]):
+        patients[study_of[cohort]] = patients.get(study_of[cohort], 0) + int(n)
+    appraisal = tuple((s, n, appraised[s].overall if s in appraised else NOT_ASSESSED) for s, n in patients.items())
+    reporting = outcome_data(review, outcome, _any_design(a.spec), designs)
+    studies = {study_of[c] for c in reporting.data["cohort_id"]}
+    case_reports = sum(1 for s in studies if designs[s].design == "case report")
+    return Evidence(k=a.k, events=int(frame["events"].sum()), total=int(frame["total"].sum()),
+                    ci_lower=head.ci_lower, ci_upper=head.ci_upper, pi_lower=pi[0], pi_upper=pi[1], i2=i2,
+                    appraisal=appraisal, histologies=tuple(frame["histology"]), lrts=tuple(frame["lrt"]),
+                    studies_reporting=len(studies), case_reports=case_reports)
+
+
+def _any_design(spec: AnalysisSpec) -> Eligibility:
+    """*spec*'s eligibility with every design and single patients let in (the studies reporting the outcome)."""
+    return replace(spec.eligibility, designs=vocab.DESIGNS, min_patients=1)
+
+
+def synthesise(review: Review, outcome: OutcomePlan, designs: dict[str, StudyDesign] | None = None) -> OutcomeSynthesis:
+    """Run every analysis the plan declares for *outcome*."""
+    designs = designs if designs is not None else study_designs(review)
+    primary = run_analysis(review, outcome, outcome.primary, designs)
+    everyone = outcome_data(review, outcome, _any_design(outcome.primary), designs)
+    described_rows = [i for i, d in enumerate(everyone.data["design"])
+                      if d not in outcome.primary.eligibility.designs]
+    described = OutcomeData(everyone.data.iloc[described_rows].reset_index(drop=True), ())
+    sensitivity = tuple(run_analysis(review, outcome, s, designs) for s in outcome.sensitivity)
+    subgroups = tuple(_subgroups(review, primary, by) for by in outcome.subgroups) if primary.k >= 2 else ()
+    certainty = assess(_evidence(review, outcome, primary, designs), outcome.certainty)
+    criteria = (response_criteria_label(list(primary.data.data["recist"])) if outcome.is_response
+                else "adverse-event grades as reported by the studies")
+    return OutcomeSynthesis(outcome, primary, described, sensitivity, subgroups, certainty, criteria)
+
+
+def synthesise_all(review: Review, plan: AnalysisPlan) -> dict[str, OutcomeSynthesis]:
+    """Every outcome of the plan, in the plan's order."""
+    designs = study_designs(review)
+    return {o.key: synthesise(review, o, designs) for o in plan.outcomes}
+
+
+def analyses_json(syntheses: dict[str, OutcomeSynthesis]) -> dict[str, Any]:
+    """The content of ``reports/analyses.json``: ``{"outcomes": [...]}`` in plan order."""
+    return {"outcomes": [s.to_dict() for s in syntheses.values()]}

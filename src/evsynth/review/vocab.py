@@ -12,8 +12,20 @@ from __future__ import annotations
 #: (a value of the ``lrt_assignment`` vocabulary).
 UNASSIGNED = "unassigned"
 
-#: Outcomes of a claim's check, in the order the page lists them.
-CLAIM_STATUSES: tuple[str, ...] = ("reproduced", "differs", "not derivable")
+#: Outcomes of a claim's check, in the order the page lists them:
+#: ``reproduced``: recomputed from the sheets within the precision the paper printed;
+#: ``approximate``: close to, but not within, that precision (the page shows the computed value);
+#: ``stated in text``: the sheets took the value from the very sentence checked, so it cannot be
+#: reproduced independently; ``differs``; ``not derivable`` (with why).
+CLAIM_STATUSES: tuple[str, ...] = ("reproduced", "approximate", "stated in text", "differs", "not derivable")
+
+#: Study designs the design rules produce (evsynth.review.design; the ``design`` vocabulary of
+#: sheets.toml): a case report describes one patient; a case series several patients given the
+#: treatment, without a comparison group; a cohort study compares groups followed over time
+#: (Dekkers et al. 2012, Ann Intern Med 156:37-40).
+DESIGNS: tuple[str, ...] = ("case report", "case series", "cohort")
+#: The ``recist`` values a response outcome's eligibility may name (the ``recist_use`` vocabulary).
+RECIST_USE: tuple[str, ...] = ("yes", "no", "not reported")
 
 #: Vocabulary names of ``sheets.toml`` the computations read.
 HISTOLOGY = "histology"

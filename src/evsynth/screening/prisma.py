@@ -105,6 +105,9 @@ class PrismaCounts:
     notes: tuple[str, ...] = ()
     total_detail: tuple[str, ...] = ()
     previous_detail: tuple[str, ...] = ()
+    #: The previous version's included studies in the words of what it printed (e.g. "17 published
+    #: studies + the authors' case series"), shown instead of a count it never printed.
+    previous_as_printed: str = ""
 
     @property
     def new_studies(self) -> Count:
@@ -253,21 +256,22 @@ def review_prisma_counts(extracted: str | Path = "extracted",
     published = len({p.reference or p.study_id for p in previous if p.reference})
     own_series = _has_rows(Path(extracted) / "case_procedures.csv")
     previous_studies = published + int(own_series) if previous else None
-    detail = ((f"{published} published studies" + (" + the authors' case series" if own_series else ""),)
-              if previous else ())
+    as_printed = (f"{published} published studies" + (" + the authors' case series" if own_series else "")
+                  if previous else "")
+    detail = (as_printed,) if as_printed else ()
     entries, merges = files.load()
     if not entries and previous:
         return PrismaCounts(
             databases=not_reported_column(["pubmed"]),
             other_methods=not_reported_column(["cross-referencing"]),
             is_update=False, total_studies=previous_studies, total_reports=previous_studies,
-            notes=tuple(notes), total_detail=detail,
+            notes=tuple(notes), total_detail=detail, previous_as_printed=as_printed,
         )
     counts = prisma_counts(entries, merges, previous_studies=previous_studies,
                            previous_reports=previous_studies, database_sources=["pubmed"],
                            other_sources=["citation chasing"],
                            notes=tuple(notes) if previous else ())
-    return replace(counts, previous_detail=detail)
+    return replace(counts, previous_detail=detail, previous_as_printed=as_printed)
 
 
 def counts_as_dict(counts: PrismaCounts) -> dict[str, object]:

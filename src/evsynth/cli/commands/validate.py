@@ -6,7 +6,9 @@ import argparse
 import sys
 
 from evsynth.cli.options import add_root_argument, project_root
-from evsynth.review.load import validate
+from evsynth.review.load import load_review, review_sheets, validate
+from evsynth.review.outcomes import plan_problems
+from evsynth.review.plan import PLAN_FILE, PlanError, load_plan
 from evsynth.screening.files import ReviewFiles
 from evsynth.screening.log import validate_log
 
@@ -18,6 +20,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     root = project_root(args)
     problems: list[object] = list(validate(root))
+    try:
+        plan = load_plan(root, review_sheets(root))
+    except PlanError as exc:
+        problems.append(str(exc))
+    else:
+        if not problems and plan.outcomes:
+            problems.extend(plan_problems(load_review(root), plan))
     files = ReviewFiles(root / "extracted")
     for log in (files.screening, *files.second_reviewers()):
         problems.extend(validate_log(log))
@@ -27,5 +36,5 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()  # the problem lines first, whole, even when both streams go to one file
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return 1
-    print("extracted/: all sheets valid")
+    print("extracted/: all sheets valid" + (f"; {PLAN_FILE}: plan valid" if (root / PLAN_FILE).is_file() else ""))
     return 0

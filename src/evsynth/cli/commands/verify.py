@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
             detail = f"paper {r.expected}, sheets {r.computed}" if r.computed else r.why
             print(f"{r.claim_id:<4} {r.status:<13} {r.statement} ({detail}){flag}")
     summary = claims_summary(results)
-    print(f"{summary['reproduced']} reproduced, {summary['differs']} differ, "
-          f"{summary['not derivable']} not derivable ({len(results)} claims)")
+    print(f"{summary['reproduced']} reproduced, {summary['approximate']} approximate, "
+          f"{summary['stated in text']} stated in text, {summary['differs']} differ, "
+          f"{summary['not derivable']} not derivable ({len(results)} registered statements)")
     return 1 if any(r.regression for r in results) else 0

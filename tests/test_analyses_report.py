@@ -1,0 +1,131 @@
+"""reports/analyses.json and the page's synthesis: the plan's primary analysis, labelled honestly."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from evsynth.cli.main import main
+from evsynth.review.load import load_review
+from evsynth.review.plan import load_plan
+from evsynth.review.synthesis import synthesise_all
+
+REPO = Path(__file__).resolve().parents[1]
+DOMAINS = {"risk_of_bias", "inconsistency", "imprecision", "indirectness", "publication_bias"}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import shutil
+    root = tmp_path_factory.mktemp("review")
+    shutil.copytree(REPO / "extracted", root / "extracted")
+    for name in ("review.toml", "sheets.toml", "analysis.toml"):
+        shutil.copy2(REPO / name, root / name)
+    assert main(["build", "--root", str(root)]) == 0
+    return root
+
+
+def test_analyses_json_has_the_issue_structure(built):
+    data = json.loads((built / "reports" / "analyses.json").read_text(encoding="utf-8"))
+    plan = load_plan(built)
+    assert [o["key"] for o in data["outcomes"]] == [o.key for o in plan.outcomes]
+    review = load_review(built)
+    all_cohorts = set(review.cohorts["cohort_id"])
+    for o in data["outcomes"]:
+        assert {"key", "label", "response_criteria", "eligible", "excluded", "primary", "crude", "sensitivity",
+                "certainty"} <= set(o)
+        # every cohort is either eligible or excluded with a rule
+        assert set(o["eligible"]) | {e["cohort"] for e in o["excluded"]} == all_cohorts
+        assert not set(o["eligible"]) & {e["cohort"] for e in o["excluded"]}
+        assert all(e["rule"] for e in o["excluded"])
+        p = o["primary"]
+        assert {"model", "k", "events", "total", "estimate", "ci_lower", "ci_upper", "estimand"} <= set(p)
+        assert p["k"] == len(o["eligible"])
+        assert 0 <= p["ci_lower"] <= p["estimate"] <= p["ci_upper"] <= 1
+        c = o["crude"]
+        assert (c["events"], c["total"]) == (p["events"], p["total"])
+        assert c["estimate"] == pytest.approx(c["events"] / c["total"])
+        if p["model"] == "GLMM":
+            assert "marginal" in o
+            assert "conditional" in p["estimand"]
+        for s in o["sensitivity"]:
+            assert {"name", "model", "k", "estimate", "ci_lower", "ci_upper"} <= set(s)
+        assert o["certainty"]["rating"] in ("high", "moderate", "low", "very low")
+        assert set(o["certainty"]["domains"]) == DOMAINS
+        for d in o["certainty"]["domains"].values():
+            assert d["judgement"] in ("not serious", "serious", "very serious") and d["reason"]
+
+
+def test_case_reports_are_described_not_pooled_in_the_primary_analysis(built):
+    data = {o["key"]: o for o in json.loads((built / "reports" / "analyses.json").read_text(encoding="utf-8"))["outcomes"]}
+    pr = data["pr"]
+    rules = {e["cohort"]: e["rule"] for e in pr["excluded"]}
+    for case_report in ("C18", "C19", "C25", "C26", "C27", "C28"):
+        assert rules[case_report].startswith("designs: case report")
+    assert rules["C22"] == "response criteria: recist = no"
+    assert rules["C17"].startswith("mixed cohorts")
+    including = next(s for s in pr["sensitivity"] if s["name"] == "including case reports")
+    assert including["k"] == len(pr["eligible"]) + 6
+    recist = next(s for s in pr["sensitivity"] if s["name"] == "RECIST only")
+    assert recist["k"] == 0 and recist["estimate"] is None
+
+
+def test_no_label_claims_recist_for_non_recist_cohorts(built):
+    review = load_review(built)
+    recist = dict(zip(review.cohorts["cohort_id"], review.cohorts["recist"]))
+    data = json.loads((built / "reports" / "analyses.json").read_text(encoding="utf-8"))
+    html = (built / "reports" / "review.html").read_text(encoding="utf-8")
+    for o in data["outcomes"]:
+        if all(recist[c] == "yes" for c in o["eligible"]) and o["eligible"]:
+            continue
+        assert not o["response_criteria"].startswith("RECIST")
+        assert "RECIST PR" not in html and "RECIST CR" not in html
+    section = html[html.index('<section id="synthesis">'):html.index('<section id="appraisal">')]
+    assert "RECIST 1.1" not in section and "CTCAE v5" not in section
+
+
+def test_page_headline_is_the_primary_analysis_with_estimand_and_certainty(built):
+    html = (built / "reports" / "review.html").read_text(encoding="utf-8")
+    data = json.loads((built / "reports" / "analyses.json").read_text(encoding="utf-8"))
+    for o in data["outcomes"]:
+        article = html[html.index(f'<article id="outcome-{o["key"]}">'):]
+        article = article[:article.index("</article>")]
+        headline = re.sub(r"<[^>]+>", "", article[article.index('class="headline"'):article.index("</p>")])
+        p = o["primary"]
+        assert f"k = {p['k']}" in headline and p["estimand"] in headline
+        assert f"{100 * p['estimate']:.1f}" in headline
+        assert f"certainty of the evidence: {o['certainty']['rating']}" in headline
+        if p["k"] < 5:
+            assert f"crude pooled proportion {o['crude']['events']}/{o['crude']['total']}" in article
+
+
+def test_page_shows_plan_exclusions_sof_and_appraisal_grid(built):
+    html = (built / "reports" / "review.html").read_text(encoding="utf-8")
+    assert 'id="methods-as-planned"' in html and "analysis.toml" in html
+    assert 'id="sof"' in html and 'id="appraisal_case_series"' in html and 'id="appraisal_case_report"' in html
+    assert "designs: case report" in html
+    # the authors' own series is appraised; the literature is not assessed
+    grid = html[html.index('id="appraisal_case_series"'):]
+    grid = grid[:grid.index("</table>")]
+    assert "light-yes" in grid and "light-not-assessed" in grid
+    assert "Studies included in review (n = 18)" not in (built / "reports" / "prisma.svg").read_text(encoding="utf-8")
+
+
+def test_all_boundary_studies_give_the_crude_proportion():
+    review = load_review(REPO)
+    plan = load_plan(REPO)
+    # two 1/1 PTC case reports: no model, crude 2/2 with its exact CI (not 75 % from a continuity correction)
+    from dataclasses import replace
+    from evsynth.review.plan import Eligibility
+    pr = plan.outcome("pr")
+    only_ptc = replace(pr, primary=replace(pr.primary, eligibility=Eligibility(
+        designs=("case report",), response_criteria=("not reported",), min_patients=1)))
+    frame = review.cohorts
+    review_ptc = replace(review, cohorts=frame[frame["cohort_id"].isin(["C28", "C18", "C19", "C27"])])
+    s = synthesise_all(review_ptc, replace(plan, outcomes=(only_ptc,)))["pr"]
+    assert s.primary.result is None and not s.primary.pooled
+    assert s.primary.headline.estimate == 1.0 and s.primary.headline.ci_lower == pytest.approx(0.025 ** 0.25, abs=1e-9)
+    assert "0 % or 100 %" in s.primary.message
