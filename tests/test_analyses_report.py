@@ -117,14 +117,15 @@ def test_page_shows_plan_exclusions_sof_and_appraisal_grid(built):
 def test_all_boundary_studies_give_the_crude_proportion():
     review = load_review(REPO)
     plan = load_plan(REPO)
-    # two 1/1 PTC case reports: no model, crude 2/2 with its exact CI (not 75 % from a continuity correction)
+    # four 1/1 case reports: no model, crude 4/4 with its exact CI (not a continuity-corrected estimate)
     from dataclasses import replace
     from evsynth.review.plan import Eligibility
     pr = plan.outcome("pr")
     only_ptc = replace(pr, primary=replace(pr.primary, eligibility=Eligibility(
         designs=("case report",), response_criteria=("not reported",), min_patients=1)))
     frame = review.cohorts
-    review_ptc = replace(review, cohorts=frame[frame["cohort_id"].isin(["C28", "C18", "C19", "C27"])])
+    review_ptc = replace(review, frames={**review.frames,
+                                          "cohorts": frame[frame["cohort_id"].isin(["C28", "C18", "C19", "C27"])]})
     s = synthesise_all(review_ptc, replace(plan, outcomes=(only_ptc,)))["pr"]
     assert s.primary.result is None and not s.primary.pooled
     assert s.primary.headline.estimate == 1.0 and s.primary.headline.ci_lower == pytest.approx(0.025 ** 0.25, abs=1e-9)

@@ -42,10 +42,10 @@ def test_the_bundled_review_declares_what_the_case_series_template_ships():
     assert (REPO / "sheets.toml").read_text(encoding="utf-8") == load_template("case-series").files["sheets.toml"]
 
 
-def test_the_bundled_sheets_are_nine_with_histology_columns_declared_once():
+def test_the_bundled_sheets_are_ten_with_histology_columns_declared_once():
     sheet_set = review_sheets(REPO)
     assert sheet_set.names == ("studies", "cohorts", "adverse_events", "case_patients", "case_procedures",
-                               "case_adverse_events", "guidelines", "footnotes", "claims")
+                               "case_adverse_events", "guidelines", "footnotes", "claims", "appraisal")
     cohorts = sheet_set.get("cohorts")
     assert cohorts.columns_for("histology") == {"MTC": "n_mtc", "PTC": "n_ptc", "FTC": "n_ftc", "HTC": "n_htc"}
     assert cohorts.field("histology").choices == sheet_set.values("histology")
