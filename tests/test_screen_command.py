@@ -55,7 +55,7 @@ def test_conflicts_with_a_second_reviewer(tmp_path, capsys):
     ])
     assert main(["screen", "--extracted", str(tmp_path), "--conflicts"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "screening-cd.csv: 4 to reconcile"
+    assert out[0].startswith("screening-cd.csv: 4 to reconcile; title/abstract agreement ")
     kinds = [line.split("] ")[1].split(":")[0] for line in out[1:] if line.startswith("  R")]
     assert kinds == ["unreconciled", "decision", "decision", "unknown record"]
     assert "  R00002 [title/abstract] decision: main log exclude (review/editorial) by AB; cd: include by CD" in out

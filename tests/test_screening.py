@@ -40,8 +40,8 @@ def _write(tmp_path, rows, mutate):
 @pytest.mark.parametrize("old,new,expected", [
     (",title/abstract,pending,", ",abstract,pending,", "screening.csv:3:stage: stage must be one of"),
     (",title/abstract,pending,", ",title/abstract,yes,", "screening.csv:3:decision: decision must be one of"),
-    (",title/abstract,pending,,,", ",title/abstract,exclude,,AB,2025-01-01",
-     "screening.csv:3:reason: an exclude needs a reason"),
+    (",title/abstract,pending,,,", ",full text,exclude,,AB,2025-01-01",
+     "screening.csv:3:reason: an exclude at full text needs a reason"),
     (",title/abstract,pending,,,", ",title/abstract,exclude,too old,AB,2025-01-01",
      "screening.csv:3:reason: reason must be empty or one of"),
     (",title/abstract,pending,,,", ",title/abstract,include,,,2025-01-01",
@@ -109,7 +109,7 @@ def test_decide_records_a_valid_decision_and_rejects_bad_ones():
     moved = decide(out, "R00001", "include", reviewer="CD", date="2025-02-02", stage="full text")
     assert moved[0].is_included
     for kwargs, message in [
-        (dict(decision="exclude"), "needs --reason"),
+        (dict(decision="exclude", stage="full text"), "at full text needs --reason"),
         (dict(decision="exclude", reason="boring"), "not in the controlled list"),
         (dict(decision="include", reviewer=""), "needs --reviewer"),
         (dict(decision="include", reason="duplicate"), "only given with decision 'exclude'"),
@@ -122,6 +122,44 @@ def test_decide_records_a_valid_decision_and_rejects_bad_ones():
             decide(rows, "R00001", decision, **args)
     with pytest.raises(EvsynthError, match="no record 'R09999'"):
         decide(rows, "R09999", "include", reviewer="AB", date="2025-02-01")
+    # At title/abstract a reason is optional (PRISMA 2020 item 16b asks for it at full text).
+    assert decide(rows, "R00001", "exclude", reviewer="AB", date="2025-02-01")[0].decision == "exclude"
+
+
+def test_reasons_are_the_projects(tmp_path):
+    from evsynth.screening.files import ReviewFiles
+    (tmp_path / "extracted").mkdir()
+    (tmp_path / "review.toml").write_text('exclusion_reasons = ["no comparator", "animal study"]\n')
+    files = ReviewFiles(tmp_path / "extracted")
+    assert files.reasons == ("no comparator", "animal study")
+    save_log(files.screening, [entry(1, stage="full text", decision="exclude", reason="animal study",
+                                     reviewer="AB", date="2025-01-01")])
+    assert files.load_log()[0].reason == "animal study"
+    with pytest.raises(EvsynthError, match="reason must be empty or one of: wrong population"):
+        load_log(files.screening)  # the default list does not know the project's reason
+    with pytest.raises(EvsynthError, match="not in the controlled list: no comparator, animal study"):
+        decide(files.load_log(), "R00001", "exclude", reviewer="AB", date="2025-01-02",
+               reason="wrong population", reasons=files.reasons)
+    (tmp_path / "review.toml").write_text('exclusion_reasons = ["a", "a"]\n')
+    with pytest.raises(EvsynthError, match="review.toml: exclusion_reasons names a reason twice"):
+        files.reasons
+
+
+def test_a_flagged_record_is_included_only_with_a_note():
+    rows = [entry(1, flag="retracted", flag_detail="RetractionIn: J X. 2024 (PMID 9)"),
+            entry(2, flag="expression of concern"), entry(3, flag="erratum")]
+    for key in ("R00001", "R00002"):
+        with pytest.raises(EvsynthError, match=rf"{key} is flagged .*--allow-retracted --note TEXT"):
+            decide(rows, key, "include", reviewer="AB", date="2025-01-02")
+        with pytest.raises(EvsynthError, match="needs --note"):
+            decide(rows, key, "include", reviewer="AB", date="2025-01-02", allow_retracted=True)
+    out = decide(rows, "R00001", "include", reviewer="AB", date="2025-01-02", allow_retracted=True,
+                 note="data checked against the correction")
+    assert out[0].decision == "include" and out[0].notes == (
+        "included although retracted: data checked against the correction (AB, 2025-01-02)")
+    assert decide(rows, "R00003", "include", reviewer="AB", date="2025-01-02")[2].decision == "include"
+    assert decide(rows, "R00001", "exclude", reviewer="AB", date="2025-01-02",
+                  reason="retracted")[0].decision == "exclude"
 
 
 def test_sources_keep_arrival_order_without_repeats():

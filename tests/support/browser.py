@@ -187,6 +187,22 @@ class Chromium:
         finally:
             page.close()
 
+    def live_page(self, origin: str, *, viewport: Mapping[str, int] | None = None) -> Any:
+        """A new Playwright page that may load *origin* (``http://127.0.0.1:PORT``) and nothing else.
+
+        For pages served on this machine (the screening page). Every other
+        request stays blocked by the context's route; the caller closes the page.
+        """
+        if self._context is None:
+            raise RuntimeError("Chromium.live_page called before start()")
+        if not origin.startswith(("http://127.0.0.1:", "http://localhost:")):
+            raise ValueError(f"live_page serves loopback origins only, not {origin!r}")
+        page = self._context.new_page()
+        if viewport is not None:
+            page.set_viewport_size({"width": int(viewport["width"]), "height": int(viewport["height"])})
+        page.route(lambda url: url.startswith(origin + "/"), lambda route: route.continue_())
+        return page
+
     def close(self) -> None:
         """Shut the browser down (and remove the profile if this object made it)."""
         if self._context is not None:

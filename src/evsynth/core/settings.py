@@ -17,6 +17,22 @@ from evsynth.core.errors import EvsynthError
 
 SETTINGS_FILE = "review.toml"
 
+#: Exclusion reasons when ``review.toml`` names none: the list ``evsynth init`` writes into a
+#: new project's ``review.toml`` (edit it there; the screening log is checked against the
+#: project's list). PRISMA 2020 item 16b asks for the reasons of full-text exclusions.
+DEFAULT_EXCLUSION_REASONS: tuple[str, ...] = (
+    "wrong population",
+    "wrong intervention",
+    "no liver-specific outcome",
+    "wrong study design",
+    "review/editorial",
+    "conference abstract only",
+    "not English",
+    "duplicate",
+    "retracted",
+    "full text not retrieved",
+)
+
 DEFAULT_TABLE_TITLES: dict[str, str] = {
     "table1": "Table 1. Case series",
     "table2": "Table 2. Studies of the literature review",
@@ -35,6 +51,8 @@ class ReviewSettings:
     previous_version_notes: tuple[str, ...] = ()
     #: Shown in the Sources appendix under "Identifiers".
     identifiers_note: str = ""
+    #: The controlled list of exclusion reasons (required at full text, optional at title/abstract).
+    exclusion_reasons: tuple[str, ...] = DEFAULT_EXCLUSION_REASONS
     table_titles: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TABLE_TITLES))
     #: Abbreviations the page lists after those of the sheets' vocabularies (``sheets.toml``).
     abbreviations: str = ""
@@ -58,6 +76,14 @@ def load_settings(root: Path) -> ReviewSettings:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise EvsynthError(f"{SETTINGS_FILE}: {key} must be a list of strings")
             values[key] = tuple(value)
+        elif key == "exclusion_reasons":
+            if (not isinstance(value, list) or not value
+                    or not all(isinstance(v, str) and v.strip() for v in value)):
+                raise EvsynthError(f"{SETTINGS_FILE}: {key} must be a non-empty list of strings")
+            reasons = tuple(" ".join(v.split()) for v in value)
+            if len(set(reasons)) != len(reasons):
+                raise EvsynthError(f"{SETTINGS_FILE}: {key} names a reason twice")
+            values[key] = reasons
         elif key == "table_titles":
             if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
                 raise EvsynthError(f"{SETTINGS_FILE}: [table_titles] must map table1/table2/table3 to strings")

@@ -82,3 +82,51 @@ def sync_second_log(main: Sequence[ScreeningEntry],
     have = {e.record_id for e in other}
     added = [blind_copy(e) for e in main if e.record_id not in have]
     return list(other) + added, len(added)
+
+
+def cohens_kappa(pairs: Sequence[tuple[str, str]]) -> float | None:
+    """Cohen's kappa of two raters' labels, one ``(rater 1, rater 2)`` pair per item.
+
+    kappa = (p_o - p_e) / (1 - p_e), with p_o the share of items both gave the
+    same label and p_e = sum over labels k of p_1k * p_2k, the agreement
+    expected by chance from each rater's own label shares (Cohen J. A
+    coefficient of agreement for nominal scales. Educ Psychol Meas
+    1960;20:37-46). ``None`` when there are no pairs or p_e = 1 (both raters
+    used one and the same label throughout: kappa is undefined).
+    """
+    n = len(pairs)
+    if n == 0:
+        return None
+    labels = sorted({label for pair in pairs for label in pair})
+    p_o = sum(1 for a, b in pairs if a == b) / n
+    p_e = sum((sum(1 for a, _ in pairs if a == k) / n) * (sum(1 for _, b in pairs if b == k) / n)
+              for k in labels)
+    if p_e >= 1.0:
+        return None
+    return (p_o - p_e) / (1.0 - p_e)
+
+
+def title_abstract_verdict(entry: ScreeningEntry) -> str:
+    """The title/abstract decision a log row implies: a row at full text was included there.
+
+    The log keeps only a record's latest stage, so a record now at full text
+    must have been included on title/abstract; ``""`` when undecided.
+    """
+    if entry.stage == "full text":
+        return "include"
+    return "" if entry.decision == "pending" else entry.decision
+
+
+def agreement_pairs(main: Sequence[ScreeningEntry],
+                    other: Sequence[ScreeningEntry]) -> list[tuple[str, str]]:
+    """``(main, other)`` title/abstract decisions of the records both have decided there."""
+    by_id = {e.record_id: e for e in main}
+    pairs = []
+    for theirs in other:
+        ours = by_id.get(theirs.record_id)
+        if ours is None:
+            continue
+        a, b = title_abstract_verdict(ours), title_abstract_verdict(theirs)
+        if a and b:
+            pairs.append((a, b))
+    return pairs

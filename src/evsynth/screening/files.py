@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evsynth.core.errors import EvsynthError
+from evsynth.core.settings import load_settings
 from evsynth.screening.dedup import Merge, load_merges, save_merges
 from evsynth.screening.log import ScreeningEntry, load_log, save_log
 
@@ -35,13 +36,32 @@ class ReviewFiles:
     def studies(self) -> Path:
         return self.extracted / "studies.csv"
 
+    @property
+    def root(self) -> Path:
+        """The project folder (holding ``review.toml`` and ``queries/``)."""
+        return self.extracted.parent
+
+    @property
+    def runs(self) -> Path:
+        """Where the harvest and update runs are: ``queries/runs``."""
+        return self.root / "queries" / "runs"
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The project's exclusion reasons (``exclusion_reasons`` in ``review.toml``)."""
+        return load_settings(self.root).exclusion_reasons
+
+    def load_log(self, path: Path | None = None, *, missing_ok: bool = True) -> list[ScreeningEntry]:
+        """A screening log of this project (the main one by default), checked against its reasons."""
+        return load_log(path or self.screening, missing_ok=missing_ok, reasons=self.reasons)
+
     def second_reviewers(self) -> list[Path]:
         """``screening-NAME.csv`` files, sorted by name."""
         return sorted(self.extracted.glob("screening-*.csv"))
 
     def load(self) -> tuple[list[ScreeningEntry], list[Merge]]:
         """The screening log and the merge log (empty when absent)."""
-        return load_log(self.screening), load_merges(self.merges)
+        return self.load_log(), load_merges(self.merges)
 
     def save(self, entries: list[ScreeningEntry], merges: list[Merge]) -> None:
         """Write both logs atomically (the merge log only when it has lines)."""

@@ -11,8 +11,11 @@ with ``row`` the line number in the CSV, header = line 1):
 
 * ``stage`` is ``title/abstract`` or ``full text``;
 * ``decision`` is ``include``, ``exclude``, ``pending`` or ``maybe``;
-* an ``exclude`` needs a ``reason`` from :data:`REASONS`; ``reason`` is empty
-  or one of :data:`REASONS` otherwise;
+* an ``exclude`` at full text needs a ``reason`` from the project's list
+  (``exclusion_reasons`` in ``review.toml``, default :data:`REASONS`); at
+  title/abstract the reason is optional (PRISMA 2020 item 16b asks for reasons
+  of full-text exclusions; Rayyan, Covidence and ASReview do not require them
+  at title/abstract); ``reason`` is empty or one of the list;
 * every decision other than ``pending`` names its ``reviewer`` and its
   ``date`` (ISO ``YYYY-MM-DD``);
 * ``full text not retrieved`` is a full-text reason (PRISMA 2020's "reports
@@ -39,6 +42,7 @@ import pandera.pandas as pa
 from evsynth.core.atomic import write_text
 from evsynth.core.csv_text import dataclass_csv
 from evsynth.core.errors import EvsynthError
+from evsynth.core.settings import DEFAULT_EXCLUSION_REASONS
 
 #: Where the screening log lives, relative to the project folder.
 SCREENING_LOG = Path("extracted") / "screening.csv"
@@ -46,24 +50,17 @@ SCREENING_LOG = Path("extracted") / "screening.csv"
 STAGES: tuple[str, ...] = ("title/abstract", "full text")
 DECISIONS: tuple[str, ...] = ("include", "exclude", "pending", "maybe")
 
-#: The controlled list of exclusion reasons (PRISMA 2020 item 16b asks for
-#: reasons at full text; the same list serves title/abstract screening).
-REASONS: tuple[str, ...] = (
-    "wrong population",
-    "wrong intervention",
-    "no liver-specific outcome",
-    "wrong study design",
-    "review/editorial",
-    "conference abstract only",
-    "not English",
-    "duplicate",
-    "retracted",
-    "full text not retrieved",
-)
+#: The exclusion reasons of a project whose ``review.toml`` names none (a project's own
+#: list is ``exclusion_reasons`` there; see :mod:`evsynth.core.settings`).
+REASONS: tuple[str, ...] = DEFAULT_EXCLUSION_REASONS
 NOT_RETRIEVED = "full text not retrieved"
 
 #: Retraction watch: what PubMed's CommentsCorrections can report about a record.
 FLAGS: tuple[str, ...] = ("retracted", "expression of concern", "erratum")
+#: Flags that stop an ``include`` unless the reviewer allows it with a note.
+BLOCKING_FLAGS: tuple[str, ...] = ("retracted", "expression of concern")
+#: How an allowed inclusion of a flagged record is written into ``notes``.
+ALLOWED_NOTE = "included although {flag}: {note} ({reviewer}, {date})"
 
 #: Sources that are not a database or register search (PRISMA 2020 "other methods").
 OTHER_METHODS: tuple[str, ...] = ("citation chasing", "cross-referencing", "other methods")
@@ -154,7 +151,7 @@ def next_record_number(entries: Sequence[ScreeningEntry]) -> int:
     return max(numbers, default=0) + 1
 
 
-def _schema() -> pa.DataFrameSchema:
+def _schema(reasons: Sequence[str]) -> pa.DataFrameSchema:
     """Per-column rules of the log (cross-column rules are in :func:`_row_errors`)."""
     text = {"dtype": str, "nullable": False, "coerce": True}
     return pa.DataFrameSchema(
@@ -179,8 +176,8 @@ def _schema() -> pa.DataFrameSchema:
             "decision": pa.Column(checks=pa.Check.isin(
                 DECISIONS, error=f"decision must be one of: {', '.join(DECISIONS)}"), **text),
             "reason": pa.Column(checks=pa.Check.isin(
-                ("",) + REASONS,
-                error="reason must be empty or one of: " + ", ".join(REASONS)), **text),
+                ("", *reasons),
+                error="reason must be empty or one of: " + ", ".join(reasons)), **text),
             "reviewer": pa.Column(**text),
             "date": pa.Column(checks=pa.Check.str_matches(
                 r"^(\d{4}-\d{2}-\d{2})?$", error="date must be YYYY-MM-DD (or empty)"), **text),
@@ -200,8 +197,9 @@ def _row_errors(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
     errors: list[tuple[int, str, str]] = []
     for index, row in frame.iterrows():
         decision = row["decision"]
-        if decision == "exclude" and not row["reason"]:
-            errors.append((index, "reason", "an exclude needs a reason from the controlled list"))
+        if decision == "exclude" and not row["reason"] and row["stage"] == "full text":
+            errors.append((index, "reason",
+                           "an exclude at full text needs a reason from the controlled list"))
         if decision in ("include", "exclude", "maybe"):
             if not row["reviewer"]:
                 errors.append((index, "reviewer", f"a decision '{decision}' needs a reviewer"))
@@ -214,7 +212,8 @@ def _row_errors(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
     return errors
 
 
-def validate_frame(frame: pd.DataFrame, name: str) -> list[str]:
+def validate_frame(frame: pd.DataFrame, name: str,
+                   reasons: Sequence[str] = REASONS) -> list[str]:
     """All problems of a log read as strings, as ``name:row:column: message`` lines."""
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
@@ -225,7 +224,7 @@ def validate_frame(frame: pd.DataFrame, name: str) -> list[str]:
         return [f"{name}:1:{c}: unknown column (put remarks in 'notes')" for c in unknown]
     problems: list[tuple[int, str, str]] = []
     try:
-        _schema().validate(frame, lazy=True)
+        _schema(reasons).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         for case in cases.itertuples(index=False):
@@ -256,7 +255,7 @@ def read_frame(path: Path) -> pd.DataFrame:
         return pd.DataFrame(columns=list(COLUMNS))
 
 
-def validate_log(path: str | Path) -> list[str]:
+def validate_log(path: str | Path, reasons: Sequence[str] = REASONS) -> list[str]:
     """Every problem of the log at *path* as ``file:row:column: message`` lines (none: valid).
 
     An absent log is valid (nothing screened yet).
@@ -268,7 +267,7 @@ def validate_log(path: str | Path) -> list[str]:
         frame = _clean(read_frame(path))
     except EvsynthError as exc:
         return [str(exc)]
-    return validate_frame(frame, str(path))
+    return validate_frame(frame, str(path), reasons)
 
 
 def _clean(frame: pd.DataFrame) -> pd.DataFrame:
@@ -276,7 +275,8 @@ def _clean(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.map(lambda v: v.strip() if isinstance(v, str) else v)
 
 
-def load_log(path: str | Path, *, missing_ok: bool = True) -> list[ScreeningEntry]:
+def load_log(path: str | Path, *, missing_ok: bool = True,
+             reasons: Sequence[str] = REASONS) -> list[ScreeningEntry]:
     """Read and validate a screening log; an absent file is an empty log when *missing_ok*.
 
     Raises :class:`EvsynthError` with the first problems (``file:row:column: message``).
@@ -285,7 +285,7 @@ def load_log(path: str | Path, *, missing_ok: bool = True) -> list[ScreeningEntr
     if not path.exists() and missing_ok:
         return []
     frame = _clean(read_frame(path))
-    problems = validate_frame(frame, str(path))
+    problems = validate_frame(frame, str(path), reasons)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise EvsynthError(problems[0] + more)
@@ -311,19 +311,26 @@ def find_entry(entries: Sequence[ScreeningEntry], key: str) -> int:
     raise EvsynthError(f"no record {key!r} in the screening log")
 
 
+def is_blocked(entry: ScreeningEntry) -> bool:
+    """True when the record is flagged retracted or with an expression of concern."""
+    return entry.flag in BLOCKING_FLAGS
+
+
 def decide(entries: Sequence[ScreeningEntry], key: str, decision: str, *, reviewer: str,
-           date: str, reason: str = "", stage: str | None = None) -> list[ScreeningEntry]:
+           date: str, reason: str = "", stage: str | None = None,
+           reasons: Sequence[str] = REASONS, allow_retracted: bool = False,
+           note: str = "") -> list[ScreeningEntry]:
     """Record a decision for one record; returns the new log (the input is not changed).
 
-    The same rules as for an edited CSV apply (an exclude needs a reason from
-    :data:`REASONS`, every decision names a reviewer and a date).
+    The same rules as for an edited CSV apply (an exclude at full text needs a
+    reason from *reasons*, every decision names a reviewer and a date). A record
+    flagged retracted or with an expression of concern is included only with
+    *allow_retracted* and a *note* saying why; the note goes into ``notes``.
     """
     if decision not in DECISIONS:
         raise EvsynthError(f"decision must be one of: {', '.join(DECISIONS)}")
-    if reason and reason not in REASONS:
-        raise EvsynthError(f"reason {reason!r} is not in the controlled list: {', '.join(REASONS)}")
-    if decision == "exclude" and not reason:
-        raise EvsynthError("an exclude needs --reason (one of: " + ", ".join(REASONS) + ")")
+    if reason and reason not in reasons:
+        raise EvsynthError(f"reason {reason!r} is not in the controlled list: {', '.join(reasons)}")
     if reason and decision != "exclude":
         raise EvsynthError("--reason is only given with decision 'exclude'")
     if decision != "pending" and not reviewer:
@@ -335,10 +342,24 @@ def decide(entries: Sequence[ScreeningEntry], key: str, decision: str, *, review
     index = find_entry(entries, key)
     old = entries[index]
     new_stage = stage or old.stage
+    if decision == "exclude" and not reason and new_stage == "full text":
+        raise EvsynthError("an exclude at full text needs --reason (one of: "
+                           + ", ".join(reasons) + ")")
     if reason == NOT_RETRIEVED and new_stage != "full text":
         raise EvsynthError(f"reason '{NOT_RETRIEVED}' needs --stage 'full text'")
+    notes = old.notes
+    if decision == "include" and is_blocked(old):
+        if not allow_retracted:
+            raise EvsynthError(
+                f"{old.record_id} is flagged {old.flag.upper()} ({old.flag_detail or 'retraction watch'}): "
+                "include it only with --allow-retracted --note TEXT")
+        if not " ".join(note.split()):
+            raise EvsynthError(f"{old.record_id}: --allow-retracted needs --note TEXT (why it is included)")
+        allowed = ALLOWED_NOTE.format(flag=old.flag, note=" ".join(note.split()),
+                                      reviewer=reviewer, date=date)
+        notes = "; ".join(p for p in (old.notes, allowed) if p)
     updated = replace(old, decision=decision, reason=reason, reviewer=reviewer,
-                      date=date, stage=new_stage)
+                      date=date, stage=new_stage, notes=notes)
     result = list(entries)
     result[index] = updated
     return result

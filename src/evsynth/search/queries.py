@@ -181,3 +181,34 @@ def parse_pubmed_date(text: str, *, end: bool) -> date | None:
 def format_pubmed_date(day: date) -> str:
     """``YYYY/MM/DD``, as esearch's mindate/maxdate take it."""
     return f"{day.year:04d}/{day.month:02d}/{day.day:02d}"
+
+
+_FIELD_LIMIT = re.compile(r"\b\w+\[(?:la|lang|language|pt|dp|pdat|edat|mdat|sb)\]", re.IGNORECASE)
+
+
+def highlight_terms(term: str) -> tuple[str, ...]:
+    """The words and phrases of a PubMed query a screener wants highlighted, lower-case.
+
+    Quoted phrases are kept whole (``"liver metastases"``), field tags (``[mh]``,
+    ``[tiab]``) and the operators AND/OR/NOT are dropped, limits such as
+    ``english[la]`` too; a truncation ``chemoemboli*`` becomes the prefix
+    ``chemoemboli``; a MeSH subheading (``liver neoplasms/secondary``) keeps its
+    heading. Words shorter than three letters are left out (they would light up
+    everywhere).
+    """
+    text = _FIELD_LIMIT.sub(" ", term)
+    found: list[str] = []
+    for phrase in re.findall(r'"([^"]+)"', text):
+        found.append(phrase.split("/")[0])
+    text = re.sub(r'"[^"]*"', " ", text)
+    text = re.sub(r"\[[^\]]*\]", " ", text)
+    for word in re.findall(r"[\w\-*]+", text):
+        if word.upper() in {"AND", "OR", "NOT"}:
+            continue
+        found.append(word)
+    out: list[str] = []
+    for item in found:
+        item = " ".join(item.replace("*", "").split()).lower()
+        if len(item) >= 3 and item not in out:
+            out.append(item)
+    return tuple(out)

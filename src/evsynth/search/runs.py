@@ -145,3 +145,27 @@ def load_run(path: str | Path) -> tuple[dict[str, Any], list[Record]]:
         raise EvsynthError(f"{jsonl}: {len(records)} records, manifest says "
                            f"{manifest.get('records')}")
     return manifest, records
+
+
+def finished_runs(runs_root: str | Path) -> list[Path]:
+    """Every finished run folder (``<runs_root>/<query>/<stamp>/`` with a manifest), oldest first."""
+    root = Path(runs_root)
+    if not root.is_dir():
+        return []
+    runs = [m.parent for m in root.glob(f"*/*/{MANIFEST}")]
+    return sorted(runs, key=lambda p: (p.name, p.parent.name))
+
+
+def records_of_runs(runs_root: str | Path) -> dict[str, Record]:
+    """The records of every finished run under *runs_root*, by PMID (a newer run's copy wins).
+
+    This is where the screening tools find abstracts, authors and MeSH terms: the
+    screening log keeps only what identifies a record. A damaged run is a one-line
+    error naming its file (see :func:`load_run`).
+    """
+    out: dict[str, Record] = {}
+    for folder in finished_runs(runs_root):
+        for record in load_run(folder)[1]:
+            if record.pmid:
+                out[record.pmid] = record
+    return out

@@ -9,35 +9,58 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-from evsynth.screening.dedup import Merge, unmerge
-from evsynth.screening.dual import find_conflicts, sync_second_log
 from evsynth.core.errors import EvsynthError
+from evsynth.report.workbench import make_server
+from evsynth.screening.batch import apply_decisions, read_decisions
+from evsynth.screening.dedup import Merge, load_merges, unmerge
+from evsynth.screening.dual import cohens_kappa, agreement_pairs, find_conflicts, sync_second_log
 from evsynth.screening.files import ReviewFiles, check_date, today
-from evsynth.screening.log import (
-    DECISIONS, REASONS, STAGES, ScreeningEntry, decide, find_entry, load_log, save_log,
-)
+from evsynth.screening.log import DECISIONS, STAGES, ScreeningEntry, decide, find_entry, save_log
+from evsynth.screening.queue import decision_stage, order_pending, progress
+from evsynth.screening.session import ScreeningSession, record_card
+from evsynth.search.records import Record
+from evsynth.search.runs import records_of_runs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--extracted", default="extracted", metavar="DIR",
                         help="folder of the screening log (default: extracted)")
-    parser.add_argument("--decide", nargs=2, metavar=("RECORD_ID", "DECISION"),
-                        help=f"record a decision ({' | '.join(DECISIONS)}) for a record id or PMID")
-    parser.add_argument("--reason", default="", help="exclusion reason: " + "; ".join(REASONS))
+    parser.add_argument("--next", action="store_true",
+                        help="show the next record to decide, with its abstract")
+    parser.add_argument("--decide", nargs="+", metavar="ID",
+                        help=f"RECORD_ID [RECORD_ID ...] DECISION: record one decision "
+                             f"({' | '.join(DECISIONS)}) for one or more record ids or PMIDs")
+    parser.add_argument("--from", dest="from_file", metavar="FILE",
+                        help="apply a CSV of decisions (record_id or pmid, decision, optional "
+                             "reason, stage, reviewer, date, note); every row is checked first")
+    parser.add_argument("--reason", default="",
+                        help="exclusion reason from the project's list (exclusion_reasons in "
+                             "review.toml); required at full text, optional at title/abstract")
     parser.add_argument("--reviewer", default="", help="who decided (initials or name)")
     parser.add_argument("--stage", choices=STAGES, default=None,
-                        help="screening stage of the decision (default: the record's stage)")
+                        help="screening stage of the decision (default: the stage the record "
+                             "waits at: full text once included on title/abstract)")
     parser.add_argument("--date", default=None, help="date of the decision (default: today, UTC)")
+    parser.add_argument("--allow-retracted", action="store_true",
+                        help="allow including a record flagged retracted or with an expression "
+                             "of concern (needs --note)")
+    parser.add_argument("--note", default="", help="why a flagged record is included anyway")
     parser.add_argument("--as", dest="second", metavar="NAME", default=None,
                         help="work as second reviewer NAME on extracted/screening-NAME.csv "
                              "(created from the main log, blind to its decisions)")
     parser.add_argument("--conflicts", action="store_true",
                         help="list disagreements with second reviewers' screening-NAME.csv files")
-    parser.add_argument("--limit", type=int, default=0, help="show at most N pending records")
+    parser.add_argument("--limit", type=int, default=20,
+                        help="show at most N pending records (default 20; 0: all)")
     parser.add_argument("--explain", metavar="RECORD_ID",
                         help="show which records were merged into this one, and by which key")
     parser.add_argument("--unmerge", metavar="MERGE_ID",
                         help="undo a merge of the merge log: the record returns as its own pending row")
+    parser.add_argument("--serve", action="store_true",
+                        help="open the screening page on this machine (127.0.0.1); the first "
+                             "line printed is its address with its access token")
+    parser.add_argument("--port", type=int, default=0, metavar="N",
+                        help="port of the screening page (default: a free port)")
 
 
 def format_entry(entry: ScreeningEntry, width: int) -> list[str]:
@@ -54,7 +77,16 @@ def format_entry(entry: ScreeningEntry, width: int) -> list[str]:
     return lines
 
 
-def pending_report(entries: Sequence[ScreeningEntry], width: int, limit: int = 0) -> str:
+def decide_hint(second: str | None = None, record_id: str = "RECORD_ID") -> str:
+    """The command line that records a decision (a second reviewer's keeps ``--as NAME``)."""
+    who = f"--as {second} " if second else ""
+    return (f'Record a decision: evsynth screen {who}--decide {record_id} include|exclude|maybe '
+            '--reviewer NAME [--reason "..."]   (next record: --next; many: --from FILE; '
+            'in the browser: --serve)')
+
+
+def pending_report(entries: Sequence[ScreeningEntry], width: int, limit: int = 0,
+                   second: str | None = None) -> str:
     """The pending and maybe records by stage, flagged records first."""
     out: list[str] = []
     flagged = [e for e in entries if e.flag]
@@ -85,9 +117,9 @@ def pending_report(entries: Sequence[ScreeningEntry], width: int, limit: int = 0
             shown += 1
         out.append("")
     if limit and shown < len(open_entries):
-        out.append(f"... {len(open_entries) - shown} more (use --limit 0 to see all)")
-    out.append('Record a decision: evsynth screen --decide RECORD_ID include|exclude|maybe '
-               '--reviewer NAME [--reason "..."] [--stage "full text"]')
+        out.append(f"... {len(open_entries) - shown} more (--limit 0 shows all; --next shows "
+                   "the next with its abstract)")
+    out.append(decide_hint(second))
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -100,9 +132,15 @@ def conflicts_report(files: ReviewFiles, entries: Sequence[ScreeningEntry]) -> t
     total = 0
     for path in others:
         reviewer = path.stem.removeprefix("screening-")
-        conflicts = find_conflicts(entries, load_log(path, missing_ok=False), reviewer)
+        other = files.load_log(path, missing_ok=False)
+        conflicts = find_conflicts(entries, other, reviewer)
         total += len(conflicts)
-        lines.append(f"{path.name}: {len(conflicts)} to reconcile")
+        pairs = agreement_pairs(entries, other)
+        kappa = cohens_kappa(pairs)
+        agreement = (f"; title/abstract agreement {sum(a == b for a, b in pairs)}/{len(pairs)}, "
+                     f"Cohen's kappa {kappa:.2f}" if kappa is not None else
+                     f"; Cohen's kappa not defined on {len(pairs)} shared decisions")
+        lines.append(f"{path.name}: {len(conflicts)} to reconcile{agreement}")
         for c in conflicts:
             lines.append(f"  {c.record_id} [{c.stage}] {c.kind}: main log {c.main}; "
                          f"{c.other_reviewer}: {c.other}")
@@ -126,6 +164,100 @@ def explain_report(entry: ScreeningEntry, merges: Sequence[Merge]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def next_report(entries: Sequence[ScreeningEntry], records: dict[str, Record], width: int,
+                second: str | None = None) -> str:
+    """The next record to decide with its abstract, MeSH terms and the command to decide it."""
+    queue = order_pending(entries)
+    counts = progress(entries)
+    if not queue:
+        return f"Nothing to screen ({len(entries)} records in the log).\n"
+    entry = queue[0]
+    record = records.get(entry.pmid) if entry.pmid else None
+    card = record_card(entry, record)
+    wrap = textwrap.TextWrapper(width=max(width, 40), initial_indent="    ",
+                                subsequent_indent="    ")
+    lines = [f"Next: {card['stage']} ({counts.decided} of {counts.total} decided; "
+             f"{counts.title_abstract_open} open at title/abstract, {counts.full_text_open} at full text)",
+             ""]
+    lines.extend(format_entry(entry, width))
+    if card["flag"]:
+        lines.append(f"    ! {card['flag'].upper()}: {card['flag_detail']}")
+    if card["authors"]:
+        lines.extend(wrap.wrap("Authors: " + ", ".join(card["authors"])))
+    if card["mesh"]:
+        lines.extend(wrap.wrap("MeSH: " + "; ".join(card["mesh"])))
+    lines.append("")
+    if card["abstract"]:
+        for paragraph in card["abstract"].split("\n"):
+            lines.extend(wrap.wrap(paragraph))
+    else:
+        lines.append("    (no abstract: the record is not in a finished run under queries/runs, "
+                     "or PubMed has none)")
+    lines.append("")
+    lines.append(decide_hint(second, entry.record_id))
+    return "\n".join(lines) + "\n"
+
+
+def parse_decide(values: Sequence[str]) -> tuple[list[str], str]:
+    """``ID [ID ...] DECISION`` -> (ids, decision), or a one-line error."""
+    if len(values) < 2:
+        raise EvsynthError("--decide needs RECORD_ID [RECORD_ID ...] DECISION")
+    *keys, decision = values
+    if decision not in DECISIONS:
+        raise EvsynthError(f"--decide: the last value must be the decision ({' | '.join(DECISIONS)}), "
+                           f"not {decision!r}")
+    return keys, decision
+
+
+def apply_command_decisions(args: argparse.Namespace, files: ReviewFiles,
+                            entries: list[ScreeningEntry], default_reviewer: str
+                            ) -> tuple[list[ScreeningEntry], list[ScreeningEntry]]:
+    """The log with ``--decide`` or ``--from`` applied (in memory) and the rows that changed."""
+    date = check_date(args.date) if args.date else today()
+    reviewer = args.reviewer.strip() or default_reviewer
+    if args.from_file:
+        rows = read_decisions(args.from_file)
+        updated = apply_decisions(args.from_file, entries, rows, reasons=files.reasons,
+                                  reviewer=reviewer, date=date,
+                                  allow_retracted=args.allow_retracted, note=args.note)
+    else:
+        keys, decision = parse_decide(args.decide)
+        updated = list(entries)
+        for key in keys:
+            stage = args.stage or decision_stage(updated[find_entry(updated, key)])
+            updated = decide(updated, key, decision, reviewer=reviewer, date=date,
+                             reason=args.reason.strip(), stage=stage, reasons=files.reasons,
+                             allow_retracted=args.allow_retracted, note=args.note)
+    changed = [new for new, old in zip(updated, entries) if new != old]
+    return updated, changed
+
+
+def changed_line(row: ScreeningEntry, prefix: str = "") -> str:
+    """``R00001: title/abstract: exclude (wrong population) by CD``."""
+    return (f"{prefix}{row.record_id}: {row.stage}: {row.decision}"
+            + (f" ({row.reason})" if row.reason else "") + f" by {row.reviewer}")
+
+
+def serve(args: argparse.Namespace, files: ReviewFiles) -> int:
+    """Run the screening page until interrupted; its address is the first line printed."""
+    reviewer = args.reviewer.strip() or (args.second or "")
+    if args.second:
+        second_reviewer_file(files, args.second)
+    session = ScreeningSession.open(files, reviewer, args.second)
+    server = make_server(session, port=args.port)
+    print(server.url, flush=True)
+    who = f"second reviewer {args.second} (blind)" if args.second else f"reviewer {reviewer}"
+    print(f"screening {session.path} as {who}; every decision is saved at once. "
+          "Stop with Ctrl+C.", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped; every decision is in " + str(session.path))
+    finally:
+        server.server_close()
+    return 0
+
+
 def second_reviewer_file(files: ReviewFiles, name: str) -> Path:
     """``extracted/screening-NAME.csv`` for a valid reviewer name."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9_]*", name):
@@ -136,32 +268,43 @@ def second_reviewer_file(files: ReviewFiles, name: str) -> Path:
 def run_second(args: argparse.Namespace, files: ReviewFiles) -> int:
     """List or decide on a second reviewer's log, brought up to date with the main log first."""
     path = second_reviewer_file(files, args.second)
-    own, added = sync_second_log(load_log(files.screening), load_log(path))
-    if args.decide:
-        key, decision = args.decide
-        date = check_date(args.date) if args.date else today()
-        own = decide(own, key, decision, reviewer=args.reviewer.strip() or args.second,
-                     date=date, reason=args.reason.strip(), stage=args.stage)
+    own, added = sync_second_log(files.load_log(), files.load_log(path))
+    if args.decide or args.from_file:
+        own, changed = apply_command_decisions(args, files, own, args.second)
         save_log(path, own)
-        row = own[find_entry(own, key)]
-        print(f"{path.name}: {row.record_id}: {row.stage}: {row.decision}"
-              + (f" ({row.reason})" if row.reason else "") + f" by {row.reviewer}")
+        for row in changed:
+            print(changed_line(row, f"{path.name}: "))
+        if not changed:
+            print(f"{path.name}: unchanged")
         return 0
     if added or not path.exists():
         save_log(path, own)
     width = shutil.get_terminal_size((100, 24)).columns - 2
+    if args.next:
+        print(next_report(own, records_of_runs(files.runs), width, args.second), end="")
+        return 0
     print(f"{path.name}: {len(own)} records" + (f" ({added} new from the main log)" if added else ""))
-    print(pending_report(own, width, max(args.limit, 0)), end="")
+    print(pending_report(own, width, max(args.limit, 0), args.second), end="")
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
     files = ReviewFiles(Path(args.extracted))
+    if args.decide and args.from_file:
+        raise EvsynthError("give --decide or --from, not both")
+    if args.port and not args.serve:
+        raise EvsynthError("--port goes with --serve")
+    if not 0 <= args.port <= 65535:
+        raise EvsynthError(f"--port {args.port}: not a port number (0-65535)")
+    if args.serve:
+        if args.decide or args.from_file or args.explain or args.unmerge or args.conflicts or args.next:
+            raise EvsynthError("--serve works alone (with --as, --reviewer, --port)")
+        return serve(args, files)
     if args.second:
         if args.explain or args.unmerge or args.conflicts:
-            raise EvsynthError("--as works with listing and --decide only")
+            raise EvsynthError("--as works with listing, --next, --decide and --from only")
         return run_second(args, files)
-    entries = load_log(files.screening)
+    entries = files.load_log()
     if args.explain:
         merges = files.load()[1]
         print(explain_report(entries[find_entry(entries, args.explain)], merges), end="")
@@ -174,23 +317,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.unmerge} undone: {restored.record_id} is a record of its own again "
               f"({restored.source}, pending)")
         return 0
-    if args.decide:
-        key, decision = args.decide
-        date = check_date(args.date) if args.date else today()
-        updated = decide(entries, key, decision, reviewer=args.reviewer.strip(), date=date,
-                         reason=args.reason.strip(), stage=args.stage)
-        files.save(updated, files.load()[1])
-        changed = next(e for e, old in zip(updated, entries) if e != old) if updated != entries else None
-        if changed is not None:
-            print(f"{changed.record_id}: {changed.stage}: {changed.decision}"
-                  + (f" ({changed.reason})" if changed.reason else "") + f" by {changed.reviewer}")
-        else:
-            print(f"{key}: unchanged")
+    if args.decide or args.from_file:
+        updated, changed = apply_command_decisions(args, files, entries, "")
+        if changed:
+            files.save(updated, load_merges(files.merges))
+        for row in changed:
+            print(changed_line(row))
+        if not changed:
+            print("unchanged")
         return 0
     if args.conflicts:
         text, total = conflicts_report(files, entries)
         print(text, end="")
         return 0
     width = shutil.get_terminal_size((100, 24)).columns - 2
+    if args.next:
+        print(next_report(entries, records_of_runs(files.runs), width), end="")
+        return 0
     print(pending_report(entries, width, max(args.limit, 0)), end="")
     return 0

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
             problems.extend(plan_problems(load_review(root), plan))
     files = ReviewFiles(root / "extracted")
     for log in (files.screening, *files.second_reviewers()):
-        problems.extend(validate_log(log))
+        problems.extend(validate_log(log, files.reasons))
     for problem in problems:
         print(problem)
     if problems:

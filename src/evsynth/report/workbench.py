@@ -1,0 +1,225 @@
+"""The screening page: ``evsynth screen --serve``, a small web app on this machine only.
+
+Framework: Flask (Pallets), on Werkzeug's threaded server. Why: it is small,
+maintained by the team that maintains Jinja2 (already the page renderer here,
+so the same autoescaping templates serve both pages), and gives routing, JSON
+request parsing and a test client without a server; its development server is
+enough for one person's page on 127.0.0.1. The standard library's
+``http.server`` would need hand-written routing, body parsing and header
+handling, which is where the security checks below would be easiest to get
+wrong. Flask is imported inside the functions that need it, so ``evsynth``'s
+other commands do not pay its start-up.
+
+What the page does is in :class:`evsynth.screening.session.ScreeningSession`;
+this module only serves it. Security (the page can change the screening log):
+
+* it listens on 127.0.0.1 only; every address carries a random token
+  (``secrets.token_urlsafe``, 32 bytes): without it every request is 404;
+* the ``Host`` header must name 127.0.0.1 or localhost with this port, so a
+  web page that rebinds its own DNS name to 127.0.0.1 is refused (400);
+* a POST must be JSON (``Content-Type: application/json``, which a cross-site
+  form cannot send without a CORS preflight this server never grants), its
+  ``Origin`` (when sent) must be this page's, and ``Sec-Fetch-Site`` (when
+  sent) ``same-origin``: cross-site POSTs are refused (403);
+* record text reaches the page only as JSON inserted with ``textContent``
+  (and Jinja2 autoescaping in the conflicts view), under a Content-Security-Policy
+  that allows no inline script, no other origin, no framing; no referrer is sent.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from evsynth import __version__
+from evsynth.core.errors import EvsynthError
+from evsynth.screening.session import ScreeningSession
+
+HOST = "127.0.0.1"
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+       "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+STATIC = {"app.js": "application/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
+
+
+def _static(name: str) -> str:
+    return resources.files("evsynth.report").joinpath(f"templates/screening.{name}").read_text(
+        encoding="utf-8")
+
+
+def _environment() -> Environment:
+    return Environment(loader=PackageLoader("evsynth.report", "templates"),
+                       autoescape=select_autoescape(default=True, default_for_string=True))
+
+
+@dataclass
+class Allowed:
+    """The port once bound, hence the Host and Origin values this page accepts."""
+
+    port: int = 0
+
+    @property
+    def hosts(self) -> set[str]:
+        return {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
+
+    @property
+    def origins(self) -> set[str]:
+        return {f"http://{h}" for h in self.hosts}
+
+
+def create_app(session: ScreeningSession, token: str, allowed: Allowed) -> Any:
+    """The Flask app of the page for *session*, answering only under ``/<token>/``."""
+    from flask import Flask, Response, abort, jsonify, request
+
+    app = Flask("evsynth-screening", static_folder=None)
+    env = _environment()
+    page = env.get_template("screening.html.j2")
+    conflicts_page = env.get_template("screening-conflicts.html.j2")
+
+    def check_token(given: str) -> None:
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            abort(404)
+
+    @app.before_request
+    def guard() -> Any:
+        if request.host not in allowed.hosts:
+            return Response("Host not allowed\n", status=400, mimetype="text/plain")
+        if request.method not in ("GET", "HEAD", "POST"):
+            return Response("Method not allowed\n", status=405, mimetype="text/plain")
+        if request.method == "POST":
+            origin = request.headers.get("Origin")
+            if origin is not None and origin not in allowed.origins:
+                return Response("Cross-site request refused\n", status=403, mimetype="text/plain")
+            site = request.headers.get("Sec-Fetch-Site")
+            if site is not None and site not in ("same-origin", "none"):
+                return Response("Cross-site request refused\n", status=403, mimetype="text/plain")
+            if request.mimetype != "application/json":
+                return Response("JSON only\n", status=415, mimetype="text/plain")
+        return None
+
+    @app.after_request
+    def headers(response: Any) -> Any:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers[name] = value
+        return response
+
+    @app.errorhandler(EvsynthError)
+    def refused(exc: EvsynthError) -> Any:
+        return jsonify({"error": str(exc)}), 400
+
+    @app.get("/<given>/")
+    def index(given: str) -> Any:
+        check_token(given)
+        html = page.render(base=f"/{token}/", version=__version__, reviewer=session.reviewer,
+                           second=session.second or "", log=session.path.name)
+        return Response(html, mimetype="text/html")
+
+    @app.get("/<given>/<name>")
+    def asset(given: str, name: str) -> Any:
+        check_token(given)
+        if name not in STATIC:
+            abort(404)
+        return Response(_static(name.split(".")[1]), content_type=STATIC[name])
+
+    @app.get("/<given>/api/state")
+    def state(given: str) -> Any:
+        check_token(given)
+        return jsonify(session.state())
+
+    def body() -> dict[str, Any]:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise EvsynthError("the request body must be a JSON object")
+        return data
+
+    def text(data: dict[str, Any], key: str) -> str:
+        value = data.get(key, "")
+        if not isinstance(value, str):
+            raise EvsynthError(f"{key} must be text")
+        return value.strip()
+
+    @app.post("/<given>/api/decide")
+    def decide(given: str) -> Any:
+        check_token(given)
+        data = body()
+        session.decide(text(data, "record_id"), text(data, "decision"),
+                       reason=text(data, "reason"), note=text(data, "note"),
+                       allow_retracted=data.get("allow_retracted") is True)
+        return jsonify(session.state())
+
+    @app.post("/<given>/api/skip")
+    def skip(given: str) -> Any:
+        check_token(given)
+        session.skip(text(body(), "record_id"))
+        return jsonify(session.state())
+
+    @app.post("/<given>/api/undo")
+    def undo(given: str) -> Any:
+        check_token(given)
+        body()
+        session.undo()
+        return jsonify(session.state())
+
+    @app.get("/<given>/conflicts")
+    def conflicts(given: str) -> Any:
+        check_token(given)
+        if session.blind:
+            abort(403)
+        html = conflicts_page.render(base=f"/{token}/", version=__version__,
+                                     reviewers=session.conflicts(), log=session.path.name)
+        return Response(html, mimetype="text/html")
+
+    return app
+
+
+class WorkbenchServer:
+    """The page's HTTP server, bound to 127.0.0.1; :attr:`url` is its address with the token."""
+
+    def __init__(self, session: ScreeningSession, port: int = 0, token: str | None = None) -> None:
+        import logging
+
+        from werkzeug.serving import make_server as werkzeug_server
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+        self.token = token or secrets.token_urlsafe(32)
+        self.allowed = Allowed()
+        self.app = create_app(session, self.token, self.allowed)
+        try:
+            self._server = werkzeug_server(HOST, port, self.app, threaded=True)
+        except OSError as exc:
+            raise EvsynthError(f"--port {port}: cannot listen on {HOST} ({exc.strerror})") from None
+        self.allowed.port = self._server.port
+
+    @property
+    def port(self) -> int:
+        return self.allowed.port
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT/TOKEN/``."""
+        return f"http://{HOST}:{self.port}/{self.token}/"
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def shutdown(self) -> None:
+        self._server.shutdown()
+
+    def server_close(self) -> None:
+        self._server.server_close()
+
+
+def make_server(session: ScreeningSession, port: int = 0) -> WorkbenchServer:
+    """A server for *session* on 127.0.0.1:*port* (0: a free port), not yet serving."""
+    return WorkbenchServer(session, port)

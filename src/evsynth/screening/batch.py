@@ -1,0 +1,122 @@
+"""Decisions in bulk: a CSV of decisions applied in one process, every row checked first.
+
+Columns (header names, any order): ``record_id`` or ``pmid`` (one of them, to
+name the record), ``decision``, and optionally ``reason``, ``stage``,
+``reviewer``, ``date`` and ``note``. Empty ``reviewer``/``date`` cells take the
+command's ``--reviewer`` and today's date; an empty ``stage`` is the stage the
+record is at (full text once included on title/abstract). Rows are applied in
+file order (a record may be included on title/abstract and decided at full text
+in one file). Nothing is written unless every row is valid: a problem is one
+line ``FILE:ROW:COLUMN: message`` (row = line of the CSV, header = 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from evsynth.core.errors import EvsynthError
+from evsynth.screening.log import DECISIONS, STAGES, ScreeningEntry, decide, find_entry
+from evsynth.screening.queue import decision_stage
+
+KEY_COLUMNS: tuple[str, ...] = ("record_id", "pmid")
+OPTIONAL_COLUMNS: tuple[str, ...] = ("reason", "stage", "reviewer", "date", "note")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """One row of a decisions file, as written (``line`` is its line in the file)."""
+
+    line: int
+    key_column: str
+    key: str
+    decision: str
+    reason: str = ""
+    stage: str = ""
+    reviewer: str = ""
+    date: str = ""
+    note: str = ""
+
+
+def read_decisions(path: str | Path) -> list[DecisionRow]:
+    """The rows of a decisions CSV; a missing column or an unreadable file is a one-line error."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            header = [str(h).strip() for h in (reader.fieldnames or [])]
+            raw = list(reader)
+    except FileNotFoundError:
+        raise EvsynthError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise EvsynthError(f"{path}: not a readable CSV file ({exc})") from None
+    keys = [c for c in KEY_COLUMNS if c in header]
+    if not keys:
+        raise EvsynthError(f"{path}:1: needs a column record_id or pmid")
+    if len(keys) > 1:
+        raise EvsynthError(f"{path}:1: give record_id or pmid, not both")
+    if "decision" not in header:
+        raise EvsynthError(f"{path}:1: missing column decision")
+    unknown = [c for c in header if c not in (*KEY_COLUMNS, "decision", *OPTIONAL_COLUMNS)]
+    if unknown:
+        raise EvsynthError(f"{path}:1:{unknown[0]}: unknown column (known: record_id or pmid, "
+                           "decision, " + ", ".join(OPTIONAL_COLUMNS) + ")")
+    key_column = keys[0]
+    rows = []
+    for number, row in enumerate(raw, start=2):
+        cells = {str(k).strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        if None in row:
+            raise EvsynthError(f"{path}:{number}: more cells than columns")
+        if not any(cells.values()):
+            continue
+        rows.append(DecisionRow(line=number, key_column=key_column, key=cells[key_column],
+                                decision=cells["decision"],
+                                **{c: " ".join(cells.get(c, "").split()) for c in OPTIONAL_COLUMNS}))
+    return rows
+
+
+def apply_decisions(path: str | Path, entries: Sequence[ScreeningEntry], rows: Sequence[DecisionRow],
+                    *, reasons: Sequence[str], reviewer: str, date: str,
+                    allow_retracted: bool = False, note: str = "") -> list[ScreeningEntry]:
+    """The log with every row applied in order, or a one-line error for the first bad row.
+
+    The input is not changed; the caller writes the result once, so a bad row
+    anywhere leaves the log as it was.
+    """
+    out = list(entries)
+    for row in rows:
+        where = f"{path}:{row.line}"
+        if not row.key:
+            raise EvsynthError(f"{where}:{row.key_column}: empty")
+        if row.key_column == "record_id" and not re.fullmatch(r"R\d{5,}", row.key):
+            raise EvsynthError(f"{where}:record_id: {row.key!r} is not a record id like R00001")
+        if row.key_column == "pmid" and not row.key.isdigit():
+            raise EvsynthError(f"{where}:pmid: {row.key!r} is not a PMID (digits)")
+        try:
+            index = find_entry(out, row.key)
+        except EvsynthError as exc:
+            raise EvsynthError(f"{where}:{row.key_column}: {exc}") from None
+        if row.decision not in DECISIONS:
+            raise EvsynthError(f"{where}:decision: {row.decision!r} is not one of {', '.join(DECISIONS)}")
+        if row.stage and row.stage not in STAGES:
+            raise EvsynthError(f"{where}:stage: {row.stage!r} is not one of {', '.join(STAGES)}")
+        if row.reason and row.reason not in reasons:
+            raise EvsynthError(f"{where}:reason: {row.reason!r} is not in the project's list "
+                               "(exclusion_reasons in review.toml)")
+        if row.date and not _DATE.match(row.date):
+            raise EvsynthError(f"{where}:date: {row.date!r} is not YYYY-MM-DD")
+        who = row.reviewer or reviewer
+        if not who and row.decision != "pending":
+            raise EvsynthError(f"{where}:reviewer: empty, and no --reviewer given")
+        try:
+            out = decide(out, row.key, row.decision, reviewer=who, date=row.date or date,
+                         reason=row.reason, stage=row.stage or decision_stage(out[index]),
+                         reasons=reasons, allow_retracted=allow_retracted,
+                         note=row.note or note)
+        except EvsynthError as exc:
+            raise EvsynthError(f"{where}: {exc}") from None
+    return out
