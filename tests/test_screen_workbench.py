@@ -1,0 +1,197 @@
+"""Screening from the terminal in one process (--next, --decide with several ids, --from) and
+the screening server's guards (loopback, token, Host header, cross-site POSTs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from evsynth.cli.main import main
+from evsynth.screening.dual import cohens_kappa
+from evsynth.screening.files import ReviewFiles
+from tests.support.screening_project import corpus, make_project
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    return make_project(tmp_path_factory.mktemp("screen-cli"), corpus(12))
+
+
+@pytest.fixture
+def project(template, tmp_path, monkeypatch) -> Path:
+    shutil.copytree(template, tmp_path / "review")
+    monkeypatch.chdir(tmp_path / "review")
+    return tmp_path / "review"
+
+
+def log(project: Path, name: str = "screening.csv"):
+    files = ReviewFiles(project / "extracted")
+    return {e.record_id: e for e in files.load_log(files.extracted / name)}
+
+
+def test_next_shows_the_abstract_and_the_command_to_decide(project, capsys):
+    assert main(["screen", "--next"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Next: title/abstract (0 of 12 decided; 12 open at title/abstract, 0 at full text)")
+    assert "R00001  [title/abstract: pending]" in out
+    assert "BACKGROUND: Loco-regional therapy in case 0." in out  # from records.jsonl of the run
+    assert "MeSH: *Thyroid Neoplasms; Liver Neoplasms; Humans" in out
+    assert "evsynth screen --decide R00001 include|exclude|maybe" in out
+    assert main(["screen", "--as", "cd", "--next"]) == 0
+    assert "evsynth screen --as cd --decide R00001 include" in capsys.readouterr().out
+
+
+def test_listing_hint_keeps_as_name_for_a_second_reviewer(project, capsys):
+    assert main(["screen", "--as", "cd", "--limit", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "evsynth screen --as cd --decide RECORD_ID" in out
+    assert "... 10 more" in out
+
+
+def test_decide_several_ids_in_one_process(project, capsys):
+    assert main(["screen", "--decide", "R00002", "32000003", "R00005", "exclude",
+                 "--reviewer", "AB", "--date", "2025-03-01"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"R0000{n}: title/abstract: exclude by AB" for n in (2, 3, 5)]
+    rows = log(project)
+    assert [rows[f"R0000{n}"].decision for n in range(1, 7)] == \
+        ["pending", "exclude", "exclude", "pending", "exclude", "pending"]
+    # An unknown id anywhere: nothing is written.
+    before = (project / "extracted" / "screening.csv").read_bytes()
+    assert main(["screen", "--decide", "R00001", "R09999", "include", "--reviewer", "AB"]) == 1
+    assert "no record 'R09999'" in capsys.readouterr().err
+    assert (project / "extracted" / "screening.csv").read_bytes() == before
+    assert main(["screen", "--decide", "R00001", "yes", "--reviewer", "AB"]) == 1
+    assert "the last value must be the decision" in capsys.readouterr().err
+
+
+def test_decisions_from_a_csv_all_checked_before_any_is_written(project, capsys):
+    good = project / "decisions.csv"
+    good.write_text("pmid,decision,reason,stage,reviewer,date\n"
+                    "32000001,include,,,,\n"
+                    "32000002,exclude,wrong population,,CD,2025-03-02\n"
+                    "32000001,exclude,wrong study design,full text,,\n"
+                    "32000006,maybe,,,,\n", encoding="utf-8")
+    assert main(["screen", "--from", str(good), "--reviewer", "AB", "--date", "2025-03-01"]) == 0
+    rows = log(project)
+    assert (rows["R00001"].stage, rows["R00001"].decision, rows["R00001"].reason,
+            rows["R00001"].reviewer) == ("full text", "exclude", "wrong study design", "AB")
+    assert (rows["R00002"].reviewer, rows["R00002"].date) == ("CD", "2025-03-02")
+    assert rows["R00006"].decision == "maybe"
+    capsys.readouterr()
+    before = (project / "extracted" / "screening.csv").read_bytes()
+    for body, message in [
+        ("record_id,decision\nR00007,include\nR00008,exclude\nR00009,include,extra\n", ":4: more cells than columns"),
+        ("record_id,decision,reason\nR00007,include,\nR00008,exclude,too old\n", ":3:reason: 'too old' is not in the project's list"),
+        ("record_id,decision,stage\nR00007,include,\nR00008,exclude,full text\n", ":3: an exclude at full text needs --reason"),
+        ("record_id,decision\nR00007,include\nR0008,exclude\n", ":3:record_id: 'R0008' is not a record id"),
+        ("record_id,decision,date\nR00007,include,1 March\n", ":2:date: '1 March' is not YYYY-MM-DD"),
+        ("record_id,decision\nR00007,include\nR00004,include\n", ":3: R00004 is flagged RETRACTED"),
+        ("id,decision\nR00007,include\n", ":1: needs a column record_id or pmid"),
+        ("record_id,verdict\nR00007,include\n", ":1: missing column decision"),
+    ]:
+        bad = project / "bad.csv"
+        bad.write_text(body, encoding="utf-8")
+        assert main(["screen", "--from", str(bad), "--reviewer", "AB"]) == 1, body
+        err = capsys.readouterr().err
+        assert err.startswith(f"evsynth: error: {bad}") and message in err and err.count("\n") == 1, err
+        assert (project / "extracted" / "screening.csv").read_bytes() == before
+    ok = project / "ok.csv"
+    ok.write_text("record_id,decision,note\nR00004,include,checked with the authors\n")
+    assert main(["screen", "--from", str(ok), "--reviewer", "AB", "--allow-retracted"]) == 0
+    assert "included although retracted: checked with the authors" in log(project)["R00004"].notes
+
+
+def test_second_reviewer_decides_from_a_csv_blind(project, capsys):
+    assert main(["screen", "--decide", "R00001", "include", "--reviewer", "AB"]) == 0
+    (project / "cd.csv").write_text("record_id,decision\nR00001,exclude\nR00002,include\n")
+    assert main(["screen", "--as", "cd", "--from", "cd.csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        "screening-cd.csv: R00001: title/abstract: exclude by cd",
+        "screening-cd.csv: R00002: title/abstract: include by cd"]
+    assert log(project)["R00001"].decision == "include"  # main log untouched
+    assert log(project, "screening-cd.csv")["R00001"].decision == "exclude"
+
+
+def test_cohens_kappa_matches_a_published_example():
+    # Wikipedia, "Cohen's kappa", worked example: 50 proposals, both yes 20, A yes/B no 5,
+    # A no/B yes 10, both no 15: p_o = 0.7, p_e = 0.5, kappa = 0.4.
+    pairs = [("yes", "yes")] * 20 + [("yes", "no")] * 5 + [("no", "yes")] * 10 + [("no", "no")] * 15
+    assert cohens_kappa(pairs) == pytest.approx(0.4, abs=1e-12)
+    assert cohens_kappa([]) is None
+    assert cohens_kappa([("include", "include")] * 3) is None  # p_e = 1: undefined
+    assert cohens_kappa([("a", "b"), ("b", "a")]) == pytest.approx(-1.0)
+
+
+def _request(url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None):
+    request = urllib.request.Request(url, data=data, headers=headers or {},
+                                     method="POST" if data is not None else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read(), response.headers
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(), exc.headers
+
+
+def test_serve_prints_its_address_first_and_refuses_what_it_should(project):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "evsynth.cli.main", "screen", "--serve",
+                                "--reviewer", "AB"], cwd=project, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        first = process.stdout.readline().strip()
+        match = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/([A-Za-z0-9_-]{40,})/", first)
+        assert match, first
+        port, token = match.groups()
+        status, body, headers = _request(first)
+        assert status == 200 and b"<title>Screening" in body
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        assert headers["Referrer-Policy"] == "no-referrer"
+        assert _request(first.replace(token, "x" * len(token)))[0] == 404
+        assert _request(f"http://127.0.0.1:{port}/")[0] == 404
+        # DNS rebinding: another host name pointing at 127.0.0.1 is refused.
+        assert _request(first, headers={"Host": f"evil.example:{port}"})[0] == 400
+        decide = first + "api/decide"
+        payload = json.dumps({"record_id": "R00001", "decision": "include"}).encode()
+        json_type = {"Content-Type": "application/json"}
+        assert _request(decide, data=payload, headers=json_type | {
+            "Origin": "http://evil.example"})[0] == 403
+        assert _request(decide, data=payload, headers=json_type | {
+            "Sec-Fetch-Site": "cross-site"})[0] == 403
+        assert _request(decide, data=b"record_id=R00001&decision=include", headers={
+            "Content-Type": "application/x-www-form-urlencoded"})[0] == 415
+        assert log(project)["R00001"].decision == "pending"  # nothing refused was written
+        status, body, _ = _request(decide, data=payload, headers=json_type | {
+            "Origin": f"http://127.0.0.1:{port}"})
+        assert status == 200 and json.loads(body)["progress"]["decided"] == 0
+        row = log(project)["R00001"]
+        assert (row.decision, row.reviewer) == ("include", "AB")
+        status, body, _ = _request(decide, data=json.dumps(
+            {"record_id": "R00004", "decision": "include"}).encode(), headers=json_type)
+        assert status == 400 and "--allow-retracted" in json.loads(body)["error"]
+        assert process.poll() is None  # still serving
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0
+
+
+def test_serve_needs_a_reviewer_and_a_usable_port(project, capsys):
+    assert main(["screen", "--serve"]) == 1
+    assert "needs a reviewer name" in capsys.readouterr().err
+    assert main(["screen", "--port", "8080"]) == 1
+    assert "--port goes with --serve" in capsys.readouterr().err
