@@ -122,8 +122,11 @@ class ScreeningSession:
             return self._cache[1]
 
     def _save(self, entries: list[ScreeningEntry]) -> None:
+        """Write the log atomically; what was written is the cache (no need to read it back)."""
         save_log(self.path, entries)
-        self._cache = None
+        stat = os.stat(self.path)
+        self._cache = ((stat.st_mtime_ns, stat.st_size),
+                       sorted(entries, key=lambda e: (len(e.record_id), e.record_id)))
 
     def queue(self) -> list[ScreeningEntry]:
         """The open records in order, those skipped in this session last."""
