@@ -9,7 +9,7 @@ are not already in the sheet (same PMID or DOI).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -19,6 +19,7 @@ from evsynth.core.errors import EvsynthError
 from evsynth.search.records import Record
 from evsynth.screening.files import ReviewFiles
 from evsynth.screening.log import ScreeningEntry, read_frame
+from evsynth.screening.retraction_watch import Flagged, flagged_included
 
 STUDY_COLUMNS: tuple[str, ...] = ("study_id", "reference", "first_author")
 
@@ -69,13 +70,31 @@ def new_inclusions(entries: list[ScreeningEntry],
             and not (e.pmid and e.pmid in pmids) and not (e.doi and normalise_doi(e.doi) in dois)]
 
 
+def _marked(citation: Citation, flagged: dict[str, Flagged]) -> Citation:
+    """The citation with its retraction or expression-of-concern note, when it has one."""
+    mark = flagged.get(citation.key) or (flagged.get("pmid:" + citation.pmid) if citation.pmid else None)
+    if mark is None:
+        return citation
+    note = "; ".join(p for p in (mark.note, citation.note) if p)
+    return replace(citation, note=note)
+
+
 def included_citations(files: ReviewFiles) -> list[Citation]:
-    """Every included study as a citation: the previous version's first, then the new ones."""
+    """Every included study as a citation: the previous version's first, then the new ones.
+
+    A study flagged retracted or with an expression of concern says so in its
+    note (RIS ``N1``, BibTeX ``note``, CSL-JSON ``note``).
+    """
     entries, _ = files.load()
     previous_frame = read_frame(files.studies) if files.studies.exists() else None
     previous = load_previous_studies(files)
+    flagged: dict[str, Flagged] = {}
+    for f in flagged_included(files.extracted, entries):
+        flagged[f.study] = f
+        if f.pmid:
+            flagged["pmid:" + f.pmid] = f
     out: list[Citation] = []
     if previous_frame is not None:
         out.extend(citation_from_study(r) for r in previous_frame.to_dict("records"))
     out.extend(citation_from_entry(e) for e in new_inclusions(entries, previous))
-    return out
+    return [_marked(c, flagged) for c in out]

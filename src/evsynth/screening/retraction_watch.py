@@ -11,11 +11,14 @@ removed (a person clears a flag by editing the CSV).
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
+from evsynth.core.errors import EvsynthError
 from evsynth.search.records import Record
-from evsynth.screening.log import FLAGS, ScreeningEntry
+from evsynth.screening.log import BLOCKING_FLAGS, FLAGS, ScreeningEntry
 
 _REF_TYPES: dict[str, str] = {
     "RetractionIn": "retracted",
@@ -85,3 +88,54 @@ def flag_new_rows(entries: Sequence[ScreeningEntry], records: Iterable[Record],
     flagged, _ = apply_flags(subset, records)
     by_id = {e.record_id: e for e in flagged}
     return [by_id.get(e.record_id, e) for e in entries]
+
+
+#: The retraction-watch table ``evsynth update`` writes into ``extracted/``.
+WATCH_FILE = "retraction-watch.csv"
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """An included study PubMed flags as retracted or with an expression of concern."""
+
+    study: str
+    pmid: str
+    flag: str
+    detail: str
+    checked: str = ""
+
+    @property
+    def note(self) -> str:
+        """``RETRACTED: RetractionIn: ... (checked 2025-03-01)``: the mark's explanation."""
+        when = f" (retraction watch, {self.checked})" if self.checked else ""
+        return f"{self.flag.upper()}: {self.detail}{when}"
+
+
+def flagged_included(extracted: Path, entries: Sequence[ScreeningEntry]) -> list[Flagged]:
+    """Included studies flagged retracted or with an expression of concern.
+
+    From the retraction-watch table (the previous version's studies, by study
+    id and PMID, as the last ``evsynth update`` found them) and from the
+    screening log (records included at full text that carry such a flag).
+    An absent table is no flag; a damaged one is a one-line error.
+    """
+    out: list[Flagged] = []
+    path = extracted / WATCH_FILE
+    if path.exists():
+        try:
+            with open(path, encoding="utf-8-sig", newline="") as handle:
+                rows = list(csv.DictReader(handle))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise EvsynthError(f"{path}: not a readable CSV file ({exc})") from None
+        for number, row in enumerate(rows, start=2):
+            if not {"study", "pmid", "flag"} <= set(row):
+                raise EvsynthError(f"{path}:1: needs columns study, pmid, flag, detail, checked")
+            flag = (row.get("flag") or "").strip()
+            if flag in BLOCKING_FLAGS:
+                out.append(Flagged(row["study"].strip(), row["pmid"].strip(), flag,
+                                   (row.get("detail") or "").strip(), (row.get("checked") or "").strip()))
+    seen = {f.study for f in out}
+    for e in entries:
+        if e.is_included and e.flag in BLOCKING_FLAGS and e.record_id not in seen:
+            out.append(Flagged(e.record_id, e.pmid, e.flag, e.flag_detail))
+    return out
