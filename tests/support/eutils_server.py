@@ -25,6 +25,8 @@ recorded from NCBI in ``tests/fixtures/ncbi/``):
   unknown ids left out) or by ``WebEnv``/``query_key``/``retstart``/``retmax``
   (HTTP 400 with NCBI's text past the cap); without ``retmode=xml`` an HTML page,
   as NCBI does.
+* ``ecitmatch.cgi``: the batch citation matcher (``bdata`` lines
+  ``journal|year|volume|first_page|author|key|``; see :meth:`FakeEutils.ecitmatch`).
 * ``epost.fcgi`` and ``elink.fcgi`` (``linkname`` ``pubmed_pubmed_refs`` /
   ``pubmed_pubmed_citedin`` from ``FakeEutils.links``; one LinkSet per ``id``).
 * Rate limit: more than ``rate_limit`` accepted requests (``key_rate_limit``
@@ -98,6 +100,8 @@ class SyntheticRecord:
     comments: tuple[tuple[str, str, str], ...] = ()   # (RefType, RefSource, PMID)
     book: bool = False
     language: str = "eng"
+    volume: str = "1"
+    first_page: str = ""
 
 
 def make_corpus(n: int, *, start_pmid: int = 20_000_001, first: date = date(2000, 1, 1),
@@ -204,9 +208,11 @@ def render_record(rec: SyntheticRecord) -> str:
         "<PubmedArticle><MedlineCitation Status=\"MEDLINE\" Owner=\"NLM\">"
         f"<PMID Version=\"1\">{rec.pmid}</PMID>"
         "<Article PubModel=\"Print\"><Journal><JournalIssue CitedMedium=\"Print\">"
-        f"<Volume>1</Volume><PubDate>{pub_date}</PubDate></JournalIssue>"
+        f"<Volume>{escape(rec.volume)}</Volume><PubDate>{pub_date}</PubDate></JournalIssue>"
         f"<Title>{escape(rec.journal)}</Title></Journal>"
         f"<ArticleTitle>{rec.title}</ArticleTitle>"
+        + (f"<Pagination><StartPage>{escape(rec.first_page)}</StartPage></Pagination>"
+           if rec.first_page else "") +
         f"<Abstract>{abstract}</Abstract>"
         f"<AuthorList CompleteYN=\"Y\">{authors}</AuthorList>"
         f"<Language>{rec.language}</Language>"
@@ -495,6 +501,37 @@ class FakeEutils:
         return 200, (f"<ePostResult><QueryKey>{key}</QueryKey><WebEnv>{webenv}</WebEnv>"
                      "</ePostResult>").encode(), "text/xml"
 
+    def ecitmatch(self, params: dict[str, str]) -> tuple[int, bytes, str]:
+        """NCBI's batch citation matcher: each ``journal|year|volume|first_page|author|key|``
+        line answered with the PMID appended, ``NOT_FOUND`` or ``AMBIGUOUS`` and the
+        candidates. A given field must match (journal and author case-insensitively,
+        the author by the first author's surname); an empty field matches all.
+        """
+        with self._lock:
+            recs = list(self._records.values())
+        lines = []
+        for line in re.split(r"[\r\n]+", params.get("bdata", "")):
+            parts = line.split("|")
+            if len(parts) < 6:
+                continue
+            journal, year, volume, page, author, key = (p.strip() for p in parts[:6])
+            hits = [r for r in recs
+                    if (not journal or r.journal.lower() == journal.lower())
+                    and (not year or str(r.pdat.year) == year)
+                    and (not volume or r.volume == volume)
+                    and (not page or r.first_page == page)
+                    and (not author or (r.authors and r.authors[0].split()[0].lower()
+                                        == author.split()[0].lower()))]
+            if len(hits) == 1:
+                result = str(hits[0].pmid)
+            elif hits:
+                result = "AMBIGUOUS " + ",".join(str(r.pmid) for r in hits)
+            else:
+                result = "NOT_FOUND;INVALID_JOURNAL" if journal and not any(
+                    r.journal.lower() == journal.lower() for r in recs) else "NOT_FOUND"
+            lines.append("|".join([journal, year, volume, page, author, key, result]))
+        return 200, ("\n".join(lines) + "\n").encode(), "text/plain"
+
     def elink(self, ids: list[str], params: dict[str, str]) -> tuple[int, bytes, str]:
         linkname = params.get("linkname", "pubmed_pubmed")
         sets = []
@@ -554,7 +591,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, multi: dict[str, list[str]], method: str) -> None:
         fake = self.fake
-        utility = urlparse(self.path).path.rsplit("/", 1)[-1].removesuffix(".fcgi")
+        utility = urlparse(self.path).path.rsplit("/", 1)[-1].removesuffix(".fcgi").removesuffix(".cgi")
         has_key = bool(multi.get("api_key", [""])[0])
         params = {k: v[0] for k, v in multi.items() if k != "api_key"}
         for k in list(params):  # NCBI's parameter names are case-insensitive (webenv, WebEnv)
@@ -593,6 +630,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, body, ctype, served = fake.efetch(params)
         elif utility == "epost":
             status, body, ctype = fake.epost(params)
+        elif utility == "ecitmatch":
+            status, body, ctype = fake.ecitmatch(params)
         elif utility == "elink":
             ids = [i for v in multi.get("id", []) for i in v.split(",") if i]
             status, body, ctype = fake.elink(ids, params)

@@ -30,6 +30,8 @@ COMMANDS: list[tuple[str, str, str]] = [
      "import a RIS export (Embase, Scopus, Web of Science, CENTRAL) into the screening log"),
     ("screen", "evsynth.cli.commands.screen",
      "list records to screen, record a decision, or compare with a second reviewer"),
+    ("identify", "evsynth.cli.commands.identify",
+     "propose PubMed records for included studies without a PMID (ESearch, ECitMatch); confirm one"),
     ("chase", "evsynth.cli.commands.chase",
      "citation chasing: add references and cited-by records of included studies (Entrez elink)"),
     ("export", "evsynth.cli.commands.export",
@@ -57,6 +59,7 @@ Workflow, in the order a reviewer uses it:
   update    re-run them since their last run; new records into the screening log
   import    add another database's RIS export to the screening log (de-duplicated)
   screen    list records to screen, record decisions, compare two reviewers
+  identify  PubMed records for the included studies without a PMID; --confirm one
   chase     citation chasing: references and cited-by of the included studies
   export    included studies as RIS, BibTeX or CSL-JSON
   sheets    the data dictionary: every sheet, column, type and allowed values

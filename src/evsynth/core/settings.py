@@ -51,6 +51,10 @@ class ReviewSettings:
     previous_version_notes: tuple[str, ...] = ()
     #: Shown in the Sources appendix under "Identifiers".
     identifiers_note: str = ""
+    #: The full citation of the review's starting point (first in the References list).
+    seed_citation: str = ""
+    #: Its DOI (a link in the References list).
+    seed_doi: str = ""
     #: The controlled list of exclusion reasons (required at full text, optional at title/abstract).
     exclusion_reasons: tuple[str, ...] = DEFAULT_EXCLUSION_REASONS
     table_titles: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TABLE_TITLES))

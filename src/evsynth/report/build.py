@@ -97,7 +97,38 @@ def render_html(build: Build, state: BuildState | None = None) -> str:
         flagged=[e for e in build.screening if e.flag],
         screening_summary=_screening_summary(build.screening),
         abbreviations=build.review.sheets.labels(), sheet_overview=build.review.sheets.overview,
+        references=reference_list(build.review),
     )
+
+
+def _text(value: object) -> str:
+    """A sheet cell as text ("" for empty; ``16360382.0`` from a float column -> ``16360382``)."""
+    if value is None or (isinstance(value, float) and value != value) or str(value) in ("<NA>", "nan"):
+        return ""
+    text = str(value).strip()
+    return text[:-2] if text.endswith(".0") and text[:-2].isdigit() else text
+
+
+def reference_list(review: "Review") -> list[dict[str, str]]:
+    """The studies as references, in reference-number order, with PubMed and DOI links when confirmed."""
+    out: list[dict[str, str]] = []
+    if not review.has("studies"):
+        return out
+    studies = review.studies
+    if "reference" in studies.columns:
+        studies = studies.sort_values("reference", na_position="last")
+    for row in studies.to_dict("records"):
+        pmid, doi = _text(row.get("pmid")), _text(row.get("doi"))
+        out.append({
+            "study_id": _text(row.get("study_id")), "reference": _text(row.get("reference")),
+            "citation": _text(row.get("citation_as_printed")) or _text(row.get("first_author")),
+            "title": _text(row.get("title")),
+            "journal": _text(row.get("journal")), "year": _text(row.get("year")),
+            "pmid": pmid, "doi": doi, "identified_by": _text(row.get("identified_by")),
+            "pubmed_url": f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" if pmid else "",
+            "doi_url": f"https://doi.org/{doi}" if doi else "",
+        })
+    return out
 
 
 def _screening_summary(entries: list[ScreeningEntry]) -> dict[str, int]:

@@ -27,22 +27,12 @@ from evsynth.screening.dual import agreement_pairs, cohens_kappa, find_conflicts
 from evsynth.screening.files import ReviewFiles, today
 from evsynth.screening.log import ScreeningEntry, decide, find_entry, is_blocked, save_log
 from evsynth.screening.queue import decision_stage, order_pending, progress
-from evsynth.search.queries import highlight_terms, load_queries
+from evsynth.search.queries import query_terms
 from evsynth.search.records import Record
 from evsynth.search.runs import records_of_runs
 
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
 DOI_URL = "https://doi.org/{doi}"
-
-
-def query_terms(queries_dir: Path) -> tuple[str, ...]:
-    """Highlight terms of every documented query in *queries_dir* (none when it is absent)."""
-    if not queries_dir.is_dir():
-        return ()
-    terms: list[str] = []
-    for query in load_queries(queries_dir):
-        terms.extend(t for t in highlight_terms(query.term) if t not in terms)
-    return tuple(terms)
 
 
 def record_card(entry: ScreeningEntry, record: Record | None) -> dict[str, Any]:

@@ -191,8 +191,10 @@ class EutilsClient:
     # -- the one retrying request ---------------------------------------------------
 
     def request(self, utility: str, params: Sequence[tuple[str, str]] | dict[str, str],
-                parse: Callable[[bytes], T]) -> T:
+                parse: Callable[[bytes], T], *, suffix: str = ".fcgi") -> T:
         """Call ``<base>/<utility>.fcgi`` and return ``parse(body)``, retrying transient failures.
+
+        (ECitMatch is ``ecitmatch.cgi``: *suffix* ``".cgi"``.)
 
         ``parse`` raises :class:`MalformedResponse` for a body worth retrying and
         :class:`EutilsError` for a final answer.
@@ -203,7 +205,7 @@ class EutilsClient:
             items.append(("email", self.email))
         if self._api_key:
             items.append(("api_key", self._api_key))
-        url = f"{self.base_url}{utility}.fcgi"
+        url = f"{self.base_url}{utility}{suffix}"
         # With a key, always POST: the key then travels in the body, never in a URL that
         # urllib3's debug log, a proxy log or an error message could show.
         use_post = bool(self._api_key) or len(urlencode(items)) > POST_THRESHOLD
@@ -322,6 +324,20 @@ class EutilsClient:
         links = self.request("elink", params, lambda body: parse_elink(body, linkname))
         return {i: links.get(i, ()) for i in source}
 
+    def ecitmatch(self, citations: Sequence[CitationQuery]) -> dict[str, CitationMatch]:
+        """PubMed's batch citation matcher (ECitMatch, NBK25499): PMIDs for citation fields.
+
+        Each citation is sent as ``journal|year|volume|first_page|author|key|``
+        (lines joined by a carriage return, the form NCBI documents); NCBI
+        answers one line per citation with the PMID appended, or ``NOT_FOUND``
+        / ``AMBIGUOUS`` and candidate PMIDs. Returns a match per key.
+        """
+        if not citations:
+            return {}
+        bdata = "\r".join(c.bdata() for c in citations)
+        return self.request("ecitmatch", [("db", "pubmed"), ("retmode", "xml"), ("bdata", bdata)],
+                            parse_ecitmatch, suffix=".cgi")
+
     # -- helpers ---------------------------------------------------------------------
 
     @staticmethod
@@ -344,7 +360,55 @@ class EutilsClient:
         return text.replace(self._api_key, "***") if self._api_key else text
 
 
+@dataclass(frozen=True)
+class CitationQuery:
+    """The fields ECitMatch matches on (empty ones are left empty); *key* names the answer."""
+
+    key: str
+    journal: str = ""
+    year: str = ""
+    volume: str = ""
+    first_page: str = ""
+    author: str = ""
+
+    def bdata(self) -> str:
+        """``journal|year|volume|first_page|author|key|`` (``|`` and line breaks removed from values)."""
+        values = (self.journal, self.year, self.volume, self.first_page, self.author, self.key)
+        return "|".join(" ".join(v.replace("|", " ").split()) for v in values) + "|"
+
+
+@dataclass(frozen=True)
+class CitationMatch:
+    """ECitMatch's answer for one citation: a PMID, or none, or several candidates."""
+
+    key: str
+    pmid: str = ""
+    status: str = "found"  # found | not found | ambiguous
+    candidates: tuple[str, ...] = ()
+
+
 # -- response parsers (pure) --------------------------------------------------------
+
+def parse_ecitmatch(body: bytes) -> dict[str, CitationMatch]:
+    """ECitMatch's text answer: one ``journal|year|volume|page|author|key|RESULT`` line per citation."""
+    text = body.decode("utf-8", "replace")
+    head = text[:500].lstrip().lower()
+    if head.startswith("<html") or "<!doctype html" in head:
+        raise MalformedResponse("got an HTML page where ECitMatch's text lines were expected")
+    out: dict[str, CitationMatch] = {}
+    for line in text.splitlines():
+        parts = line.split("|")
+        if len(parts) < 7:
+            continue
+        key, result = parts[5].strip(), parts[6].strip()
+        if result.isdigit():
+            out[key] = CitationMatch(key, result)
+        elif result.upper().startswith("AMBIGUOUS"):
+            out[key] = CitationMatch(key, "", "ambiguous", tuple(re.findall(r"\d+", result)))
+        else:
+            out[key] = CitationMatch(key, "", "not found")
+    return out
+
 
 def check_batch(wanted: Sequence[str], records: Sequence[Record], *, require_all: bool = True) -> None:
     """Raise :class:`MalformedResponse` unless *records* hold exactly the PMIDs *wanted*, once each."""

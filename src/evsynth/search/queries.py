@@ -212,3 +212,13 @@ def highlight_terms(term: str) -> tuple[str, ...]:
         if len(item) >= 3 and item not in out:
             out.append(item)
     return tuple(out)
+
+
+def query_terms(queries_dir: Path) -> tuple[str, ...]:
+    """The highlight terms of every documented query in *queries_dir* (none when it is absent)."""
+    if not queries_dir.is_dir():
+        return ()
+    terms: list[str] = []
+    for query in load_queries(queries_dir):
+        terms.extend(t for t in highlight_terms(query.term) if t not in terms)
+    return tuple(terms)
