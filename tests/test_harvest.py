@@ -146,7 +146,10 @@ def test_malformed_xml_every_time_gives_clear_error(eutils_server, tmp_path, cap
     code = main(["harvest", "--term", "thyroid", "--out", str(tmp_path / "r"),
                  "--eutils-url", server.url, "--max-tries", "2"])
     err = capsys.readouterr().err
-    assert code == 1 and err.count("\n") == 1
+    lines = err.splitlines()
+    # One line per retry (by history, then by id list), then the one error line.
+    assert code == 1 and len(lines) == 3 and lines[-1].startswith("evsynth: error: ")
+    assert all(line.startswith("retry 2/2 in ") and "not well-formed XML" in line for line in lines[:2])
     assert "efetch failed after 2 tries; last problem:" in err
     assert "not well-formed XML" in err
     assert server.count("efetch") >= 2

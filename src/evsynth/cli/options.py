@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from evsynth.core.errors import EvsynthError
@@ -35,7 +36,12 @@ def add_eutils_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"contact e-mail sent to NCBI (default: ${ENV_EMAIL})")
 
 
-def make_client(args: argparse.Namespace) -> EutilsClient:
+def print_retry(line: str) -> None:
+    """Show a retry on the terminal, one line each (``retry 2/6 in 2.1 s: HTTP 503``)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def make_client(args: argparse.Namespace, **options: object) -> EutilsClient:
     """A client for the chosen server; the key comes from the environment, never an option."""
     return EutilsClient(base_url=resolve_base_url(args.eutils_url), email=args.email,
-                        api_key=api_key_from_env())
+                        api_key=api_key_from_env(), on_retry=print_retry, **options)  # type: ignore[arg-type]

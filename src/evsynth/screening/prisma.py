@@ -39,8 +39,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from evsynth.screening.dedup import Merge, active_merges
-from evsynth.screening.known import load_previous_studies
+from evsynth.screening.dedup import Merge, active_merges, normalise_doi
+from evsynth.screening.known import PreviousStudy, load_previous_studies
 from evsynth.screening.files import ReviewFiles
 from evsynth.screening.log import NOT_RETRIEVED, OTHER_METHODS, ScreeningEntry
 
@@ -238,12 +238,24 @@ def _has_rows(path: Path) -> bool:
     return len(lines) > 1
 
 
+def previous_version_studies(previous: Sequence[PreviousStudy],
+                             entries: Sequence[ScreeningEntry]) -> list[PreviousStudy]:
+    """The rows of ``studies.csv`` that are not studies included through the log (by PMID or DOI)."""
+    included = [e for e in entries if e.is_included]
+    pmids = {e.pmid for e in included if e.pmid}
+    dois = {normalise_doi(e.doi) for e in included if normalise_doi(e.doi)}
+    return [p for p in previous
+            if not ((p.pmid and p.pmid in pmids) or (p.doi and normalise_doi(p.doi) in dois))]
+
+
 def review_prisma_counts(extracted: str | Path = "extracted",
                          notes: Sequence[str] = ()) -> PrismaCounts:
     """The review's PRISMA counts from ``extracted/`` (screening log, merge log, studies.csv).
 
     Previous version = the published studies of ``studies.csv`` (rows with a
-    reference number), plus the authors' own case series when
+    reference number) that are not studies the log included (same PMID or DOI:
+    in a project started with ``evsynth init`` the sheet holds the log's own
+    inclusions, each counted once, as new), plus the authors' own case series when
     ``case_procedures.csv`` has rows. With no screening log (or an empty one)
     the diagram is the previous version's own flow: PubMed and manual
     cross-referencing as sources, every count it does not report shown as not
@@ -252,14 +264,16 @@ def review_prisma_counts(extracted: str | Path = "extracted",
     *notes* (the review's ``previous_version_notes``) go under the diagram.
     """
     files = ReviewFiles(Path(extracted))
-    previous = load_previous_studies(files)
+    entries, merges = files.load()
+    # A row of studies.csv that is a study the log included (same PMID or DOI) is a new
+    # study curated into the sheets, not one of the previous version: counted once, as new.
+    previous = previous_version_studies(load_previous_studies(files), entries)
     published = len({p.reference or p.study_id for p in previous if p.reference})
     own_series = _has_rows(Path(extracted) / "case_procedures.csv")
     previous_studies = published + int(own_series) if previous else None
     as_printed = (f"{published} published studies" + (" + the authors' case series" if own_series else "")
                   if previous else "")
     detail = (as_printed,) if as_printed else ()
-    entries, merges = files.load()
     if not entries and previous:
         return PrismaCounts(
             databases=not_reported_column(["pubmed"]),

@@ -17,11 +17,18 @@ Rules:
 * The included studies with a PMID are fetched again and checked for
   retractions, expressions of concern and errata (:mod:`evsynth.screening.retraction_watch`):
   log rows are flagged, and every check is written to ``extracted/retraction-watch.csv``.
+* A query never updated but already harvested (``evsynth harvest``: a finished
+  run of the same term, without date limits beyond the query's own) is not
+  searched again from the start: the records of its newest such run enter the
+  log (no network), logged as that run, and the window starts from the day
+  it searched.
 * Each query's run is kept like a harvest (``queries/runs/<query>/<UTC time>/``)
   and one line per query and update goes to ``extracted/update-log.csv``.
 """
 
 from __future__ import annotations
+
+import json
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
@@ -42,6 +49,7 @@ from evsynth.screening.known import (
 )
 from evsynth.search.queries import Query, load_queries
 from evsynth.search.records import Record
+from evsynth.search.runs import finished_runs, load_run
 from evsynth.screening.retraction_watch import (
     FlagChange,
     apply_flags,
@@ -171,6 +179,31 @@ class QueryOutcome:
     run: UpdateRun
     first_run: bool
     matched: dict[str, int] = field(default_factory=dict)
+    #: True for the records of an earlier harvest brought into the log (no search).
+    from_harvest: bool = False
+
+
+def latest_harvest(runs_root: Path, query: Query) -> Path | None:
+    """The newest finished harvest run of *query* that covers its whole window up to the day it ran.
+
+    Same term, the query's own ``mindate`` and no ``maxdate`` (a run limited to an
+    earlier end would leave a gap).
+    """
+    found = None
+    for folder in finished_runs(runs_root, query.name):
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        info = manifest.get("query") if isinstance(manifest, dict) else None
+        if not isinstance(info, dict) or info.get("term") != query.term:
+            continue
+        if manifest.get("maxdate") or manifest.get("mindate", "") != query.mindate:
+            continue
+        if not str(manifest.get("searched_utc", ""))[:10]:
+            continue
+        found = folder
+    return found
 
 
 @dataclass
@@ -210,6 +243,26 @@ def run_update(client: EutilsClient, queries_dir: Path, files: ReviewFiles, *,
     outcomes: list[QueryOutcome] = []
     project = queries_dir.parent
     for query in queries:
+        harvest_dir = (latest_harvest(queries_dir / "runs", query)
+                       if not any(r.query == query.name for r in history) else None)
+        if harvest_dir is not None:
+            manifest, found = load_run(harvest_dir)
+            searched = datetime.strptime(manifest["searched_utc"][:10], "%Y-%m-%d")
+            records = [r for r in found if not is_previous_study(r, previous)]
+            result = merge_records(entries, merges, records, query.database, stamp)
+            entries = flag_new_rows(result.entries, records, result.new_ids)
+            merges = result.merges
+            run = UpdateRun(query=query.name, version=str(query.version),
+                            searched_utc=manifest["searched_utc"], datetype=manifest.get("datetype", ""),
+                            mindate=manifest.get("mindate", ""), maxdate=searched.strftime(PUBMED_DATE),
+                            found=len(found), new=len(result.new_ids), merged=result.merged,
+                            already_seen=sum(result.seen.values()),
+                            in_previous_version=len(found) - len(records),
+                            run_folder=_relative(harvest_dir, project))
+            history.append(run)
+            files.save(entries, merges)
+            write_text(update_log, render_update_log(history))
+            outcomes.append(QueryOutcome(run, False, dict(result.matched), from_harvest=True))
         mindate, maxdate, first = update_window(query, history, day, overlap_days)
         spec = spec_from_query(query, mindate=mindate, maxdate=maxdate, datetype=DATETYPE)
         run_dir = new_run_dir(queries_dir / "runs", query.name, moment)
@@ -245,6 +298,11 @@ def summary(outcome: UpdateOutcome) -> str:
     lines = []
     for q in outcome.queries:
         r = q.run
+        if q.from_harvest:
+            lines.append(f"{r.query}: the harvest of {r.searched_utc[:10]} ({r.run_folder}) into the "
+                         f"log: {r.found} records, {r.new} new, {r.merged + r.already_seen} duplicates; "
+                         "the update searches from that day")
+            continue
         window = f"{r.mindate or 'no lower limit'} to {r.maxdate} by Entrez date"
         if q.first_run:
             window += " (first run: whole window)"

@@ -171,7 +171,8 @@ class EutilsClient:
                  timeout: float = 60.0, backoff: float = 1.0, max_backoff: float = 60.0,
                  session: requests.Session | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None,
+                 on_retry: Callable[[str], None] | None = None) -> None:
         self.base_url = resolve_base_url(base_url)
         self.email = email
         self._api_key = api_key or None
@@ -185,6 +186,9 @@ class EutilsClient:
         self.session.headers.setdefault("User-Agent", f"evsynth/{__version__}")
         self._sleep = sleep
         self._rng = rng or random.Random()
+        #: Called with one line per retry (``retry 2/6 in 2.1 s: HTTP 503``); the command
+        #: line prints it, so a slow server is never silent.
+        self.on_retry = on_retry
         self.stats = RequestStats()
         self._stats_lock = threading.Lock()
 
@@ -250,7 +254,11 @@ class EutilsClient:
             self._count("retries")
             delay = self._rng.uniform(0.5, 1.0) * min(self.max_backoff,
                                                       self.backoff * 2 ** (attempt - 1))
-            self._sleep(max(delay, retry_after))
+            wait = max(delay, retry_after)
+            if self.on_retry is not None:
+                self.on_retry(self._redact(
+                    f"retry {attempt + 1}/{self.max_tries} in {wait:.1f} s: {reason}"))
+            self._sleep(wait)
         raise EutilsError(self._redact(
             f"{utility} failed after {self.max_tries} tries; last problem: {reason}"))
 

@@ -132,7 +132,6 @@ def run_query(client: EutilsClient, spec: SearchSpec, run_dir: str | Path, *,
         raise EvsynthError(f"{run_dir}: already holds a finished run ({MANIFEST}); "
                            "use a new folder")
     _check_spec(spec)
-    run_dir.mkdir(parents=True, exist_ok=True)
     started = utc_now()
     before = dataclasses.replace(client.stats)
     plan_path = run_dir / PLAN
@@ -144,8 +143,11 @@ def run_query(client: EutilsClient, spec: SearchSpec, run_dir: str | Path, *,
             raise EvsynthError(f"{plan_path}: this folder holds a different search "
                                f"({plan.get('search')}); use a new folder")
     else:
+        # The folder is made only once the search answered: a search that fails (server
+        # down, bad query) leaves no empty run folder behind.
         plan = _search(client, spec, today or started.date())
         plan["searched_utc"] = iso(started)
+        run_dir.mkdir(parents=True, exist_ok=True)
         write_json(plan_path, plan)
 
     fresh: dict[str, tuple[Record, ...]] = {}

@@ -147,12 +147,15 @@ def load_run(path: str | Path) -> tuple[dict[str, Any], list[Record]]:
     return manifest, records
 
 
-def finished_runs(runs_root: str | Path) -> list[Path]:
-    """Every finished run folder (``<runs_root>/<query>/<stamp>/`` with a manifest), oldest first."""
+def finished_runs(runs_root: str | Path, query: str = "*") -> list[Path]:
+    """Every finished run folder (``<runs_root>/<query>/<stamp>/`` with a manifest), oldest first.
+
+    *query* limits them to one query's folder.
+    """
     root = Path(runs_root)
     if not root.is_dir():
         return []
-    runs = [m.parent for m in root.glob(f"*/*/{MANIFEST}")]
+    runs = [m.parent for m in root.glob(f"{query}/*/{MANIFEST}")]
     return sorted(runs, key=lambda p: (p.name, p.parent.name))
 
 

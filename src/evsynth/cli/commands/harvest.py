@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from evsynth.cli.options import ENV_EMAIL
+from evsynth.cli.options import ENV_EMAIL, print_retry
 from evsynth.core.errors import EvsynthError
 from evsynth.search.eutils import EutilsClient, api_key_from_env
 from evsynth.search.harvest import (DEFAULT_BATCH, SearchSpec, latest_unfinished_run, new_run_dir,
@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     if args.max_tries < 1:
         raise EvsynthError("--max-tries must be at least 1")
     client = EutilsClient(base_url=args.eutils_url, email=args.email,
-                          api_key=api_key_from_env(), max_tries=args.max_tries)
+                          api_key=api_key_from_env(), max_tries=args.max_tries,
+                          on_retry=print_retry)
     progress = sys.stderr.isatty()
     jobs: list[tuple[str, SearchSpec, Path]] = []
     if args.term is not None:
