@@ -12,7 +12,7 @@ loopback E-utilities server (120 synthetic records with abstracts). Times are
 wall-clock; the ratios are against the baseline measured in the same run. Run
 from the repository root (the browser part needs ``bash tests/setup.sh``)::
 
-    .venv/bin/python benchmarks/bench_screening.py [--records 100]
+    .venv/bin/python benchmarks/bench_screening_time.py [--records 100]
 
 Not part of the test suite.
 """
