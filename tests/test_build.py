@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -54,7 +55,11 @@ def test_build_renders_tables_and_counts(project):
     assert parser.rows["table2_literature"] == 18
     assert parser.rows["table3_guidelines"] == 10
     assert parser.scripts == 0  # self-contained: no scripts, stylesheets, images or frames to fetch
-    assert 'href="http' not in html and "url(http" not in html and "@import" not in html
+    # The only links out are the References list's PubMed and DOI links (anchors: nothing is fetched).
+    outside = re.sub(r'<a href="https://(pubmed\.ncbi\.nlm\.nih\.gov/\d+/|doi\.org/10\.[^"<>\s]+)" '
+                     r'rel="noreferrer">', "", html)
+    assert outside != html
+    assert 'href="http' not in outside and "url(http" not in outside and "@import" not in outside
     assert html.count('<figure class="forest"') == 4  # one forest plot per pooled outcome, inline
     assert html.count('<figure class="prisma"') == 1
     assert (project / "reports" / "prisma.svg").read_text(encoding="utf-8").startswith("<svg")

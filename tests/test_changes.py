@@ -151,7 +151,7 @@ def add_study(project: Path) -> None:
     """A new study with one 2-patient RFA cohort; the claims it breaks are re-registered as differing."""
     sheets = project / "extracted"
     with open(sheets / "studies.csv", "a", encoding="utf-8") as f:
-        f.write("S99,99,Newauthor,Newauthor et al.,,,,yes,,\n")
+        f.write("S99,99,Newauthor,Newauthor et al.,,,,,,,yes,,\n")
     with open(sheets / "cohorts.csv", "a", encoding="utf-8") as f:
         f.write("C99,S99,19,RFA,assigned,percutaneous,MTC,2,2,0,0,0,single,value,20,,,,not reported,,"
                 "reported,yes,0,1,1,0,0,0,none,no,\n")

@@ -120,7 +120,8 @@ def test_declared_references_and_new_sheets_are_checked_by_the_engine(tmp_path):
                      '  { name = "kind", type = "choice", required = true, values = ["response", "toxicity"] },\n'
                      '  { name = "events", type = "int", min = 0 },\n]\n')
     (root / "extracted" / "studies.csv").write_text(
-        "study_id,reference,first_author,citation_as_printed,year,pmid,doi,note\nS1,,Doe,Doe et al.,,,,\n")
+        "study_id,reference,first_author,citation_as_printed,year,pmid,doi,title,journal,identified_by,note\n"
+        "S1,,Doe,Doe et al.,,,,,,,\n")
     (root / "extracted" / "outcomes.csv").write_text(
         "outcome_id,study_id,kind,events\nO1,S1,response,3\nO2,S9,toxicity,1\n")
     assert [str(p) for p in validate(root)] == ["extracted/outcomes.csv:3:study_id: 'S9' is not a study_id in studies.csv"]
