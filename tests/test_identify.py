@@ -164,4 +164,4 @@ def test_chase_and_retraction_watch_act_on_the_confirmed_identifiers(project, se
     assert watch[0] == "study,pmid,flag,detail,checked" and len(watch) == 4
     build = compute(project)
     table2 = build.tables["table2_literature"].table
-    assert [row[0] for row in table2.rows if "†" in str(row[0])] == ["Hughes et al. [27]†"]
+    assert [row[0] for row in table2.rows if "†" in str(row[0])] == ["Hughes et al.† [27]"]

@@ -6,7 +6,7 @@ syntheses and builds every table; :mod:`evsynth.report.build` renders and writes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ from evsynth.review.model import CASE_SERIES_SHEETS, CLAIM_SHEETS, GUIDELINE_SHE
 from evsynth.review.appraisal import StudyAppraisal, appraisals
 from evsynth.review.design import StudyDesign, study_designs
 from evsynth.review.outcomes import case_series_outcomes
+from evsynth.review.retractions import flagged_studies, mark_review
+from evsynth.review.retractions import footnote as retraction_footnote
 from evsynth.review.plan import AnalysisPlan, load_plan
 from evsynth.review.synthesis import OutcomeSynthesis, synthesise_all
 from evsynth.screening.files import ReviewFiles
@@ -98,7 +100,10 @@ def compute(root: Path) -> Build:
     # each part of the review is computed only when the project declares its sheets (sheets.toml)
     claims = verify_claims(review) if review.has(*CLAIM_SHEETS) else []
     plan = load_plan(root, review.sheets)
-    syntheses = synthesise_all(review, plan) if review.has(*LITERATURE_SHEETS) else {}
+    # Studies PubMed flags (retraction watch) stay in, marked, and every analysis is repeated without them.
+    flagged = flagged_studies(root / "extracted", review, screening) if review.has(*LITERATURE_SHEETS) else {}
+    marked = mark_review(review, flagged)
+    syntheses = synthesise_all(marked, plan, frozenset(flagged)) if review.has(*LITERATURE_SHEETS) else {}
     forests = {key: outcome_forest(s) for key, s in syntheses.items()}
     titles = settings.table_titles
     ordered: list[SourcedTable] = []
@@ -111,7 +116,13 @@ def compute(root: Path) -> Build:
     if review.has("studies") and not review.has(*LITERATURE_SHEETS):
         ordered.append(sheet_table(review, "studies", "Included studies"))
     if review.has(*LITERATURE_SHEETS):
-        ordered += [table2(review, titles["table2"]), counts_table(review),
+        literature = table2(marked, titles["table2"])
+        if flagged:
+            labels = {str(sid): f"{a} [{ref}]" for sid, a, ref in zip(
+                review.studies["study_id"], review.studies["first_author"], review.studies["reference"])}
+            literature = replace(literature, table=replace(
+                literature.table, footnotes=literature.table.footnotes + (retraction_footnote(flagged, labels),)))
+        ordered += [literature, counts_table(review),
                     *(pooled_table(s) for s in syntheses.values())]
     if review.has(*GUIDELINE_SHEETS):
         ordered.append(table3(review, titles["table3"]))

@@ -10,7 +10,8 @@ reader sees what they change.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from evsynth.review.model import Review
@@ -44,3 +45,19 @@ def footnote(flagged: dict[str, Flagged], labels: dict[str, str]) -> str:
     parts = [f"{labels.get(sid, sid)}: {f.note}" for sid, f in sorted(flagged.items())]
     return (f"{MARK} Flagged by PubMed — " + "; ".join(parts)
             + ". Kept in the review; every meta-analysis is repeated without flagged studies.")
+
+
+def mark_review(review: Review, flagged: Mapping[str, Flagged]) -> Review:
+    """The review with :data:`MARK` after the first author and the printed citation of flagged studies.
+
+    Study labels of Table 2, the forest plots and the pooled tables are made from
+    these columns, so the mark reaches each of them (and the supplementary files).
+    """
+    if not flagged or not review.has("studies"):
+        return review
+    studies = review.studies.copy()
+    hit = studies["study_id"].astype(str).isin(set(flagged))
+    for column in ("first_author", "citation_as_printed"):
+        if column in studies.columns:
+            studies.loc[hit, column] = studies.loc[hit, column].astype(str) + MARK
+    return replace(review, frames={**review.frames, "studies": studies})

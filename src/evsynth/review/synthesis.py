@@ -149,6 +149,14 @@ class OutcomeSynthesis:
     subgroups: tuple[SubgroupSynthesis, ...]
     certainty: Certainty
     response_criteria: str
+    #: Labels of the primary analysis's studies flagged retracted / expression of concern;
+    #: when any, the last sensitivity analysis is the primary one without them.
+    flagged: tuple[str, ...] = ()
+
+    @property
+    def without_flagged(self) -> Analysis | None:
+        """The primary analysis repeated without the flagged studies (``None`` when none is flagged)."""
+        return self.sensitivity[-1] if self.flagged else None
 
     @property
     def key(self) -> str:
@@ -216,7 +224,30 @@ def _boundary_note(data: OutcomeData) -> str:
 def run_analysis(review: Review, outcome: OutcomePlan, spec: AnalysisSpec,
                  designs: dict[str, StudyDesign]) -> Analysis:
     """Select the cohorts *spec* makes eligible and pool them with its model."""
-    data = outcome_data(review, outcome, spec.eligibility, designs)
+    return _analyse(spec, outcome_data(review, outcome, spec.eligibility, designs))
+
+
+#: The name of the sensitivity analysis that leaves out studies flagged by the retraction watch.
+WITHOUT_FLAGGED = "without studies flagged retracted or with an expression of concern"
+
+
+def without_flagged(review: Review, primary: Analysis, flagged: frozenset[str]) -> Analysis | None:
+    """The primary analysis repeated without the cohorts of *flagged* studies (by study id).
+
+    ``None`` when none of its cohorts belongs to a flagged study.
+    """
+    frame = primary.data.data
+    study_of = dict(zip(review.cohorts["cohort_id"], review.cohorts["study_id"]))
+    keep = [i for i, c in enumerate(frame["cohort_id"]) if str(study_of[c]) not in flagged]
+    if len(keep) == len(frame):
+        return None
+    spec = replace(primary.spec, name=WITHOUT_FLAGGED,
+                   why="the primary analysis without the studies PubMed flags (retraction watch)")
+    return _analyse(spec, OutcomeData(frame.iloc[keep].reset_index(drop=True), primary.data.excluded))
+
+
+def _analyse(spec: AnalysisSpec, data: OutcomeData) -> Analysis:
+    """Pool *data* with *spec*'s model (the crude proportion when it cannot be fitted)."""
     if len(data.data) == 0:
         return Analysis(spec, data, None, None, "no eligible cohort")
     total = crude(int(data.data["events"].sum()), int(data.data["total"].sum()), spec.model.level)
@@ -287,8 +318,13 @@ def _any_design(spec: AnalysisSpec) -> Eligibility:
     return replace(spec.eligibility, designs=vocab.DESIGNS, min_patients=1)
 
 
-def synthesise(review: Review, outcome: OutcomePlan, designs: dict[str, StudyDesign] | None = None) -> OutcomeSynthesis:
-    """Run every analysis the plan declares for *outcome*."""
+def synthesise(review: Review, outcome: OutcomePlan, designs: dict[str, StudyDesign] | None = None,
+               flagged: frozenset[str] = frozenset()) -> OutcomeSynthesis:
+    """Run every analysis the plan declares for *outcome*.
+
+    *flagged* (study ids flagged retracted or with an expression of concern) adds
+    one sensitivity analysis: the primary one without them (:func:`without_flagged`).
+    """
     designs = designs if designs is not None else study_designs(review)
     primary = run_analysis(review, outcome, outcome.primary, designs)
     everyone = outcome_data(review, outcome, _any_design(outcome.primary), designs)
@@ -300,13 +336,21 @@ def synthesise(review: Review, outcome: OutcomePlan, designs: dict[str, StudyDes
     certainty = assess(_evidence(review, outcome, primary, designs), outcome.certainty)
     criteria = (response_criteria_label(list(primary.data.data["recist"])) if outcome.is_response
                 else "adverse-event grades as reported by the studies")
-    return OutcomeSynthesis(outcome, primary, described, sensitivity, subgroups, certainty, criteria)
+    extra = without_flagged(review, primary, flagged) if flagged and primary.k else None
+    if extra is None:
+        return OutcomeSynthesis(outcome, primary, described, sensitivity, subgroups, certainty, criteria)
+    study_of = dict(zip(review.cohorts["cohort_id"], review.cohorts["study_id"]))
+    labels = tuple(dict.fromkeys(str(label) for label, c in zip(primary.data.data["study"], primary.data.data["cohort_id"])
+                                 if str(study_of[c]) in flagged))
+    return OutcomeSynthesis(outcome, primary, described, sensitivity + (extra,), subgroups, certainty,
+                            criteria, labels)
 
 
-def synthesise_all(review: Review, plan: AnalysisPlan) -> dict[str, OutcomeSynthesis]:
-    """Every outcome of the plan, in the plan's order."""
+def synthesise_all(review: Review, plan: AnalysisPlan,
+                   flagged: frozenset[str] = frozenset()) -> dict[str, OutcomeSynthesis]:
+    """Every outcome of the plan, in the plan's order (see :func:`synthesise` for *flagged*)."""
     designs = study_designs(review)
-    return {o.key: synthesise(review, o, designs) for o in plan.outcomes}
+    return {o.key: synthesise(review, o, designs, flagged) for o in plan.outcomes}
 
 
 def analyses_json(syntheses: dict[str, OutcomeSynthesis]) -> dict[str, Any]:
