@@ -37,10 +37,11 @@ def test_bundled_designs_and_a_declared_one(project):
     assert sum(d.design == "case report" for d in designs.values()) == 7
     path = project / "extracted" / "studies.csv"
     lines = path.read_text(encoding="utf-8").splitlines()
-    lines = [line.replace("Fromigué et al.,,,,yes,,", "Fromigué et al.,,,,yes,cohort,") for line in lines]
+    lines = [line.replace("Grozinsky-Glasberg et al.,,,,,,,yes,,", "Grozinsky-Glasberg et al.,,,,,,,yes,cohort,")
+             for line in lines]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     designs = study_designs(load_review(project))
-    assert designs["S11"].design == "cohort" and designs["S11"].declared
+    assert designs["S13"].design == "cohort" and designs["S13"].declared
 
 
 @pytest.mark.parametrize("answers, expected", [
