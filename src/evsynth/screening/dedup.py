@@ -195,7 +195,7 @@ def load_merges(path: str | Path) -> list[Merge]:
     path = Path(path)
     if not path.exists():
         return []
-    frame = read_frame(path)
+    frame = read_frame(path, MERGE_COLUMNS)
     missing = [c for c in MERGE_COLUMNS if c not in frame.columns]
     if missing:
         raise EvsynthError(f"{path}:1: missing column(s): {', '.join(missing)}")

@@ -40,7 +40,7 @@ def load_previous_studies(files: ReviewFiles) -> list[PreviousStudy]:
     """The rows of ``studies.csv`` (empty list when the file is absent)."""
     if not files.studies.exists():
         return []
-    frame: pd.DataFrame = read_frame(files.studies)
+    frame: pd.DataFrame = read_frame(files.studies, STUDY_COLUMNS)
     missing = [c for c in STUDY_COLUMNS if c not in frame.columns]
     if missing:
         raise EvsynthError(f"{files.studies}:1: missing column(s): {', '.join(missing)}")
@@ -86,7 +86,7 @@ def included_citations(files: ReviewFiles) -> list[Citation]:
     note (RIS ``N1``, BibTeX ``note``, CSL-JSON ``note``).
     """
     entries, _ = files.load()
-    previous_frame = read_frame(files.studies) if files.studies.exists() else None
+    previous_frame = read_frame(files.studies, STUDY_COLUMNS) if files.studies.exists() else None
     previous = load_previous_studies(files)
     flagged: dict[str, Flagged] = {}
     for f in flagged_included(files.extracted, entries):

@@ -7,7 +7,8 @@ handed out in order of arrival), so a new search adds lines at the end and a
 decision changes one line: diffs stay small.
 
 Rules (checked by :func:`validate_log`, reported as ``file:row:column: message``
-with ``row`` the line number in the CSV, header = line 1):
+with ``row`` the row as a spreadsheet numbers it, header = row 1; that is the
+line of the file unless a cell spans lines; a broken quote is reported on its line):
 
 * ``stage`` is ``title/abstract`` or ``full text``;
 * ``decision`` is ``include``, ``exclude``, ``pending`` or ``maybe``;
@@ -40,6 +41,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from evsynth.core.atomic import write_text
+from evsynth.core.csv_read import iter_records
 from evsynth.core.csv_text import dataclass_csv
 from evsynth.core.errors import EvsynthError
 from evsynth.core.settings import DEFAULT_EXCLUSION_REASONS
@@ -214,7 +216,8 @@ def _row_errors(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
 
 def validate_frame(frame: pd.DataFrame, name: str,
                    reasons: Sequence[str] = REASONS) -> list[str]:
-    """All problems of a log read as strings, as ``name:row:column: message`` lines."""
+    """All problems of a log read by :func:`read_frame` (strings, indexed by row number),
+    as ``name:row:column: message`` lines."""
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         return [f"{name}:1: missing column(s): {', '.join(missing)}"]
@@ -240,19 +243,56 @@ def validate_frame(frame: pd.DataFrame, name: str,
             problems.append((int(index), str(case.column), message))
     problems.extend(_row_errors(frame))
     problems.sort(key=lambda p: (p[0], COLUMNS.index(p[1]) if p[1] in COLUMNS else 99, p[2]))
-    return [f"{name}:{index + 2}:{column}: {message}" for index, column, message in problems]
+    return [f"{name}:{row}:{column}: {message}" for row, column, message in problems]
 
 
-def read_frame(path: Path) -> pd.DataFrame:
-    """The CSV as strings (nothing turned into NaN), or a one-line error."""
+def read_frame(path: Path, expected: Sequence[str] = COLUMNS) -> pd.DataFrame:
+    """The CSV as strings (nothing turned into NaN), indexed by row number, or a one-line error.
+
+    Rows are numbered as a spreadsheet shows them (the header is row 1; blank
+    rows are skipped but counted). A file that is empty, whose first row is not
+    a header with at least one of the *expected* columns, that is not UTF-8,
+    that has a broken quote or a row with more or fewer cells than the header is
+    refused with ``file:row:column: message`` (a quoting error names the line of
+    the file where the broken quote stands).
+    """
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise EvsynthError(f"{path}: no such file") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise EvsynthError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame(columns=list(COLUMNS))
+    except IsADirectoryError:
+        raise EvsynthError(f"{path}: is a directory, not a CSV file") from None
+    except OSError as exc:
+        raise EvsynthError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise EvsynthError(f"{path}:{line}:*: not UTF-8 (byte 0x{data[exc.start]:02x}); "
+                           "save the file as 'CSV UTF-8'") from None
+    records = iter_records(text, str(path))
+    first = next((r for r in records if not r.blank), None)
+    wanted = ",".join(expected)
+    if first is None:
+        raise EvsynthError(f"{path}:1:*: the file is empty; expected the header {wanted} "
+                           "(a log with nothing in it yet is that header line alone)")
+    header = [c.strip() for c in first.cells]
+    if first.line != 1 or not set(expected).intersection(header):
+        raise EvsynthError(f"{path}:1:*: the first row is not the header; expected {wanted}")
+    for name in header:
+        if header.count(name) > 1:
+            raise EvsynthError(f"{path}:1:{name or '*'}: column appears twice in the header")
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    for number, record in enumerate(records, start=2):
+        if record.blank:
+            continue
+        if len(record.cells) != len(header):
+            raise EvsynthError(f"{path}:{number}:*: has {len(record.cells)} cells, "
+                               f"the header has {len(header)}")
+        rows.append(record.cells)
+        numbers.append(number)
+    return pd.DataFrame(rows, columns=header, index=pd.Index(numbers, dtype="int64"), dtype=object)
 
 
 def validate_log(path: str | Path, reasons: Sequence[str] = REASONS) -> list[str]:

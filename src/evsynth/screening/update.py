@@ -92,12 +92,12 @@ def load_update_log(path: Path) -> list[UpdateRun]:
     """The update history (empty when absent)."""
     if not path.exists():
         return []
-    frame = read_frame(path)
+    frame = read_frame(path, RUN_COLUMNS)
     missing = [c for c in RUN_COLUMNS if c not in frame.columns]
     if missing:
         raise EvsynthError(f"{path}:1: missing column(s): {', '.join(missing)}")
     runs = []
-    for number, row in enumerate(frame.to_dict("records"), start=2):
+    for number, row in zip(frame.index, frame.to_dict("records")):
         try:
             counts = {c: int(row[c]) for c in ("found", "new", "merged", "already_seen",
                                                "in_previous_version")}

@@ -13,9 +13,8 @@ per-column checks, and declared cross-sheet references are checked by
 
 from __future__ import annotations
 
-import csv
-import io
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from evsynth.core.csv_read import CsvSyntaxError, iter_records
 from evsynth.sheets.spec import Field, SheetSet, SheetSpec
 
 
@@ -136,6 +136,53 @@ class SheetRead:
     problems: list[Problem] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class SheetLimits:
+    """How large a sheet may be before evsynth refuses it (one ``file:row:column`` line each).
+
+    Curated extraction sheets of a review of small studies hold tens to a few
+    thousand rows; a file far beyond that is an export gone wrong, and reading
+    it would only make a page and supplementary files nobody can use (an XLSX
+    cell holds at most 32,767 characters). The defaults:
+
+    * ``max_bytes`` 5,000,000 — checked before the file is read, so an
+      oversized file fails at once (reported on the line where the limit is passed);
+    * ``max_rows`` 10,000 data rows (blank rows not counted; the header is not a data row);
+    * ``max_cell_chars`` 10,000 characters in one cell.
+    """
+
+    max_bytes: int = 5_000_000
+    max_rows: int = 10_000
+    max_cell_chars: int = 10_000
+
+
+DEFAULT_LIMITS = SheetLimits()
+
+#: Characters refused in any cell: C0 controls except tab, line feed and carriage return;
+#: DEL and the C1 controls; U+FFFE and U+FFFF. None of them is text a reviewer types, XML 1.0
+#: (the format of the XLSX and DOCX files) cannot hold the C0 ones or U+FFFE/U+FFFF
+#: (W3C XML 1.0, section 2.2 "Characters"), and HTML counts them all as parse errors
+#: (WHATWG HTML, "control" code points in the input stream).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+#: In the id column, which names a row everywhere, tab and line breaks are refused too.
+_CONTROL_IN_ID = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
+
+_CONTROL_NAMES = {0x00: "NUL", 0x09: "tab", 0x0A: "line feed", 0x0D: "carriage return",
+                  0x1B: "ESC", 0x7F: "DEL", 0xFFFE: "noncharacter", 0xFFFF: "noncharacter"}
+
+
+def _control_problem(text: str, id_column: bool) -> str | None:
+    found = (_CONTROL_IN_ID if id_column else _CONTROL).search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    name = _CONTROL_NAMES.get(code, "control character")
+    where = "an id" if id_column else "a cell"
+    allowed = "" if id_column else " (only tab and line breaks are allowed)"
+    return (f"{where} holds the invisible character U+{code:04X} ({name}) at position "
+            f"{found.start() + 1}; delete it{allowed}")
+
+
 def _decode(data: bytes, label: str) -> tuple[str | None, list[Problem]]:
     try:
         return data.decode("utf-8-sig"), []
@@ -145,13 +192,26 @@ def _decode(data: bytes, label: str) -> tuple[str | None, list[Problem]]:
                               f"not UTF-8 (byte 0x{data[exc.start]:02x}); save the sheet as 'CSV UTF-8'")]
 
 
-def read_sheet(spec: SheetSpec, root: Path, label: str | None = None) -> SheetRead:
+def _too_large(path: Path, label: str, size: int, limits: SheetLimits) -> Problem:
+    """The file is over ``max_bytes``: name the line where the limit is passed (reading no further)."""
+    with path.open("rb") as handle:
+        head = handle.read(limits.max_bytes)
+    line = head.count(b"\n") + 1
+    return Problem(label, line, "*", f"the file is {size:,} bytes, over the limit of {limits.max_bytes:,} "
+                   "bytes for one sheet (passed on this line); is it the right file?")
+
+
+def read_sheet(spec: SheetSpec, root: Path, label: str | None = None,
+               limits: SheetLimits = DEFAULT_LIMITS) -> SheetRead:
     """Read ``root/extracted/<sheet>.csv`` into strings and check its shape.
 
-    Shape problems (missing file, empty file, encoding, broken quoting, a first
-    row that is not a header, unknown / missing / repeated columns, rows with
-    the wrong number of cells, exact duplicate rows) are collected in
-    ``problems``; cell problems are found by :func:`check_cells`.
+    Shape problems (missing file, a file over *limits*, empty file, encoding,
+    broken quoting, a first row that is not a header, unknown / missing /
+    repeated columns, rows with the wrong number of cells, too many rows, a
+    cell that is too long or holds a control character, exact duplicate rows)
+    are collected in ``problems``; cell problems are found by :func:`check_cells`.
+    Rows are spreadsheet rows (the header is row 1); a quoting error is
+    reported on the line of the file where the broken quote stands.
     """
     path = root / SHEETS_DIR / spec.filename
     label = label or f"{SHEETS_DIR}/{spec.filename}"
@@ -159,22 +219,27 @@ def read_sheet(spec: SheetSpec, root: Path, label: str | None = None) -> SheetRe
     if not path.is_file():
         empty.problems.append(Problem(label, 0, "*", "file is missing"))
         return empty
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        empty.problems.append(_too_large(path, label, size, limits))
+        return empty
     text, problems = _decode(path.read_bytes(), label)
     if text is None:
         empty.problems.extend(problems)
         return empty
+    records = iter_records(text, label)
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
-    except csv.Error as exc:
-        empty.problems.append(Problem(label, 0, "*", f"not a readable CSV file ({exc})"))
+        first = next((r for r in records if not r.blank), None)
+    except CsvSyntaxError as exc:
+        empty.problems.append(Problem(label, exc.line, exc.column, exc.message))
         return empty
-    if not records or all(not any(c.strip() for c in r) for r in records):
+    if first is None:
         empty.problems.append(Problem(
             label, 1, "*", "the file is empty; expected a header row: " + ",".join(spec.columns)))
         return empty
-    header = [c.strip() for c in records[0]]
+    header = [c.strip() for c in first.cells]
     known = set(spec.columns)
-    if not known.intersection(header):
+    if first.line != 1 or not known.intersection(header):
         empty.problems.append(Problem(
             label, 1, "*", "the first row is not a header; expected the columns: " + ",".join(spec.columns)))
         return empty
@@ -198,19 +263,48 @@ def read_sheet(spec: SheetSpec, root: Path, label: str | None = None) -> SheetRe
     row_numbers: list[int] = []
     problems = []
     first_seen: dict[tuple[str, ...], int] = {}
-    for index, record in enumerate(records[1:], start=2):
-        if not any(c.strip() for c in record):
-            continue  # blank spreadsheet rows are not data
-        if len(record) != len(header):
-            problems.append(Problem(label, index, "*", f"has {len(record)} cells, the header has {len(header)}"))
-            continue
-        cells = tuple(c.strip() for c in record)
-        if cells in first_seen:
-            problems.append(Problem(label, index, "*", f"exact duplicate of row {first_seen[cells]}"))
-            continue
-        first_seen[cells] = index
-        rows.append([c if c != "" else None for c in cells])
-        row_numbers.append(index)
+    scan_controls = _CONTROL_IN_ID.search(text) is not None
+    id_position = header.index(spec.id_column) if spec.id_column in header else -1
+    count = 0
+    try:
+        for index, record in enumerate(records, start=2):
+            if record.blank:
+                continue  # blank spreadsheet rows are not data
+            count += 1
+            if count > limits.max_rows:
+                empty.problems.extend(problems)
+                empty.problems.append(Problem(label, index, "*", f"more than {limits.max_rows:,} data rows, "
+                                              "the limit for one sheet; is it the right file?"))
+                return empty
+            if len(record.cells) != len(header):
+                problems.append(Problem(label, index, "*",
+                                        f"has {len(record.cells)} cells, the header has {len(header)}"))
+                continue
+            cells = tuple(c.strip() for c in record.cells)
+            bad = False
+            for position, cell in enumerate(cells):
+                if len(cell) > limits.max_cell_chars:
+                    problems.append(Problem(label, index, header[position],
+                                            f"the cell has {len(cell):,} characters, over the limit of "
+                                            f"{limits.max_cell_chars:,} for one cell"))
+                    bad = True
+                elif scan_controls:
+                    message = _control_problem(cell, position == id_position)
+                    if message:
+                        problems.append(Problem(label, index, header[position], message))
+                        bad = True
+            if bad:
+                continue
+            if cells in first_seen:
+                problems.append(Problem(label, index, "*", f"exact duplicate of row {first_seen[cells]}"))
+                continue
+            first_seen[cells] = index
+            rows.append([c if c != "" else None for c in cells])
+            row_numbers.append(index)
+    except CsvSyntaxError as exc:
+        empty.problems.extend(problems)
+        empty.problems.append(Problem(label, exc.line, exc.column, exc.message))
+        return empty
     frame = pd.DataFrame(rows, columns=header, dtype=object)[list(spec.columns)]
     frame.index = pd.RangeIndex(len(frame))
     return SheetRead(spec, label, frame, row_numbers, problems)
