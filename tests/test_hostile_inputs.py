@@ -14,6 +14,7 @@ from evsynth.cli.main import main
 from evsynth.core.csv_read import CsvSyntaxError, iter_records
 from evsynth.review.load import validate
 from evsynth.review.sheet_specs import ALL_SHEETS
+from evsynth.screening.ris import read_ris
 from evsynth.screening.log import COLUMNS as LOG_COLUMNS
 from evsynth.screening.log import load_log, validate_log
 from evsynth.sheets.engine import DEFAULT_LIMITS, SheetLimits, read_sheet
@@ -273,3 +274,34 @@ def test_screening_rows_are_numbered_as_the_spreadsheet_shows_them(project):
 def test_a_screening_row_with_too_few_cells_is_refused(project):
     _log(project).write_text(",".join(LOG_COLUMNS) + "\n" + "R00001,,,pubmed,Short row\n", encoding="utf-8")
     assert validate_log(_log(project)) == [f"{_log(project)}:2:*: has 5 cells, the header has {len(LOG_COLUMNS)}"]
+
+
+# ---------------------------------------------------------------- RIS without its end lines
+
+_REFERENCE = "TY  - JOUR\nTI  - {title}\nAU  - Smith, J\nPY  - 2020\n"
+
+
+def test_ris_whose_last_reference_has_no_end_line_is_refused(tmp_path, capsys):
+    path = tmp_path / "cut.ris"
+    path.write_text(_REFERENCE.format(title="First") + "ER  - \n\n" + _REFERENCE.format(title="Second"),
+                    encoding="utf-8")
+    code, _, err = _run(capsys, "import", str(path), "--source", "embase", "--extracted", str(tmp_path))
+    assert code == 1
+    assert err == (f"evsynth: error: {path}:7: the last reference (starting on this line) has no end line "
+                   "'ER  - ', so the file may be cut off; export it again, or add 'ER  - ' after the "
+                   "reference if it is complete\n")
+    assert not (tmp_path / "screening.csv").exists()
+    # With the end line added, both references are imported.
+    path.write_text(path.read_text(encoding="utf-8") + "ER  - \n", encoding="utf-8")
+    assert [r.title for r in read_ris(path, "embase")] == ["First", "Second"]
+
+
+def test_ris_reference_without_end_line_before_the_next_is_refused(tmp_path, capsys):
+    path = tmp_path / "merged.ris"
+    path.write_bytes((_REFERENCE.format(title="First") + _REFERENCE.format(title="Second")
+                      + "ER  - \n").replace("\n", "\r\n").encode("utf-8"))
+    code, _, err = _run(capsys, "import", str(path), "--source", "embase", "--extracted", str(tmp_path))
+    assert code == 1
+    assert err.startswith(f"evsynth: error: {path}:1: the reference starting on this line has no end line "
+                          "'ER  - ' before the next reference (line 5)")
+    assert not (tmp_path / "screening.csv").exists()

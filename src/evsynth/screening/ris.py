@@ -99,11 +99,51 @@ def record_from_ris(entry: dict[str, Any], source: str) -> Record:
     )
 
 
+def _tag(line: str) -> str | None:
+    """The tag of a RIS line (``TY``, ``ER``, ...) as rispy reads it, else ``None`` (a continuation line)."""
+    if line[2:5] == "  -" and line[:2].isupper() and line[:1].isalpha():
+        return line[:2]
+    return None
+
+
+def check_ends(text: str, label: str) -> None:
+    """Every reference that starts (``TY``) ends (``ER``) before the next one and before the end of the file.
+
+    rispy, like most RIS readers, silently drops a last reference without
+    ``ER`` and merges a reference without ``ER`` into the next one (keeping
+    only some of its fields); both lose data, so both are errors naming the
+    line where the unfinished reference starts.
+    """
+    opened: int | None = None
+    for number, line in enumerate(text.split("\n"), start=1):
+        if opened is None:
+            if line.startswith("TY"):
+                opened = number
+            continue
+        tag = _tag(line)
+        if tag == "ER":
+            opened = None
+        elif tag == "TY":
+            raise EvsynthError(f"{label}:{opened}: the reference starting on this line has no end line "
+                               f"'ER  - ' before the next reference (line {number}); add it, or export the "
+                               "file again")
+    if opened is not None:
+        raise EvsynthError(f"{label}:{opened}: the last reference (starting on this line) has no end line "
+                           "'ER  - ', so the file may be cut off; export it again, or add 'ER  - ' after "
+                           "the reference if it is complete")
+
+
 def read_ris(path: str | Path, source: str) -> list[Record]:
-    """All references of a RIS file as records from *source*; one-line errors for bad files."""
+    """All references of a RIS file as records from *source*; one-line errors for bad files.
+
+    A reference without its end line ``ER  - `` is an error (see :func:`check_ends`).
+    """
     path = Path(path)
     try:
-        entries = rispy.load(path, encoding="utf-8-sig")
+        with path.open(encoding="utf-8-sig") as handle:  # universal newlines, as rispy.load
+            text = handle.read()
+        check_ends(text, str(path))
+        entries = rispy.loads(text)
     except FileNotFoundError:
         raise EvsynthError(f"{path}: no such file") from None
     except UnicodeDecodeError as exc:
