@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 
 import pytest
 
 from evsynth.cli.main import main
 from evsynth.core.csv_read import CsvSyntaxError, iter_records
+from evsynth.core.errors import EvsynthError
+from evsynth.meta.count_table import MAX_COUNT, read_counts
+from evsynth.meta.pooling import METHODS, pool_proportions
+from evsynth.meta.proportions import CI_METHODS
+from evsynth.meta.transforms import MEASURES
 from evsynth.review.load import validate
 from evsynth.review.sheet_specs import ALL_SHEETS
 from evsynth.screening.ris import read_ris
@@ -305,3 +314,65 @@ def test_ris_reference_without_end_line_before_the_next_is_refused(tmp_path, cap
     assert err.startswith(f"evsynth: error: {path}:1: the reference starting on this line has no end line "
                           "'ER  - ' before the next reference (line 5)")
     assert not (tmp_path / "screening.csv").exists()
+
+
+# ---------------------------------------------------------------- exact integers in `evsynth pool`
+
+def test_a_23_digit_count_is_one_line_and_exit_1(tmp_path):
+    path = tmp_path / "counts.csv"
+    path.write_text("study,events,total\nA,3,10\nB,12345678901234567890123,12345678901234567890123\n",
+                    encoding="utf-8")
+    # A real process: nothing but the one line may reach stderr (no RuntimeWarning, no traceback).
+    done = subprocess.run([sys.executable, "-m", "evsynth.cli.main", "pool", str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == (f"evsynth: error: {path}:3:events: count 12345678901234567890123 is larger than "
+                           f"{MAX_COUNT:,}, the largest count evsynth pools (its statistics are computed in "
+                           "double precision, which does not carry larger counts reliably)\n")
+
+
+@pytest.mark.parametrize("value, shown", [
+    (str(MAX_COUNT + 1), str(MAX_COUNT + 1)),
+    ("0" * 40 + str(MAX_COUNT + 1), "000000000000...000100000001 (49 digits)"),
+    ("9" * 5000, "999999999999...999999999999 (5000 digits)"),  # beyond Python's int-from-text limit
+])
+def test_counts_above_the_limit_name_file_row_and_column(tmp_path, value, shown):
+    path = tmp_path / "counts.csv"
+    path.write_text(f"study,events,total\nA,3,{value}\n", encoding="utf-8")
+    with pytest.raises(EvsynthError) as caught:
+        read_counts(path)
+    assert str(caught.value).startswith(f"{path}:2:total: count {shown} is larger than {MAX_COUNT:,}")
+
+
+def test_the_limit_itself_is_accepted(tmp_path):
+    path = tmp_path / "counts.csv"
+    path.write_text(f"study,events,total\nA,{MAX_COUNT},{MAX_COUNT}\nB,0,{MAX_COUNT}\n", encoding="utf-8")
+    table = read_counts(path)
+    assert table.events == (MAX_COUNT, 0) and table.totals == (MAX_COUNT, MAX_COUNT)
+
+
+def test_counts_at_the_limit_pool_without_a_floating_point_warning():
+    """Why the limit is 10^8: every measure x method x test pools the extreme patterns cleanly."""
+    big = MAX_COUNT
+    patterns = [([big // 2, big // 3, big // 4], [big, big, big]),   # all large
+                ([big // 2, 3, 7], [big, 10, 20]),                   # one large beside small ones
+                ([0, 3, big // 2], [big, 10, big]),                  # 0 % of a large study
+                ([big, 3, 7], [big, 10, 20])]                        # 100 % of a large study
+    combos = [c for c in itertools.product(patterns, MEASURES, METHODS, ("z", "knha"))
+              if c[2] != "GLMM" or c[1] == "PLO"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for number, ((events, totals), measure, method, test) in enumerate(combos):
+            result = pool_proportions(events, totals, ["a", "b", "c"], measure=measure, method=method,
+                                      test=test, ci=CI_METHODS[number % len(CI_METHODS)])
+            assert 0 <= result.pooled.estimate <= 1 or measure == "PR"
+
+
+def test_a_broken_quote_in_the_count_table_names_its_line(tmp_path):
+    path = tmp_path / "counts.csv"
+    path.write_text('study,events,total\n"Smith, 2020",3,10\nJones,"4,12\n', encoding="utf-8")
+    with pytest.raises(EvsynthError) as caught:
+        read_counts(path)
+    assert str(caught.value) == (f"{path}:3:events: a quoted cell is never closed: its opening quote is on this "
+                                 "line and no closing quote follows before the end of the file")
