@@ -5,9 +5,9 @@ line number in the file where the row starts, the header being line 1), raised
 as :class:`~evsynth.core.errors.EvsynthError`.
 
 Counts are limited to :data:`MAX_COUNT` (10^8 per study). The statistics are
-computed in IEEE double precision; with counts up to 10^8 every measure, tau^2
-method and test pools studies at the extremes (all large, large beside small,
-0 % and 100 % of a large study) without a floating-point warning
+computed in IEEE double precision; with counts of 10^8, studies at the extremes
+(all large, large beside small, 0 % and 100 % of a large study) pool under every
+measure, tau^2 method and test without a floating-point warning
 (``tests/test_hostile_inputs.py``), while at 10^9 a 100 % study on the PR scale
 already divides by zero. No single study of a proportion comes near 10^8 patients.
 """
