@@ -280,6 +280,25 @@ def test_screening_rows_are_numbered_as_the_spreadsheet_shows_them(project):
     assert validate_log(_log(project)) == [f"{_log(project)}:4:source: source must name at least one source (got '')"]
 
 
+def test_control_characters_in_the_screening_log_are_refused(project):
+    body = _log_row("R00001", "Nul\x00in title") + _log_row("R00002", "Two\nlines are fine")
+    _log(project).write_text(",".join(LOG_COLUMNS) + "\n" + body, encoding="utf-8")
+    assert validate_log(_log(project)) == [
+        f"{_log(project)}:2:title: a cell holds the invisible character U+0000 (NUL) at position 4; "
+        "delete it (only tab and line breaks are allowed)"]
+
+
+def test_imported_records_lose_their_control_characters(tmp_path, capsys):
+    path = tmp_path / "bell.ris"
+    path.write_text("TY  - JOUR\nTI  - Ring\x07ing title\nAU  - Sm\x1bith, J\nPY  - 2020\nER  - \n",
+                    encoding="utf-8")
+    code, out, _ = _run(capsys, "import", str(path), "--source", "embase", "--extracted", str(tmp_path))
+    assert code == 0, out
+    (entry,) = load_log(tmp_path / "screening.csv")
+    assert (entry.title, entry.first_author, entry.authors) == ("Ringing title", "Smith, J", "Smith, J")
+    assert validate_log(tmp_path / "screening.csv") == []
+
+
 def test_a_screening_row_with_too_few_cells_is_refused(project):
     _log(project).write_text(",".join(LOG_COLUMNS) + "\n" + "R00001,,,pubmed,Short row\n", encoding="utf-8")
     assert validate_log(_log(project)) == [f"{_log(project)}:2:*: has 5 cells, the header has {len(LOG_COLUMNS)}"]

@@ -29,6 +29,7 @@ from pathlib import Path
 from evsynth.core.atomic import write_text
 from evsynth.core.csv_text import dataclass_csv
 from evsynth.core.errors import EvsynthError
+from evsynth.core.text import without_controls
 from evsynth.search.records import Record
 from evsynth.screening.log import (
     ScreeningEntry,
@@ -213,12 +214,16 @@ def save_merges(path: str | Path, merges: Iterable[Merge]) -> None:
 
 
 def entry_from_record(record: Record, number: int, source: str, added: str) -> ScreeningEntry:
-    """A new pending row for *record* (title/abstract stage)."""
+    """A new pending row for *record* (title/abstract stage).
+
+    Invisible control characters (a RIS export can carry them; the log refuses
+    them, see :mod:`evsynth.core.text`) are dropped from the text.
+    """
     return ScreeningEntry(
-        record_id=record_id(number), pmid=record.pmid.strip(), doi=normalise_doi(record.doi),
-        source=source, title=" ".join(record.title.split()),
-        year=str(record.year) if record.year else "", first_author=record.first_author,
-        authors="; ".join(record.authors), journal=record.journal,
+        record_id=record_id(number), pmid=record.pmid.strip(),
+        doi=normalise_doi(without_controls(record.doi)), source=source, title=" ".join(without_controls(record.title).split()),
+        year=str(record.year) if record.year else "", first_author=without_controls(record.first_author),
+        authors=without_controls("; ".join(record.authors)), journal=without_controls(record.journal),
         stage="title/abstract", decision="pending", added=added,
     )
 

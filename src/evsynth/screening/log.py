@@ -45,6 +45,7 @@ from evsynth.core.csv_read import iter_records
 from evsynth.core.csv_text import dataclass_csv
 from evsynth.core.errors import EvsynthError
 from evsynth.core.settings import DEFAULT_EXCLUSION_REASONS
+from evsynth.core.text import CONTROL, CONTROL_OR_BREAK, control_problem
 
 #: Where the screening log lives, relative to the project folder.
 SCREENING_LOG = Path("extracted") / "screening.csv"
@@ -214,6 +215,19 @@ def _row_errors(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
     return errors
 
 
+def _control_errors(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
+    """Cells holding an invisible control character (:mod:`evsynth.core.text`); record ids also no breaks."""
+    errors: list[tuple[int, str, str]] = []
+    for column in COLUMNS:
+        pattern = (CONTROL_OR_BREAK if column == "record_id" else CONTROL).pattern
+        hits = frame[column].astype(str).str.contains(pattern, regex=True)
+        for index in frame.index[hits]:
+            message = control_problem(str(frame.at[index, column]), breaks_allowed=column != "record_id")
+            if message:
+                errors.append((int(index), column, message))
+    return errors
+
+
 def validate_frame(frame: pd.DataFrame, name: str,
                    reasons: Sequence[str] = REASONS) -> list[str]:
     """All problems of a log read by :func:`read_frame` (strings, indexed by row number),
@@ -242,6 +256,7 @@ def validate_frame(frame: pd.DataFrame, name: str,
                 message = f"{check} (got {value!r})"
             problems.append((int(index), str(case.column), message))
     problems.extend(_row_errors(frame))
+    problems.extend(_control_errors(frame))
     problems.sort(key=lambda p: (p[0], COLUMNS.index(p[1]) if p[1] in COLUMNS else 99, p[2]))
     return [f"{name}:{row}:{column}: {message}" for row, column, message in problems]
 

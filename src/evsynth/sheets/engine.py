@@ -14,7 +14,6 @@ per-column checks, and declared cross-sheet references are checked by
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from evsynth.core.csv_read import CsvSyntaxError, iter_records
+from evsynth.core.text import CONTROL_OR_BREAK, control_problem
 from evsynth.sheets.spec import Field, SheetSet, SheetSpec
 
 
@@ -158,31 +158,6 @@ class SheetLimits:
 
 DEFAULT_LIMITS = SheetLimits()
 
-#: Characters refused in any cell: C0 controls except tab, line feed and carriage return;
-#: DEL and the C1 controls; U+FFFE and U+FFFF. None of them is text a reviewer types, XML 1.0
-#: (the format of the XLSX and DOCX files) cannot hold the C0 ones or U+FFFE/U+FFFF
-#: (W3C XML 1.0, section 2.2 "Characters"), and HTML counts them all as parse errors
-#: (WHATWG HTML, "control" code points in the input stream).
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
-#: In the id column, which names a row everywhere, tab and line breaks are refused too.
-_CONTROL_IN_ID = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
-
-_CONTROL_NAMES = {0x00: "NUL", 0x09: "tab", 0x0A: "line feed", 0x0D: "carriage return",
-                  0x1B: "ESC", 0x7F: "DEL", 0xFFFE: "noncharacter", 0xFFFF: "noncharacter"}
-
-
-def _control_problem(text: str, id_column: bool) -> str | None:
-    found = (_CONTROL_IN_ID if id_column else _CONTROL).search(text)
-    if found is None:
-        return None
-    code = ord(found.group())
-    name = _CONTROL_NAMES.get(code, "control character")
-    where = "an id" if id_column else "a cell"
-    allowed = "" if id_column else " (only tab and line breaks are allowed)"
-    return (f"{where} holds the invisible character U+{code:04X} ({name}) at position "
-            f"{found.start() + 1}; delete it{allowed}")
-
-
 def _decode(data: bytes, label: str) -> tuple[str | None, list[Problem]]:
     try:
         return data.decode("utf-8-sig"), []
@@ -208,7 +183,8 @@ def read_sheet(spec: SheetSpec, root: Path, label: str | None = None,
     Shape problems (missing file, a file over *limits*, empty file, encoding,
     broken quoting, a first row that is not a header, unknown / missing /
     repeated columns, rows with the wrong number of cells, too many rows, a
-    cell that is too long or holds a control character, exact duplicate rows)
+    cell that is too long or holds a control character (:mod:`evsynth.core.text`),
+    exact duplicate rows)
     are collected in ``problems``; cell problems are found by :func:`check_cells`.
     Rows are spreadsheet rows (the header is row 1); a quoting error is
     reported on the line of the file where the broken quote stands.
@@ -263,7 +239,7 @@ def read_sheet(spec: SheetSpec, root: Path, label: str | None = None,
     row_numbers: list[int] = []
     problems = []
     first_seen: dict[tuple[str, ...], int] = {}
-    scan_controls = _CONTROL_IN_ID.search(text) is not None
+    scan_controls = CONTROL_OR_BREAK.search(text) is not None
     id_position = header.index(spec.id_column) if spec.id_column in header else -1
     count = 0
     try:
@@ -289,7 +265,7 @@ def read_sheet(spec: SheetSpec, root: Path, label: str | None = None,
                                             f"{limits.max_cell_chars:,} for one cell"))
                     bad = True
                 elif scan_controls:
-                    message = _control_problem(cell, position == id_position)
+                    message = control_problem(cell, breaks_allowed=position != id_position)
                     if message:
                         problems.append(Problem(label, index, header[position], message))
                         bad = True
