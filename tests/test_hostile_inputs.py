@@ -21,14 +21,14 @@ from evsynth.meta.count_table import MAX_COUNT, read_counts
 from evsynth.meta.pooling import METHODS, pool_proportions
 from evsynth.meta.proportions import CI_METHODS
 from evsynth.meta.transforms import MEASURES
-from evsynth.review.load import validate
-from evsynth.review.sheet_specs import ALL_SHEETS
+from evsynth.review.load import review_sheets, validate
 from evsynth.screening.ris import read_ris
 from evsynth.screening.log import COLUMNS as LOG_COLUMNS
 from evsynth.screening.log import load_log, validate_log
 from evsynth.sheets.engine import DEFAULT_LIMITS, SheetLimits, read_sheet
 
-SPECS = {spec.name: spec for spec in ALL_SHEETS}
+REPO = Path(__file__).resolve().parents[1]
+SPECS = {spec.name: spec for spec in review_sheets(REPO).sheets}
 
 
 def _lines(project: Path) -> list[str]:
