@@ -21,7 +21,9 @@ from evsynth.meta.count_table import MAX_COUNT, read_counts
 from evsynth.meta.pooling import METHODS, pool_proportions
 from evsynth.meta.proportions import CI_METHODS
 from evsynth.meta.transforms import MEASURES
-from evsynth.review.load import review_sheets, validate
+from evsynth.review.load import load_review, review_sheets, validate
+from evsynth.review.plan import load_plan
+from evsynth.review.synthesis import synthesise_all
 from evsynth.screening.ris import read_ris
 from evsynth.screening.log import COLUMNS as LOG_COLUMNS
 from evsynth.screening.log import load_log, validate_log
@@ -395,3 +397,31 @@ def test_a_broken_quote_in_the_count_table_names_its_line(tmp_path):
         read_counts(path)
     assert str(caught.value) == (f"{path}:3:events: a quoted cell is never closed: its opening quote is on this "
                                  "line and no closing quote follows before the end of the file")
+
+
+# ---------------------------------------------------------------- valid sheets that crashed the build
+
+def test_overlapping_severe_events_exclude_the_cohort_instead_of_crashing(project, capsys):
+    # C13 (7 patients) already has a grade-3 event in 1 patient; a second grade-3 event in all 7 makes
+    # the per-event counts add up to 8 (one patient may have had both): valid sheets, and the build
+    # used to stop with "internal error: PoolingError" (exit 3).
+    rows = _rows(project, "adverse_events")
+    header = rows[0]
+    cohort_rows = [r for r in rows[1:] if r[header.index("cohort_id")] == "C13"]
+    assert any(r[header.index("ctcae_grade_min")] == "3" for r in cohort_rows)
+    new = dict.fromkeys(header, "")
+    new.update(ae_id="AE13-99", cohort_id="C13", event="liver abscess", ctcae_grade_min="3",
+               ctcae_grade_max="3", patients="7")
+    _write_rows(project, "adverse_events", rows + [[new[c] for c in header]])
+    assert validate(project) == []
+    review = load_review(project)
+    syntheses = synthesise_all(review, load_plan(project, review.sheets))
+    severe = [s for s in syntheses.values() if s.plan.events_from == "adverse_events"]
+    assert severe
+    for synthesis in severe:
+        assert "C13" not in synthesis.primary.data.cohort_ids
+        assert [e.rule for e in synthesis.primary.data.excluded if e.cohort_id == "C13"] == [
+            "counts: 8 events among 7"]
+    # The build stops only where it should: the registered claim that counts these events.
+    code, _, err = _run(capsys, "build", "--root", str(project))
+    assert code == 1 and "internal error" not in err and err.count("\n") == 1
