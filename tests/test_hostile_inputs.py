@@ -24,6 +24,8 @@ from evsynth.meta.transforms import MEASURES
 from evsynth.review.load import load_review, review_sheets, validate
 from evsynth.review.plan import load_plan
 from evsynth.review.synthesis import synthesise_all
+from evsynth.screening.batch import read_decisions
+from evsynth.screening.retraction_watch import flagged_included
 from evsynth.screening.ris import read_ris
 from evsynth.screening.log import COLUMNS as LOG_COLUMNS
 from evsynth.screening.log import load_log, validate_log
@@ -184,15 +186,29 @@ def test_a_line_break_in_an_id_is_refused(project):
 def test_unterminated_quote_in_a_sheet_names_its_line_and_column(project, capsys):
     path = project / "extracted" / "studies.csv"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    cells = lines[6].split(",")
-    cells[3] = '"' + cells[3]  # citation_as_printed opens a quote that never closes
-    lines[6] = ",".join(cells)
+    assert '"' not in lines[-1]
+    cells = lines[-1].split(",")
+    cells[3] = '"' + cells[3]  # citation_as_printed of the last row opens a quote that never closes
+    lines[-1] = ",".join(cells)
     path.write_text("".join(lines), encoding="utf-8")
     code, out, _ = _run(capsys, "validate", "--root", str(project))
     assert code == 1
     assert out.splitlines() == [
-        "extracted/studies.csv:7:citation_as_printed: a quoted cell is never closed: its opening quote "
-        "is on this line and no closing quote follows before the end of the file"]
+        f"extracted/studies.csv:{len(lines)}:citation_as_printed: a quoted cell is never closed: its opening "
+        "quote is on this line and no closing quote follows before the end of the file"]
+
+
+def test_a_quote_closed_rows_later_names_where_it_opened(project):
+    path = project / "extracted" / "studies.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    later = next(n for n, line in enumerate(lines) if n > 6 and '"' in line)  # a quoted cell further down
+    cells = lines[6].split(",")
+    cells[3] = '"' + cells[3]  # opens on line 7; the next quote in the file "closes" it
+    lines[6] = ",".join(cells)
+    path.write_text("".join(lines), encoding="utf-8")
+    (line,) = _lines(project)
+    assert line.startswith(f"extracted/studies.csv:{later + 1}:citation_as_printed: text after the closing quote "
+                           "of a quoted cell opened on line 7")
 
 
 def test_text_after_a_closing_quote_names_the_physical_line(project):
@@ -425,3 +441,29 @@ def test_overlapping_severe_events_exclude_the_cohort_instead_of_crashing(projec
     # The build stops only where it should: the registered claim that counts these events.
     code, _, err = _run(capsys, "build", "--root", str(project))
     assert code == 1 and "internal error" not in err and err.count("\n") == 1
+
+
+# ---------------------------------------------------------------- the other CSV readers of the screening stage
+
+def test_a_decisions_file_names_physical_lines(tmp_path):
+    path = tmp_path / "decisions.csv"
+    path.write_text('record_id,decision,note\n\nR00001,include,"two\nlines"\nR00002,include,x\n', encoding="utf-8")
+    rows = read_decisions(path)
+    assert [(r.line, r.key) for r in rows] == [(3, "R00001"), (5, "R00002")]
+    path.write_text('record_id,decision,note\nR00001,include,ok\nR00002,exclude,"never closed\n', encoding="utf-8")
+    with pytest.raises(CsvSyntaxError) as caught:
+        read_decisions(path)
+    assert str(caught.value).startswith(f"{path}:3:note: a quoted cell is never closed")
+
+
+def test_a_broken_quote_in_the_retraction_watch_table_names_its_line(tmp_path):
+    (tmp_path / "retraction-watch.csv").write_text(
+        'study,pmid,flag,detail,checked\nS1,1,erratum,,2025-01-01\nS2,2,"retracted,,2025-01-01\n', encoding="utf-8")
+    with pytest.raises(CsvSyntaxError) as caught:
+        flagged_included(tmp_path, [])
+    assert str(caught.value).startswith(f"{tmp_path / 'retraction-watch.csv'}:3:flag: a quoted cell is never closed")
+    (tmp_path / "retraction-watch.csv").write_text(
+        'study,pmid,flag,detail,checked\nS1,1,erratum,,2025-01-01\n\nS2,2,retracted,"Notice, 2024",2025-01-01\n',
+        encoding="utf-8")
+    assert [(f.study, f.flag, f.detail) for f in flagged_included(tmp_path, [])] == [
+        ("S2", "retracted", "Notice, 2024")]

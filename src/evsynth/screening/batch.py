@@ -12,12 +12,12 @@ line ``FILE:ROW:COLUMN: message`` (row = line of the CSV, header = 1).
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from evsynth.core.csv_read import iter_records
 from evsynth.core.errors import EvsynthError
 from evsynth.screening.log import DECISIONS, STAGES, ScreeningEntry, decide, find_entry
 from evsynth.screening.queue import decision_stage
@@ -46,14 +46,15 @@ def read_decisions(path: str | Path) -> list[DecisionRow]:
     """The rows of a decisions CSV; a missing column or an unreadable file is a one-line error."""
     path = Path(path)
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            header = [str(h).strip() for h in (reader.fieldnames or [])]
-            raw = list(reader)
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise EvsynthError(f"{path}: no such file") from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise EvsynthError(f"{path}: not a readable CSV file ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise EvsynthError(f"{path}: not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8'") from None
+    except OSError as exc:
+        raise EvsynthError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    records = [r for r in iter_records(text, str(path)) if not r.blank]  # a broken quote: FILE:LINE:COLUMN
+    header = [c.strip() for c in records[0].cells] if records else []
     keys = [c for c in KEY_COLUMNS if c in header]
     if not keys:
         raise EvsynthError(f"{path}:1: needs a column record_id or pmid")
@@ -67,10 +68,12 @@ def read_decisions(path: str | Path) -> list[DecisionRow]:
                            "decision, " + ", ".join(OPTIONAL_COLUMNS) + ")")
     key_column = keys[0]
     rows = []
-    for number, row in enumerate(raw, start=2):
-        cells = {str(k).strip(): (v or "").strip() for k, v in row.items() if k is not None}
-        if None in row:
+    for record in records[1:]:
+        number = record.line
+        if len(record.cells) > len(header):
             raise EvsynthError(f"{path}:{number}: more cells than columns")
+        cells = {name: (value or "").strip() for name, value in zip(header, record.cells)}
+        cells.update({name: "" for name in header[len(record.cells):]})
         if not any(cells.values()):
             continue
         rows.append(DecisionRow(line=number, key_column=key_column, key=cells[key_column],

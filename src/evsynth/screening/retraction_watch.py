@@ -11,11 +11,11 @@ removed (a person clears a flag by editing the CSV).
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from evsynth.core.csv_read import iter_records
 from evsynth.core.errors import EvsynthError
 from evsynth.search.records import Record
 from evsynth.screening.log import BLOCKING_FLAGS, FLAGS, ScreeningEntry
@@ -123,16 +123,18 @@ def flagged_included(extracted: Path, entries: Sequence[ScreeningEntry]) -> list
     path = extracted / WATCH_FILE
     if path.exists():
         try:
-            with open(path, encoding="utf-8-sig", newline="") as handle:
-                rows = list(csv.DictReader(handle))
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise EvsynthError(f"{path}: not a readable CSV file ({exc})") from None
-        for number, row in enumerate(rows, start=2):
-            if not {"study", "pmid", "flag"} <= set(row):
-                raise EvsynthError(f"{path}:1: needs columns study, pmid, flag, detail, checked")
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise EvsynthError(f"{path}: not a readable CSV file (not UTF-8 at byte {exc.start})") from None
+        records = [r for r in iter_records(text, str(path)) if not r.blank]  # broken quote: FILE:LINE:COLUMN
+        header = [c.strip() for c in records[0].cells] if records else []
+        if not {"study", "pmid", "flag"} <= set(header):
+            raise EvsynthError(f"{path}:1: needs columns study, pmid, flag, detail, checked")
+        for record in records[1:]:
+            row = dict(zip(header, record.cells))
             flag = (row.get("flag") or "").strip()
             if flag in BLOCKING_FLAGS:
-                out.append(Flagged(row["study"].strip(), row["pmid"].strip(), flag,
+                out.append(Flagged(row.get("study", "").strip(), row.get("pmid", "").strip(), flag,
                                    (row.get("detail") or "").strip(), (row.get("checked") or "").strip()))
     seen = {f.study for f in out}
     for e in entries:
