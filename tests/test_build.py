@@ -65,8 +65,9 @@ def test_build_renders_tables_and_counts(project):
     assert (project / "reports" / "prisma.svg").read_text(encoding="utf-8").startswith("<svg")
     assert "RFA¹˒²" in html and "PR³ (n = 5)" in html and "infarction⁴" in html
     counts = json.loads((project / "reports" / "counts.json").read_text())
-    assert counts["literature"]["patients"] == 75
-    assert counts["case_series"]["procedures_by_response"] == {"PR": 2, "SD": 3, "PD": 1}
+    assert counts["current"]["literature"]["patients"] == 75
+    assert counts["current"]["case_series"]["procedures_by_response"] == {"PR": 2, "SD": 3, "PD": 1}
+    assert list(counts["versions"]) == ["2021"] and counts["versions"]["2021"] == counts["current"]
 
 
 def test_two_builds_are_byte_identical(project):

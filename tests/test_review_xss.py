@@ -25,7 +25,8 @@ PAYLOADS = (
 HOSTILE = " ".join(PAYLOADS)
 
 #: Free-text columns that are keys the computations look up, not prose: left as they are.
-LOOKUP_COLUMNS = {("footnotes", "marker"), ("claims", "metric"), ("claims", "expected")}
+LOOKUP_COLUMNS = {("footnotes", "marker"), ("claims", "metric"), ("claims", "expected"),
+                  ("studies", "added_in"), ("claims", "version")}  # version names of review.toml
 #: Columns that must stay empty where they are (a TKI is named only when one was given).
 EMPTY_STAYS_EMPTY = {("case_procedures", "tki")}
 

@@ -74,9 +74,23 @@ def test_a_histology_added_to_the_vocabulary_adds_its_count_column(project):
     ('{ name = "study_id" }', "sheets.toml:8: sheet 'studies': column 'study_id' is declared twice"),
     ('{ name = "n_{value}", each = "arms", type = "int" }',
      "sheets.toml:8: sheet 'studies', column 'n_{value}': each must name a vocabulary"),
+    ('{ name = "v", optional = "yes" }', "sheets.toml:8: sheet 'studies', column 'v': optional must be true or false"),
+    ('{ name = "v", optional = true, required = true }',
+     "sheets.toml:8: sheet 'studies', column 'v': a required column cannot be optional"),
 ])
 def test_a_mistake_in_a_column_is_one_line_naming_file_line_sheet_and_column(column, message):
     assert _error(MINIMAL.format(column=column)).startswith(message)
+
+
+def test_an_optional_column_may_be_left_out_of_the_header_and_reads_empty(project):
+    """claims.csv's 'version' is optional: the bundled sheet has no such column, and a sheet with it is read too."""
+    claims = project / "extracted" / "claims.csv"
+    assert "version" not in claims.read_text(encoding="utf-8").splitlines()[0]
+    assert validate(project) == []
+    spec = project / "sheets.toml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace(
+        '{ name = "version", optional = true,', '{ name = "version",'), encoding="utf-8")
+    assert [str(p) for p in validate(project)] == ["extracted/claims.csv:1:version: missing column"]
 
 
 def test_toml_syntax_errors_give_the_line():
@@ -150,7 +164,8 @@ def test_the_data_dictionary_lists_every_column_type_and_allowed_values(capsys):
     for spec in sheet_set.sheets:
         assert f"\n{spec.filename}: {spec.description}\n" in text
         for f in spec.fields:
-            assert re.search(rf"^  {re.escape(f.name)} \({f.kind}(, required)?\)", text, re.M), f.name
+            assert re.search(rf"^  {re.escape(f.name)} \({f.kind}(, required|, may be left out)?\)", text, re.M), f.name
+    assert "  version (text, may be left out)" in text  # claims.csv's optional column
     assert "  lesion_pattern (choice, required): one of: single, multiple, not available" in text
     assert "  age_at_lm_diagnosis (int, required): whole number from 0 to 120" in text
     assert "  patient_id (text, required): a patient_id of case_patients.csv" in text

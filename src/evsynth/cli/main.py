@@ -38,6 +38,8 @@ COMMANDS: list[tuple[str, str, str]] = [
      "export the included studies as RIS, BibTeX or CSL-JSON"),
     ("sheets", "evsynth.cli.commands.sheets",
      "print the data dictionary: every sheet and column, its type and allowed values (from sheets.toml)"),
+    ("extract", "evsynth.cli.commands.extract",
+     "add the study of a record included at full text to the sheets, with its rows to curate"),
     ("validate", "evsynth.cli.commands.validate",
      "check the curated sheets and screening logs in extracted/; list every problem as file:row:column: message"),
     ("verify", "evsynth.cli.commands.verify",
@@ -48,6 +50,8 @@ COMMANDS: list[tuple[str, str, str]] = [
      "validate the sheets, verify the claims and render reports/ (offline; nothing written if invalid)"),
     ("tables", "evsynth.cli.commands.tables",
      "write the review's tables as supplementary files (CSV, XLSX, DOCX)"),
+    ("release", "evsynth.cli.commands.release",
+     "freeze the current state as a named version of the review (versions/NAME.json, review.toml)"),
 ]
 
 DESCRIPTION = """\
@@ -63,11 +67,13 @@ Workflow, in the order a reviewer uses it:
   chase     citation chasing: references and cited-by of the included studies
   export    included studies as RIS, BibTeX or CSL-JSON
   sheets    the data dictionary: every sheet, column, type and allowed values
+  extract   a record included at full text becomes a study with rows to curate
   validate  check the curated sheets in extracted/ (file:row:column errors)
   verify    recompute every published claim from the sheets
   pool      meta-analysis of proportions from per-study counts (metafor's models)
   build     validate, verify, then render reports/ (offline)
   tables    write just the supplementary tables (CSV, XLSX, DOCX)
+  release   freeze the current state as a named version of the review
 """
 
 

@@ -1,18 +1,26 @@
-"""The review's own words: title, starting point and table titles, from ``review.toml``.
+"""The review's own words: title, starting point, table titles and versions, from ``review.toml``.
 
 Everything the page says about *this* review (rather than about the method)
 lives in ``review.toml`` at the project root, so a new review made with
 ``evsynth init`` speaks of itself and not of the bundled one. A missing file
 gives neutral defaults; a malformed one is a one-line error naming the file
 and key.
+
+``[[versions]]`` tables name the published versions of the review, oldest
+first: the seed's published version (its studies, date and citation, written
+by a person), then every version frozen by ``evsynth release`` (which appends
+its table here; its figures are in the file its ``figures`` key names).
 """
 
 from __future__ import annotations
 
+import json
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from evsynth.core.atomic import write_text
 from evsynth.core.errors import EvsynthError
 
 SETTINGS_FILE = "review.toml"
@@ -60,6 +68,107 @@ class ReviewSettings:
     table_titles: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TABLE_TITLES))
     #: Abbreviations the page lists after those of the sheets' vocabularies (``sheets.toml``).
     abbreviations: str = ""
+    #: The published versions, oldest first (the seed's first).
+    versions: tuple[VersionSpec, ...] = ()
+
+    @property
+    def seed_version(self) -> VersionSpec | None:
+        """The first version (the seed's published one), if any."""
+        return self.versions[0] if self.versions else None
+
+    @property
+    def latest_version(self) -> VersionSpec | None:
+        """The newest published version, if any."""
+        return self.versions[-1] if self.versions else None
+
+    def version(self, name: str) -> VersionSpec | None:
+        """The version called *name*, if review.toml names it."""
+        return next((v for v in self.versions if v.name == name), None)
+
+
+#: A version name: letters, digits, '.', '_' and '-' (it names a file in versions/).
+VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_VERSION_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+@dataclass(frozen=True)
+class VersionSpec:
+    """One published version of the review (a ``[[versions]]`` table of review.toml)."""
+
+    name: str
+    #: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``: as precisely as the source gives it.
+    date: str
+    #: Every study of this version (cumulative), by study id.
+    studies: tuple[str, ...]
+    citation: str = ""
+    doi: str = ""
+    #: SHA-256 of the sheets when the version was released (empty for a version evsynth did not release).
+    sheet_sha256: str = ""
+    #: The file holding the version's frozen figures (``versions/NAME.json``), for released versions.
+    figures: str = ""
+
+
+def _parse_versions(value: object) -> tuple[VersionSpec, ...]:
+    where = f"{SETTINGS_FILE}: [[versions]]"
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise EvsynthError(f"{where} must be tables ([[versions]] with name, date, studies)")
+    known = {f.name for f in fields(VersionSpec)}
+    out: list[VersionSpec] = []
+    for number, table in enumerate(value, start=1):
+        label = f"{SETTINGS_FILE}: versions[{number}]"
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise EvsynthError(f"{label}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        for key in ("name", "date", "studies"):
+            if key not in table:
+                raise EvsynthError(f"{label}: missing {key}")
+        for key in known - {"studies"}:
+            if key in table and not isinstance(table[key], str):
+                raise EvsynthError(f"{label}.{key} must be a string")
+        name, date, studies = table["name"], table["date"], table["studies"]
+        if not VERSION_NAME.match(name):
+            raise EvsynthError(f"{label}.name {name!r}: use letters, digits, '.', '_' or '-' (e.g. 2026-12)")
+        if any(v.name == name for v in out):
+            raise EvsynthError(f"{label}.name {name!r} is already the name of an earlier version")
+        if not _VERSION_DATE.match(date):
+            raise EvsynthError(f"{label}.date {date!r} must be YYYY, YYYY-MM or YYYY-MM-DD")
+        if out and date < out[-1].date[: len(date)]:
+            raise EvsynthError(f"{label}.date {date} is earlier than the previous version's ({out[-1].date})")
+        if not isinstance(studies, list) or not all(isinstance(s, str) and s.strip() for s in studies):
+            raise EvsynthError(f"{label}.studies must be a list of study ids")
+        if len(set(studies)) != len(studies):
+            raise EvsynthError(f"{label}.studies lists a study twice")
+        out.append(VersionSpec(studies=tuple(studies), **{k: v for k, v in table.items() if k != "studies"}))
+    return tuple(out)
+
+
+def version_table(version: VersionSpec) -> str:
+    """The ``[[versions]]`` TOML table of *version* (what ``evsynth release`` appends)."""
+    def text(value: str) -> str:
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    lines = ["[[versions]]", f"name = {text(version.name)}", f"date = {text(version.date)}"]
+    for key in ("citation", "doi", "sheet_sha256", "figures"):
+        value = getattr(version, key)
+        if value:
+            lines.append(f"{key} = {text(value)}")
+    lines.append("studies = [" + ", ".join(text(s) for s in version.studies) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def append_version(root: Path, version: VersionSpec) -> None:
+    """Append *version*'s table to ``root/review.toml`` (atomically; the rest of the file is kept byte for byte)."""
+    path = root / SETTINGS_FILE
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += ("\n" if text else "") + version_table(version)
+    try:
+        parsed = _parse_versions(tomllib.loads(text).get("versions", []))
+    except tomllib.TOMLDecodeError as exc:  # e.g. a [table] open at the end of the file would swallow keys
+        raise EvsynthError(f"{SETTINGS_FILE}: cannot append the version ({exc})") from None
+    if not parsed or parsed[-1] != version:
+        raise EvsynthError(f"{SETTINGS_FILE}: the appended [[versions]] table does not read back as written")
+    write_text(path, text)
 
 
 def load_settings(root: Path) -> ReviewSettings:
@@ -95,6 +204,8 @@ def load_settings(root: Path) -> ReviewSettings:
             if unknown:
                 raise EvsynthError(f"{SETTINGS_FILE}: [table_titles] has unknown table {sorted(unknown)[0]!r}")
             values[key] = {**DEFAULT_TABLE_TITLES, **value}
+        elif key == "versions":
+            values[key] = _parse_versions(value)
         elif not isinstance(value, str):
             raise EvsynthError(f"{SETTINGS_FILE}: {key} must be a string")
         else:

@@ -19,7 +19,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from evsynth import __version__
 from evsynth.core import atomic
 from evsynth.report import state as build_state
-from evsynth.report.changes import FIGURE_SECTIONS, SECTION_SOURCES, Changes, compare, snapshot
+from evsynth.report.changes import (FIGURE_SECTIONS, SECTION_SOURCES, Changes, compare, snapshot,
+                                     version_changes)
 from evsynth.report.compute import Build, check_regressions, compute
 from evsynth.report.forest import inline_svg
 from evsynth.report.state import BuildState
@@ -82,10 +83,20 @@ def render_html(build: Build, state: BuildState | None = None) -> str:
     *state* (default: a first build) gives the "what changed" section.
     """
     template = _environment().get_template("review.html.j2")
+    state = state or first_state(build)
+    latest = build.latest
+    then_source = ""
+    if latest is not None:
+        then_source = (f"{latest.spec.figures} (frozen when version {latest.spec.name} was released)" if latest.release
+                       else f"review.toml version {latest.spec.name}: recomputed from the sheets on its "
+                            f"{len(latest.spec.studies)} studies")
     return template.render(
-        version=__version__, content_hash=build.review.content_hash, counts=build.counts,
-        settings=build.settings,
-        searches=build.searches, changes=state_changes(state or first_state(build)),
+        version=__version__, content_hash=build.review.content_hash, counts=build.counts["current"],
+        settings=build.settings, versions=build.versions, awaiting=build.review.awaiting,
+        then=latest.counts if latest else None, then_name=latest.spec.name if latest else "",
+        then_date=latest.spec.date if latest else "", then_source=then_source,
+        version_changes=version_changes(build, state.current) if state.current is not None else None,
+        searches=build.searches, changes=state_changes(state),
         figure_sections=FIGURE_SECTIONS, section_sources=SECTION_SOURCES,
         sheet_inventory=sheet_inventory(build.review), procedure_ids=procedure_ids(build.review),
         claim_statements={c.claim_id: c.statement for c in build.claims},

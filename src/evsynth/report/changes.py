@@ -18,7 +18,9 @@ from typing import Any
 import pandas as pd
 
 from evsynth.meta.pooling import PoolResult
-from evsynth.report.compute import Build
+from evsynth.report.compute import Build, VersionFigures
+from evsynth.review.model import Review, study_citation
+from evsynth.review.synthesis import OutcomeSynthesis
 from evsynth.screening.prisma import counts_as_dict
 
 #: A snapshot: section -> key -> value, all strings.
@@ -104,22 +106,59 @@ def pooled_text(result: "PoolResult") -> str:
     return f"{_pct(p.estimate)} % ({level} % CI {_pct(p.ci_lower)}–{_pct(p.ci_upper)}), k = {result.k}"
 
 
-def snapshot(build: "Build") -> Snapshot:
-    """The key figures of *build*, flattened to strings (JSON-ready, stable order)."""
-    studies = {str(r["study_id"]): str(r["citation_as_printed"]) + ("" if pd.isna(r["reference"]) else f" [{int(r['reference'])}]")
-               for _, r in build.review.studies.sort_values(["reference", "study_id"]).iterrows()}
+def studies_section(review: Review) -> dict[str, str]:
+    """Study id -> citation, the seed's studies by reference number first, then the later ones by id."""
+    frame = review.studies
+    order = sorted(range(len(frame)), key=lambda i: (pd.isna(frame["reference"].iloc[i]),
+                                                      0 if pd.isna(frame["reference"].iloc[i])
+                                                      else int(frame["reference"].iloc[i]),
+                                                      len(str(frame["study_id"].iloc[i])),
+                                                      str(frame["study_id"].iloc[i])))
+    return {str(frame["study_id"].iloc[i]): study_citation(frame.iloc[i]) for i in order}
+
+
+def pooled_section(syntheses: dict[str, OutcomeSynthesis]) -> dict[str, str]:
+    """Each outcome's pooled estimates (primary and sensitivity model) as the page prints them."""
     pooled: dict[str, str] = {}
-    for s in build.syntheses.values():
+    for s in syntheses.values():
         for analysis in (s.primary, *s.sensitivity):
             if analysis.pooled and analysis.result is not None:
                 pooled[f"{s.label} — {analysis.spec.name}, {analysis.result.method} ({analysis.result.measure})"] = \
                     pooled_text(analysis.result)
+    return pooled
+
+
+#: The sections a version is compared on (the review's content, not its search or screening log).
+VERSION_SECTIONS: tuple[str, ...] = (STUDIES, "counts", "pooled")
+
+
+def version_snapshot(version: VersionFigures) -> Snapshot:
+    """A version's figures in the sections of :data:`VERSION_SECTIONS` (frozen ones for a released version)."""
+    if version.release is not None:
+        return {k: dict(v) for k, v in version.release.figures.items() if k in VERSION_SECTIONS}
+    figures: Snapshot = {STUDIES: studies_section(version.review), "counts": flatten(version.counts)}
+    if version.syntheses is not None:
+        figures["pooled"] = pooled_section(version.syntheses)
+    return figures
+
+
+def version_changes(build: "Build", current: Snapshot) -> Changes | None:
+    """What changed since the newest published version (``None`` when review.toml names none)."""
+    if build.latest is None:
+        return None
+    return compare(version_snapshot(build.latest), {k: v for k, v in current.items() if k in VERSION_SECTIONS})
+
+
+def snapshot(build: "Build") -> Snapshot:
+    """The key figures of *build*, flattened to strings (JSON-ready, stable order)."""
+    studies = studies_section(build.review)
+    pooled = pooled_section(build.syntheses)
     claims = {c.claim_id: c.status for c in build.claims}
     searches = {}
     for run in build.searches:
         count = "?" if run.count is None else str(run.count)
         searches[run.query] = f"{count} records, searched {run.searched_utc or run.finished_utc}"
-    return {STUDIES: studies, "counts": flatten(build.counts), "prisma": prisma_figures(counts_as_dict(build.prisma)),
+    return {STUDIES: studies, "counts": flatten(build.counts["current"]), "prisma": prisma_figures(counts_as_dict(build.prisma)),
             "pooled": pooled, "claims": claims, "searches": searches}
 
 

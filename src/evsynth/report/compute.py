@@ -6,12 +6,13 @@ syntheses and builds every table; :mod:`evsynth.report.build` renders and writes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from evsynth.core.errors import EvsynthError
-from evsynth.core.settings import ReviewSettings, load_settings
+from evsynth.core.settings import ReviewSettings, VersionSpec, load_settings
 from evsynth.meta.proportions import proportion_ci
 from evsynth.report.forest import forest_svg
 from evsynth.report.prisma_svg import render_svg
@@ -38,7 +39,8 @@ from evsynth.review.outcomes import case_series_outcomes
 from evsynth.review.retractions import flagged_studies, mark_review
 from evsynth.review.retractions import footnote as retraction_footnote
 from evsynth.review.plan import AnalysisPlan, load_plan
-from evsynth.review.synthesis import OutcomeSynthesis, synthesise_all
+from evsynth.review.releases import ReleaseRecord, read_release
+from evsynth.review.synthesis import Analysis, OutcomeSynthesis, run_analysis, synthesise_all
 from evsynth.screening.files import ReviewFiles
 from evsynth.screening.log import ScreeningEntry
 from evsynth.screening.prisma import PrismaCounts, check_invariants, review_prisma_counts
@@ -47,6 +49,20 @@ from evsynth.search.search_dates import SearchRun, latest_runs
 
 class ClaimsRegressed(EvsynthError):
     """A claim registered as reproduced (approximate, stated in text) no longer is, from the sheets."""
+
+
+@dataclass(frozen=True)
+class VersionFigures:
+    """A published version: its figures (frozen for a released version, else recomputed on its studies)."""
+
+    spec: VersionSpec
+    counts: dict[str, Any]
+    #: The frozen state, for a version ``evsynth release`` made.
+    release: ReleaseRecord | None
+    #: The current sheets restricted to the version's studies.
+    review: Review
+    #: Pooled estimates on the version's studies (computed for the newest version when it is not frozen).
+    syntheses: Mapping[str, OutcomeSynthesis | OutcomeAnalyses] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,13 @@ class Build:
     designs: dict[str, StudyDesign] | None = None
     #: JBI appraisal of each appraised study, by study_id.
     appraisals: dict[str, StudyAppraisal] | None = None
+    #: The published versions of review.toml, oldest first.
+    versions: tuple[VersionFigures, ...] = ()
+
+    @property
+    def latest(self) -> VersionFigures | None:
+        """The newest published version, if any."""
+        return self.versions[-1] if self.versions else None
 
 
 def review_tables(root: Path) -> list[Table]:
@@ -90,10 +113,17 @@ def outcome_forest(synthesis: OutcomeSynthesis) -> str:
 
 def compute(root: Path) -> Build:
     """Load and validate the sheets, verify the claims and build every table (nothing written)."""
-    review = load_review(root)
-    screening, _ = ReviewFiles(root / "extracted").load()
     settings = load_settings(root)
-    prisma = review_prisma_counts(root / "extracted", notes=settings.previous_version_notes)
+    review = load_review(root, settings)
+    screening, _ = ReviewFiles(root / "extracted").load()
+    releases = {v.name: read_release(root, v) for v in settings.versions if v.figures}
+    latest = settings.latest_version
+    frozen = releases.get(latest.name) if latest else None
+    prisma = review_prisma_counts(
+        root / "extracted", notes=settings.previous_version_notes,
+        previous_version=latest.studies if latest else None, released=frozen.name if frozen else "",
+        settled_records=frozen.settled_records if frozen else (),
+        settled_merges=frozen.settled_merges if frozen else ())
     problems = check_invariants(prisma)
     if problems:
         raise EvsynthError("PRISMA counts do not add up: " + "; ".join(problems))
@@ -129,10 +159,43 @@ def compute(root: Path) -> Build:
     if review.has(*CLAIM_SHEETS):
         ordered.append(claims_table(claims))
     tables = {t.table.key: t for t in ordered}
-    return Build(review=review, counts=review_counts(review), claims=claims, syntheses=syntheses, tables=tables,
+    versions = tuple(_version_figures(review, spec, releases.get(spec.name), syntheses, spec is latest, plan)
+                     for spec in settings.versions)
+    counts = {"current": review_counts(review), "versions": {v.spec.name: v.counts for v in versions}}
+    return Build(review=review, counts=counts, claims=claims, syntheses=syntheses, tables=tables,
                  prisma=prisma, prisma_svg=render_svg(prisma), screening=screening, settings=settings, forests=forests,
-                 searches=latest_runs(root), plan=plan, designs=study_designs(review) if review.has("studies", "cohorts") else {},
+                 searches=latest_runs(root), versions=versions, plan=plan, designs=study_designs(review) if review.has("studies", "cohorts") else {},
                  appraisals=appraisals(review) if review.has("appraisal") else {})
+
+
+@dataclass(frozen=True)
+class OutcomeAnalyses:
+    """An outcome's primary and sensitivity analyses, without subgroups or certainty (what a version is compared on)."""
+
+    label: str
+    primary: Analysis
+    sensitivity: tuple[Analysis, ...]
+
+
+def version_analyses(review: Review, plan: AnalysisPlan) -> dict[str, OutcomeAnalyses]:
+    """The plan's primary and sensitivity analyses run on *review* (a version's studies)."""
+    designs = study_designs(review)
+    return {o.key: OutcomeAnalyses(o.label, run_analysis(review, o, o.primary, designs),
+                                   tuple(run_analysis(review, o, s, designs) for s in o.sensitivity))
+            for o in plan.outcomes}
+
+
+def _version_figures(review: Review, spec: VersionSpec, release: ReleaseRecord | None,
+                     current: dict[str, OutcomeSynthesis], newest: bool, plan: AnalysisPlan) -> VersionFigures:
+    """A version's figures: frozen when released; else recomputed on its studies (pooled only for the newest)."""
+    on_version = review.version_review(spec.name)
+    if release is not None:
+        return VersionFigures(spec, release.counts, release, on_version)
+    syntheses = None
+    if newest and current:
+        same = set(on_version.studies["study_id"]) == set(review.studies["study_id"])
+        syntheses = current if same else version_analyses(on_version, plan)
+    return VersionFigures(spec, review_counts(on_version), None, on_version, syntheses)
 
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from evsynth.review import vocab
 from evsynth.review.claims import ClaimResult
 from evsynth.review.counts import histology_columns, review_counts
-from evsynth.review.model import Review
+from evsynth.review.model import Review, study_citation
 from evsynth.core.settings import DEFAULT_TABLE_TITLES
 from evsynth.report.tables import Cell, Table
 from evsynth.meta.pooling import PoolResult
@@ -173,7 +173,7 @@ def _ae_cell(c: pd.Series, events: pd.DataFrame, na: str) -> str:
 
 def table2(review: Review, title: str = DEFAULT_TABLE_TITLES["table2"]) -> SourcedTable:
     """Table 2: the literature review, one row per printed cohort row."""
-    studies = review.studies.set_index("study_id")
+    studies = review.studies.set_index("study_id", drop=False)
     rows: list[tuple[Cell, ...]] = []
     sources: list[str] = []
     columns = histology_columns(review)
@@ -192,7 +192,7 @@ def table2(review: Review, title: str = DEFAULT_TABLE_TITLES["table2"]) -> Sourc
             lrt += " (not assigned per patient)"
         events = review.adverse_events[review.adverse_events["cohort_id"] == c["cohort_id"]]
         rows.append((
-            f"{study['citation_as_printed']} [{int(study['reference'])}]", lrt, "; ".join(histologies), number,
+            study_citation(study), lrt, "; ".join(histologies), number,
             _size_cell(c, na), _symptomatic_cell(c, na), _structural_cell(c, na), _ae_cell(c, events, na),
         ))
         sources.append(_source("cohorts", c, "cohort_id") + f"; extracted/studies.csv ({c['study_id']})"

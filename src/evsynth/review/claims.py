@@ -62,7 +62,7 @@ def _refs(arg: str) -> set[int]:
 
 
 def _study_refs(review: Review) -> dict[str, int]:
-    return dict(zip(review.studies["study_id"], (int(r) for r in review.studies["reference"])))
+    return {s: int(r) for s, r in zip(review.studies["study_id"], review.studies["reference"]) if not pd.isna(r)}
 
 
 def _cohorts_of(review: Review, refs: set[int]) -> pd.DataFrame:
@@ -117,7 +117,7 @@ def _lit_histology(review: Review, args: list[str]) -> Value:
 @metric("lit.references")
 def _lit_references(review: Review, args: list[str]) -> Value:
     """Reference numbers of the studies in Table 2."""
-    return sorted((str(int(r)) for r in review.studies["reference"]), key=int)
+    return sorted((str(r) for r in _study_refs(review).values()), key=int)
 
 
 @metric("lit.mixed_references")
@@ -419,6 +419,8 @@ class ClaimResult:
     expected_status: str
     why: str
     row: int
+    #: The version whose studies the claim is computed on ("" when review.toml names no version).
+    version: str = ""
 
     @property
     def regression(self) -> bool:
@@ -503,20 +505,29 @@ def compare(value: Value, expected: str, comparator: str, tolerance: float | Non
 
 
 def verify_claims(review: Review) -> list[ClaimResult]:
-    """Recompute every registered claim from the sheets."""
+    """Recompute every registered claim from the sheets, each on the studies of its version.
+
+    A claim's version is its ``version`` cell, or the first version of
+    review.toml (the seed's): studies added later never change it.
+    """
     results = []
+    on_version: dict[str, Review] = {}
     for _, claim in review.claims.iterrows():
         expected = str(claim["expected"])
+        version = str(claim.get("version") or "") or review.seed_version
         common = dict(claim_id=str(claim["claim_id"]), section=str(claim["section"]),
                       statement=str(claim["statement"]), metric=str(claim["metric"]), expected=expected,
-                      expected_status=str(claim["expected_status"]), row=int(claim["_row"]))
+                      expected_status=str(claim["expected_status"]), row=int(claim["_row"]), version=version)
+        if version and version not in on_version:
+            on_version[version] = review.version_review(version)
+        target = on_version[version] if version else review
         if claim["expected_status"] == "not derivable":
             results.append(ClaimResult(computed="", status="not derivable", why=str(claim["why"]), **common))
             continue
         spec = str(claim["metric"])
         tolerance = None if pd.isna(claim["tolerance"]) else float(claim["tolerance"])
         try:
-            value = METRICS[metric_name(spec)](review, metric_args(spec))
+            value = METRICS[metric_name(spec)](target, metric_args(spec))
         except (KeyError, IndexError, ValueError) as exc:
             results.append(ClaimResult(computed="", status="not derivable",
                                        why=f"cannot compute: {exc}", **common))

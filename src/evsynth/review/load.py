@@ -1,16 +1,32 @@
 """Reading the review: its sheet specification, then every sheet read once through the sheet engine,
-checked, then typed."""
+checked, then typed.
+
+A study marked ``extraction = incomplete`` in ``studies.csv`` (what ``evsynth
+extract`` adds) is *awaiting extraction*: the empty required cells of its rows
+(its study row, and every row of a sheet that hangs on it through
+``study_id`` or ``cohort_id``) are not problems but items still to curate,
+listed as ``file:row:column: to curate for S29 (added in 2026-12)``; its rows
+are left out of the cross-sheet checks and of the typed review (nothing is
+pooled from blanks). A value typed in such a row is still checked.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from evsynth.core.settings import ReviewSettings, load_settings
+from evsynth.review import vocab
 from evsynth.review.checks import cross_sheet_problems
-from evsynth.review.model import Review, SheetsInvalid, typed_frame
+from evsynth.review.model import AwaitingStudy, Review, SheetsInvalid, typed_frame
+from evsynth.review.versions import version_problems
 from evsynth.sheets import engine as sheets
 from evsynth.sheets.engine import Problem, SheetRead
 from evsynth.sheets.spec import SPEC_FILE, SheetSet, load_sheet_set
+
+#: The message of an empty required cell (see :func:`evsynth.sheets.engine.check_cells`).
+EMPTY_REQUIRED = "required value is empty"
 
 
 def review_sheets(root: Path) -> SheetSet:
@@ -40,25 +56,113 @@ def read_all(root: Path, sheet_set: SheetSet) -> tuple[dict[str, SheetRead], lis
     return reads, problems
 
 
-def _problems(reads: dict[str, SheetRead], problems: list[Problem], sheet_set: SheetSet) -> list[Problem]:
-    if problems:
-        return sorted(problems)
-    return sorted([*sheets.reference_problems(reads, sheet_set), *cross_sheet_problems(reads)])
+def incomplete_studies(studies: SheetRead) -> dict[str, int]:
+    """Study id -> frame position of every study marked ``extraction = incomplete``."""
+    frame = studies.frame
+    if "extraction" not in frame.columns or "study_id" not in frame.columns:
+        return {}
+    return {str(sid): position for position, (sid, status) in enumerate(zip(frame["study_id"], frame["extraction"]))
+            if sid is not None and status == vocab.INCOMPLETE}
+
+
+def pending_positions(reads: dict[str, SheetRead], study_ids: set[str]) -> dict[str, dict[int, str]]:
+    """Sheet -> {frame position: study id} of the rows of studies *study_ids*.
+
+    A row belongs to a study through its ``study_id`` (the studies sheet
+    itself, cohorts) or through the ``cohort_id`` of such a row (adverse events).
+    """
+    pending: dict[str, dict[int, str]] = {}
+    cohort_study: dict[str, str] = {}
+    for name, read in reads.items():
+        if "study_id" in read.frame.columns:
+            rows = {i: str(s) for i, s in enumerate(read.frame["study_id"]) if s in study_ids}
+            pending[name] = rows
+            if "cohort_id" in read.frame.columns:
+                cohort_study.update({str(read.frame["cohort_id"].iloc[i]): s for i, s in rows.items()
+                                     if read.frame["cohort_id"].iloc[i] is not None})
+    for name, read in reads.items():
+        if name not in pending and "cohort_id" in read.frame.columns:
+            pending[name] = {i: cohort_study[c] for i, c in enumerate(read.frame["cohort_id"]) if c in cohort_study}
+    return {name: rows for name, rows in pending.items() if rows}
+
+
+def without_rows(read: SheetRead, positions: set[int]) -> SheetRead:
+    """*read* without the rows at frame *positions*."""
+    keep = [i for i in range(len(read.frame)) if i not in positions]
+    frame = read.frame.iloc[keep].reset_index(drop=True)
+    return replace(read, frame=frame, rows=[read.rows[i] for i in keep], problems=list(read.problems))
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The sheets checked: problems (to fix), what is still to curate, and the reads without pending rows."""
+
+    problems: list[Problem]
+    awaiting: tuple[AwaitingStudy, ...]
+    reads: dict[str, SheetRead]
+
+    @property
+    def to_curate(self) -> list[Problem]:
+        """Every item still to curate, study by study."""
+        return [item for study in self.awaiting for item in study.to_curate]
+
+
+def check(root: Path, settings: ReviewSettings | None = None, sheet_set: SheetSet | None = None) -> Checked:
+    """Read and check every declared sheet under *root*, setting aside the studies awaiting extraction."""
+    settings = settings if settings is not None else load_settings(root)
+    sheet_set = sheet_set if sheet_set is not None else review_sheets(root)
+    reads, cell_problems = read_all(root, sheet_set)
+    incomplete = incomplete_studies(reads["studies"]) if "studies" in reads else {}
+    pending = pending_positions(reads, set(incomplete))
+    row_study = {(reads[name].path, reads[name].rows[i]): sid for name, rows in pending.items() for i, sid in rows.items()}
+    problems: list[Problem] = []
+    curate: dict[str, list[Problem]] = {sid: [] for sid in incomplete}
+    studies = reads["studies"].frame if "studies" in reads else None
+
+    def added_in(sid: str) -> str:
+        value = studies["added_in"].iloc[incomplete[sid]] if studies is not None and "added_in" in studies else None
+        return str(value or "the next version")
+
+    for p in cell_problems:
+        sid = row_study.get((p.file, p.row))
+        if sid is not None and p.message == EMPTY_REQUIRED:
+            curate[sid].append(Problem(p.file, p.row, p.column, f"to curate for {sid} (added in {added_in(sid)})"))
+        else:
+            problems.append(p)
+    awaiting = []
+    for sid, position in incomplete.items():
+        row = reads["studies"].rows[position]
+        last = Problem(reads["studies"].path, row, "extraction",
+                       f"to curate for {sid} (added in {added_in(sid)}): set 'complete' once every row of the study is curated")
+        record = reads["studies"].frame.iloc[position]
+        citation = str(record.get("citation_as_printed") or record.get("first_author") or sid)
+        awaiting.append(AwaitingStudy(sid, citation, added_in(sid), str(record.get("record_id") or ""),
+                                      str(record.get("pmid") or ""), row, (*sorted(curate[sid]), last)))
+    complete = {name: without_rows(read, set(pending.get(name, {}))) for name, read in reads.items()}
+    if not problems:  # the checks across rows and sheets need every cell to parse
+        problems.extend(version_problems(reads, settings))
+        problems.extend(sheets.reference_problems(complete, sheet_set))
+        problems.extend(cross_sheet_problems(complete))
+    return Checked(sorted(problems), tuple(awaiting), complete)
 
 
 def validate(root: Path) -> list[Problem]:
-    """Every problem in the sheets under *root* (empty list when they are valid)."""
-    sheet_set = review_sheets(root)
-    reads, problems = read_all(root, sheet_set)
-    return _problems(reads, problems, sheet_set)
+    """Every problem in the sheets under *root* (empty list when they are valid).
+
+    Items still to curate for a study awaiting extraction are not problems
+    (see :func:`check`).
+    """
+    return check(root).problems
 
 
-def load_review(root: Path) -> Review:
+def load_review(root: Path, settings: ReviewSettings | None = None) -> Review:
     """Read, validate and type every sheet under *root*; raise :class:`SheetsInvalid` on any problem."""
+    settings = settings if settings is not None else load_settings(root)
     sheet_set = review_sheets(root)
-    reads, problems = read_all(root, sheet_set)
-    problems = _problems(reads, problems, sheet_set)
-    if problems:
-        raise SheetsInvalid(problems)
-    typed = {name: typed_frame(read) for name, read in reads.items()}
-    return Review(root=root, sheets=sheet_set, frames=typed, content_hash=sheet_hash(root, sheet_set))
+    checked = check(root, settings, sheet_set)
+    if checked.problems:
+        raise SheetsInvalid(checked.problems)
+    typed = {name: typed_frame(read) for name, read in checked.reads.items()}
+    versions = {v.name: v.studies for v in settings.versions}
+    return Review(root=root, sheets=sheet_set, frames=typed, content_hash=sheet_hash(root, sheet_set),
+                  awaiting=checked.awaiting, versions=versions)

@@ -8,7 +8,7 @@ cross-sheet checks (:mod:`evsynth.review.checks`) and returns a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import pandas as pd
@@ -36,13 +36,64 @@ APPRAISAL_SHEETS = ("appraisal",)
 
 
 @dataclass(frozen=True)
+class AwaitingStudy:
+    """A study whose rows are still being curated (``extraction = incomplete`` in studies.csv)."""
+
+    study_id: str
+    citation: str
+    added_in: str
+    record_id: str
+    pmid: str
+    row: int
+    #: What is still to curate, one cell per item (``file:row:column: to curate for ...``).
+    to_curate: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
 class Review:
-    """Typed frames of every declared sheet, plus each row's spreadsheet row number (column ``_row``)."""
+    """Typed frames of every declared sheet, plus each row's spreadsheet row number (column ``_row``).
+
+    Studies awaiting extraction are not in the frames (nor their cohorts and
+    events): they are listed in ``awaiting``. ``versions`` maps each published
+    version (``review.toml``, oldest first) to its studies.
+    """
 
     root: Path
     sheets: SheetSet
     frames: dict[str, pd.DataFrame]
     content_hash: str
+    awaiting: tuple[AwaitingStudy, ...] = ()
+    versions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def seed_version(self) -> str:
+        """The first version's name ("" when review.toml names none)."""
+        return next(iter(self.versions), "")
+
+    def restricted_to(self, study_ids: tuple[str, ...] | list[str] | set[str]) -> "Review":
+        """The review with only the studies *study_ids*: their rows, and the rows that hang on those.
+
+        Every frame with a ``study_id`` column keeps that study's rows; then
+        every other frame with a ``cohort_id`` column keeps the rows of the
+        cohorts left. The case series and the other sheets are unchanged.
+        """
+        keep = set(study_ids)
+        frames = dict(self.frames)
+        for name, frame in self.frames.items():
+            if "study_id" in frame.columns:
+                frames[name] = frame[frame["study_id"].isin(keep)]
+        cohorts = set(frames["cohorts"]["cohort_id"]) if "cohorts" in frames else set()
+        for name, frame in self.frames.items():
+            if "study_id" not in frame.columns and "cohort_id" in frame.columns:
+                frames[name] = frame[frame["cohort_id"].isin(cohorts)]
+        return replace(self, awaiting=(), frames=frames)
+
+    def version_review(self, name: str) -> "Review":
+        """The review as version *name* holds it: its studies only (a one-line error for an unknown version)."""
+        if name not in self.versions:
+            known = ", ".join(self.versions) or "none"
+            raise EvsynthError(f"unknown version {name!r} (review.toml names: {known})")
+        return self.restricted_to(self.versions[name])
 
     def has(self, *names: str) -> bool:
         """True when the project declares every sheet in *names*."""
@@ -67,6 +118,29 @@ class Review:
         """What a footnote marker of a printed table means."""
         rows = self.footnotes[(self.footnotes["table"] == table) & (self.footnotes["marker"] == marker)]
         return str(rows["meaning"].iloc[0]) if len(rows) else ""
+
+
+def _present(value: object) -> bool:
+    return value is not None and not (not isinstance(value, str) and pd.isna(value)) and str(value) != ""
+
+
+def reference_mark(study: pd.Series) -> str:
+    """`` [8]`` for a study of the seed paper (its reference number); for a study added later
+    its year, else its id (`` 2024``, `` (S29)``)."""
+    if _present(study.get("reference")):
+        return f" [{int(study['reference'])}]"
+    if _present(study.get("year")):
+        return f" {int(study['year'])}"
+    return f" ({study['study_id']})"
+
+
+def study_citation(study: pd.Series) -> str:
+    """A study as the tables cite it: ``Bergamini et al. [8]``, ``Rossi et al. 2024``."""
+    citation = str(study["citation_as_printed"])
+    if _present(study.get("reference")):
+        return f"{citation} [{int(study['reference'])}]"
+    year = f"{int(study['year'])}" if _present(study.get("year")) else ""
+    return citation if not year or citation.endswith(year) else f"{citation} {year}"
 
 
 def typed_frame(sheet: SheetRead) -> pd.DataFrame:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from evsynth.review.counts import histology_columns, lrt_key
 from evsynth.review.design import StudyDesign, study_designs
-from evsynth.review.model import Review
+from evsynth.review.model import Review, reference_mark
 from evsynth.review.plan import AnalysisPlan, Eligibility, OutcomePlan
 
 #: Response columns of cohorts.csv and the RECIST category each counts (for the case series).
@@ -57,8 +57,8 @@ class OutcomeData:
 
 def study_label(review: Review, cohort: pd.Series) -> str:
     """``Lorenz [22]``; a study printing several rows adds the row's histology."""
-    study = review.studies.set_index("study_id").loc[cohort["study_id"]]
-    label = f"{study['first_author']} [{int(study['reference'])}]"
+    study = review.studies.set_index("study_id", drop=False).loc[cohort["study_id"]]
+    label = f"{study['first_author']}{reference_mark(study)}"
     same_study = review.cohorts[review.cohorts["study_id"] == cohort["study_id"]]
     if len(same_study) > 1:
         label += f" {cohort['histology']}"

@@ -26,6 +26,8 @@ CLAIM_STATUSES: tuple[str, ...] = ("reproduced", "approximate", "stated in text"
 DESIGNS: tuple[str, ...] = ("case report", "case series", "cohort")
 #: The ``recist`` values a response outcome's eligibility may name (the ``recist_use`` vocabulary).
 RECIST_USE: tuple[str, ...] = ("yes", "no", "not reported")
+#: ``extraction`` of a study whose rows are still being curated (``complete`` or empty: done).
+INCOMPLETE = "incomplete"
 
 #: Vocabulary names of ``sheets.toml`` the computations read.
 HISTOLOGY = "histology"

@@ -35,7 +35,7 @@ previous + new = total.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -249,18 +249,26 @@ def previous_version_studies(previous: Sequence[PreviousStudy],
 
 
 def review_prisma_counts(extracted: str | Path = "extracted",
-                         notes: Sequence[str] = ()) -> PrismaCounts:
+                         notes: Sequence[str] = (), *,
+                         previous_version: Sequence[str] | None = None, released: str = "",
+                         settled_records: Collection[str] = (),
+                         settled_merges: Collection[str] = ()) -> PrismaCounts:
     """The review's PRISMA counts from ``extracted/`` (screening log, merge log, studies.csv).
 
-    Previous version = the published studies of ``studies.csv`` (rows with a
-    reference number) that are not studies the log included (same PMID or DOI:
-    in a project started with ``evsynth init`` the sheet holds the log's own
-    inclusions, each counted once, as new), plus the authors' own case series when
-    ``case_procedures.csv`` has rows. With no screening log (or an empty one)
-    the diagram is the previous version's own flow: PubMed and manual
-    cross-referencing as sources, every count it does not report shown as not
-    reported, and the included studies as the total. With a log, the
-    updated-review form: previous version + new studies from the log.
+    Previous version = the studies *previous_version* lists (the newest
+    version of ``review.toml``); by default the published studies of
+    ``studies.csv`` (rows with a reference number) that are not studies the log
+    included (same PMID or DOI: in a project started with ``evsynth init`` the
+    sheet holds the log's own inclusions, each counted once, as new); plus the
+    authors' own case series when ``case_procedures.csv`` has rows. With no
+    screening log (or an empty one) and no release since the seed, the diagram
+    is the previous version's own flow: PubMed and manual cross-referencing as
+    sources, every count it does not report shown as not reported, and the
+    included studies as the total. Otherwise the updated-review form: previous
+    version + new studies from the log. After a release (*released* names it),
+    the log's records settled by then (*settled_records*: excluded, or included
+    at full text) and its merges by then (*settled_merges*) belong to earlier
+    versions and are left out: the flow is this update's.
     *notes* (the review's ``previous_version_notes``) go under the diagram.
     """
     files = ReviewFiles(Path(extracted))
@@ -268,13 +276,21 @@ def review_prisma_counts(extracted: str | Path = "extracted",
     # A row of studies.csv that is a study the log included (same PMID or DOI) is a new
     # study curated into the sheets, not one of the previous version: counted once, as new.
     previous = previous_version_studies(load_previous_studies(files), entries)
-    published = len({p.reference or p.study_id for p in previous if p.reference})
+    if previous_version is not None:
+        published = len(previous_version)
+    else:
+        published = len({p.reference or p.study_id for p in previous if p.reference})
     own_series = _has_rows(Path(extracted) / "case_procedures.csv")
-    previous_studies = published + int(own_series) if previous else None
-    as_printed = (f"{published} published studies" + (" + the authors' case series" if own_series else "")
-                  if previous else "")
+    has_previous = bool(previous) if previous_version is None else bool(previous_version)
+    previous_studies = published + int(own_series) if has_previous else None
+    what = f"studies of version {released}" if released else "published studies"
+    as_printed = (f"{published} {what}" + (" + the authors' case series" if own_series else "")
+                  if has_previous else "")
     detail = (as_printed,) if as_printed else ()
-    if not entries and previous:
+    settled, settled_m = set(settled_records), set(settled_merges)
+    entries = [e for e in entries if e.record_id not in settled]
+    merges = [m for m in merges if m.merge_id not in settled_m]
+    if not entries and has_previous and not released:
         return PrismaCounts(
             databases=not_reported_column(["pubmed"]),
             other_methods=not_reported_column(["cross-referencing"]),
@@ -284,7 +300,7 @@ def review_prisma_counts(extracted: str | Path = "extracted",
     counts = prisma_counts(entries, merges, previous_studies=previous_studies,
                            previous_reports=previous_studies, database_sources=["pubmed"],
                            other_sources=["citation chasing"],
-                           notes=tuple(notes) if previous else ())
+                           notes=tuple(notes) if has_previous and not released else ())
     return replace(counts, previous_detail=detail, previous_as_printed=as_printed)
 
 

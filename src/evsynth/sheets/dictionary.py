@@ -53,7 +53,7 @@ def _text(sheet_set: SheetSet) -> str:
         if spec.id_column:
             lines.append(f"  id column: {spec.id_column} (unique)")
         for f in spec.fields:
-            line = f"  {f.name} ({f.kind}{', required' if f.required else ''})"
+            line = f"  {f.name} ({f.kind}{', required' if f.required else ''}{', may be left out' if f.optional else ''})"
             extra = allowed(f)
             if extra:
                 line += f": {extra}"
@@ -86,7 +86,8 @@ def _markdown(sheet_set: SheetSet) -> str:
             lines += [f"Id column: `{spec.id_column}` (unique).", ""]
         lines += ["| column | type | required | allowed values | description |", "|---|---|---|---|---|"]
         for f in spec.fields:
-            lines.append(f"| `{f.name}` | {f.kind} | {'yes' if f.required else ''} | {_cell(allowed(f))} "
+            required = "yes" if f.required else "no (column may be left out)" if f.optional else ""
+            lines.append(f"| `{f.name}` | {f.kind} | {required} | {_cell(allowed(f))} "
                          f"| {_cell(f.description)} |")
         lines.append("")
     labelled = [v for v in sheet_set.vocabularies.values() if v.labels]

@@ -229,7 +229,7 @@ def read_sheet(spec: SheetSpec, root: Path, label: str | None = None,
             empty.problems.append(Problem(label, 1, name, "unknown column (expected: " + ",".join(spec.columns) + ")"))
         seen.add(name)
     for name in spec.columns:
-        if name not in seen:
+        if name not in seen and name not in spec.optional_columns:
             what = "missing required column" if spec.field(name).required else "missing column"
             empty.problems.append(Problem(label, 1, name, what))
     if empty.problems:
@@ -281,7 +281,11 @@ def read_sheet(spec: SheetSpec, root: Path, label: str | None = None,
         empty.problems.extend(problems)
         empty.problems.append(Problem(label, exc.line, exc.column, exc.message))
         return empty
-    frame = pd.DataFrame(rows, columns=header, dtype=object)[list(spec.columns)]
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    for name in spec.optional_columns:
+        if name not in frame.columns:
+            frame[name] = None
+    frame = frame[list(spec.columns)]
     frame.index = pd.RangeIndex(len(frame))
     return SheetRead(spec, label, frame, row_numbers, problems)
 

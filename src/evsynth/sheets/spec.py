@@ -26,7 +26,9 @@ Column keys: ``name``, ``type`` (:data:`KINDS`, default ``text``),
 ``each`` (a vocabulary: one column per value, ``{value}`` in the name is the
 value in lower case and ``{label}`` in the description its label) and
 ``description`` and ``label`` (the column's heading when the page shows the
-sheet as it is; default: the name). A vocabulary is a list of values, or a table with ``values``,
+sheet as it is; default: the name) and ``optional`` (true: a sheet's header may
+leave the column out, and its cells read as empty — for a column added to a
+sheet that existing projects do not have). A vocabulary is a list of values, or a table with ``values``,
 ``labels`` (value -> long name) and ``glossary`` (true: its labels are listed
 under the page's abbreviations). Sheets are validated and documented in file order.
 
@@ -56,7 +58,8 @@ VALUE_KINDS = frozenset({"choice", "choices", "combination"})
 #: Types that may have ``min`` / ``max``.
 NUMERIC_KINDS = frozenset({"int", "number"})
 
-COLUMN_KEYS = frozenset({"name", "label", "type", "required", "values", "min", "max", "ref", "each", "description"})
+COLUMN_KEYS = frozenset({"name", "label", "type", "required", "optional", "values", "min", "max", "ref", "each",
+                         "description"})
 SHEET_KEYS = frozenset({"description", "id", "columns"})
 TOP_KEYS = frozenset({"template", "template_version", "overview", "vocabularies", "sheets"})
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -93,6 +96,8 @@ class Field:
     each_value: str = ""
     #: Heading when the sheet is shown as a table (default: the name).
     label: str = ""
+    #: The sheet's header may leave this column out (its cells then read as empty).
+    optional: bool = False
 
     @property
     def heading(self) -> str:
@@ -122,6 +127,11 @@ class SheetSpec:
 
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
+
+    @property
+    def optional_columns(self) -> tuple[str, ...]:
+        """Columns the header may leave out."""
+        return tuple(f.name for f in self.fields if f.optional)
 
     def columns_for(self, vocabulary: str) -> dict[str, str]:
         """The columns declared with ``each = vocabulary``: value -> column (``{"A": "n_a"}``)."""
@@ -276,6 +286,11 @@ def _column(sheet: str, raw: Any, position: int, vocabularies: dict[str, Vocabul
     required = raw.get("required", False)
     if not isinstance(required, bool):
         raise at.error(f"{label}: required must be true or false", *where)
+    optional = raw.get("optional", False)
+    if not isinstance(optional, bool):
+        raise at.error(f"{label}: optional must be true or false", *where)
+    if optional and required:
+        raise at.error(f"{label}: a required column cannot be optional (left out of the header)", *where)
     description = raw.get("description", "")
     heading = raw.get("label", "")
     if not isinstance(description, str) or not isinstance(heading, str):
@@ -309,7 +324,7 @@ def _column(sheet: str, raw: Any, position: int, vocabularies: dict[str, Vocabul
         raise at.error(f"{label}: ref must be \"sheet.column\"", *where)
     each = raw.get("each", "")
     common = dict(kind=kind, required=required, choices=choices, minimum=bounds[0], maximum=bounds[1],
-                  vocabulary=vocabulary, ref=ref, label=heading)
+                  vocabulary=vocabulary, ref=ref, label=heading, optional=optional)
     if not each:
         if "{" in name:
             raise at.error(f"{label}: '{{value}}' in a name needs each = \"<vocabulary>\"", *where)

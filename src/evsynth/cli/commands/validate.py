@@ -1,4 +1,8 @@
-"""``evsynth validate``: check every curated sheet and print each problem as file:row:column."""
+"""``evsynth validate``: check every curated sheet and print each problem as file:row:column.
+
+Studies awaiting extraction (``extraction = incomplete``) are listed with
+what is still to curate for each; those items are not problems.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import argparse
 import sys
 
 from evsynth.cli.options import add_root_argument, project_root
-from evsynth.review.load import load_review, review_sheets, validate
+from evsynth.review.load import check, load_review, review_sheets
 from evsynth.review.outcomes import plan_problems
 from evsynth.review.plan import PLAN_FILE, PlanError, load_plan
 from evsynth.screening.files import ReviewFiles
@@ -19,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     root = project_root(args)
-    problems: list[object] = list(validate(root))
+    checked = check(root)
+    problems: list[object] = list(checked.problems)
     try:
         plan = load_plan(root, review_sheets(root))
     except PlanError as exc:
@@ -30,11 +35,18 @@ def run(args: argparse.Namespace) -> int:
     files = ReviewFiles(root / "extracted")
     for log in (files.screening, *files.second_reviewers()):
         problems.extend(validate_log(log, files.reasons))
+    for item in checked.to_curate:
+        print(item)
     for problem in problems:
         print(problem)
+    awaiting = ""
+    if checked.awaiting:
+        studies = ", ".join(f"{a.study_id} ({len(a.to_curate)} to curate)" for a in checked.awaiting)
+        awaiting = f"; awaiting extraction: {studies}"
     if problems:
         sys.stdout.flush()  # the problem lines first, whole, even when both streams go to one file
-        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        print(f"{len(problems)} problem(s) found{awaiting}", file=sys.stderr)
         return 1
-    print("extracted/: all sheets valid" + (f"; {PLAN_FILE}: plan valid" if (root / PLAN_FILE).is_file() else ""))
+    print("extracted/: all sheets valid" + (f"; {PLAN_FILE}: plan valid" if (root / PLAN_FILE).is_file() else "")
+          + awaiting)
     return 0

@@ -1,0 +1,80 @@
+"""``evsynth release NAME``: freeze the current state of the review as a named version.
+
+A release is what a living review publishes as an update. It is made only
+from a state a build accepts (valid sheets, no claim regressed) with no study
+awaiting extraction, and it freezes, in ``versions/NAME.json``
+(:class:`evsynth.review.releases.ReleaseRecord`): the date, the sheets'
+SHA-256, the studies with their citations, the counts of ``counts.json``, the
+figures "What changed" compares, and the screening records and merges settled
+by then. Then ``review.toml`` gets the version's ``[[versions]]`` table
+(name, date, studies, sheet hash, the file). Each file is written atomically,
+the figures first: until review.toml names it, the version does not exist,
+and a release stopped in between is simply made again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from evsynth import __version__
+from evsynth.core.atomic import write_bytes
+from evsynth.core.errors import EvsynthError
+from evsynth.core.settings import VERSION_NAME, VersionSpec, append_version, load_settings
+from evsynth.report.changes import snapshot, studies_section
+from evsynth.report.compute import check_regressions, compute
+from evsynth.review.load import load_review
+from evsynth.review.releases import ReleaseRecord, release_path
+from evsynth.screening.files import ReviewFiles, check_date
+
+
+@dataclass(frozen=True)
+class Released:
+    """What a release wrote: the version, its frozen record, and the studies added since the previous version."""
+
+    version: VersionSpec
+    record: ReleaseRecord
+    added: tuple[str, ...]
+    previous: str
+
+
+def release(root: Path, name: str, *, date: str, citation: str = "", doi: str = "") -> Released:
+    """Freeze the review under *root* as version *name* of *date* (``YYYY-MM-DD``)."""
+    date = check_date(date, "--date")
+    if not VERSION_NAME.match(name):
+        raise EvsynthError(f"version name {name!r}: use letters, digits, '.', '_' or '-' (e.g. 2026-12)")
+    settings = load_settings(root)
+    if settings.version(name) is not None:
+        raise EvsynthError(f"review.toml already names version {name}; a release gets a new name")
+    latest = settings.latest_version
+    if latest is not None and date < latest.date[: len(date)]:
+        raise EvsynthError(f"--date {date} is earlier than version {latest.name} ({latest.date})")
+    review = load_review(root, settings)
+    if review.awaiting:
+        listing = "; ".join(f"{a.study_id} (extracted/studies.csv row {a.row}, {len(a.to_curate)} to curate)"
+                            for a in review.awaiting)
+        raise EvsynthError(f"a release freezes curated studies only; awaiting extraction: {listing} "
+                           "(finish them and set extraction = complete)")
+    released = {sid for v in settings.versions for sid in v.studies}
+    new = [(int(r["_row"]), str(r["study_id"]), str(r["added_in"])) for _, r in review.studies.iterrows()
+           if r["study_id"] not in released]
+    for row, sid, added_in in new:
+        if added_in != name:
+            raise EvsynthError(f"extracted/studies.csv:{row}:added_in: {sid} is added in {added_in!r}, "
+                               f"not in the version being released ({name!r})")
+    build = compute(root)
+    check_regressions(build.claims)
+    review = build.review
+    studies = studies_section(review)
+    entries, merges = ReviewFiles(root / "extracted").load()
+    record = ReleaseRecord(
+        name=name, date=date, sheet_sha256=review.content_hash, studies=studies,
+        counts=build.counts["current"], figures=snapshot(build),
+        settled_records=tuple(e.record_id for e in entries if e.decision == "exclude" or e.is_included),
+        settled_merges=tuple(m.merge_id for m in merges), evsynth_version=__version__,
+        citation=citation, doi=doi)
+    spec = VersionSpec(name=name, date=date, studies=tuple(studies), citation=citation, doi=doi,
+                       sheet_sha256=review.content_hash, figures=release_path(name))
+    write_bytes(root / spec.figures, record.to_json())
+    append_version(root, spec)
+    return Released(spec, record, tuple(sid for _, sid, _ in new), latest.name if latest else "")
