@@ -105,7 +105,8 @@ def test_update_screen_extract_build_release_and_update_again(living, project, c
         "year": "2026", "pmid": "33000001", "doi": "10.1000/synth.33000001", "thyroid_specific": "", "design": "",
         "note": "",
         "added_in": "2026-12", "extraction": "incomplete", "record_id": "R00001", "authors": "Rossi M; Bianchi L",
-        "title": "", "journal": "Journal of Synthetic Oncology"}
+        "title": "", "journal": "Journal of Synthetic Oncology",
+        "identified_by": "screening-log record R00001 (pubmed), included at full text by AB on 2026-07-01 (evsynth extract)"}
     assert study["title"].startswith("Radioembolisation of liver metastases")
     assert main(["extract", "R00001"]) == 0  # again: nothing duplicated, the rows are there
     assert "S29 already in extracted/studies.csv" in capsys.readouterr().out
