@@ -32,7 +32,7 @@ The model is retrained from scratch on every call: a screening view calls
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,19 +123,25 @@ def scores(features: Any, train: np.ndarray, labels: np.ndarray, seed: int,
     return model.decision_function(features[rows])
 
 
-def order_rows(features: Any, labels: np.ndarray, tiebreak: np.ndarray, seed: int) -> np.ndarray:
+#: ``scores``' signature: (features, train rows, their labels, seed, rows to score) -> values.
+Scorer = Callable[[Any, np.ndarray, np.ndarray, int, np.ndarray], np.ndarray]
+
+
+def order_rows(features: Any, labels: np.ndarray, tiebreak: np.ndarray, seed: int,
+               scorer: Scorer | None = None) -> np.ndarray:
     """Undecided rows (``labels == -1``), most likely include first.
 
     ``labels``: 1, 0, or -1 (undecided) per row; ``tiebreak``: a random key per
     row (:func:`random_keys`). Before at least one include and one exclude
-    (or without features) the order is by *tiebreak* alone.
+    (or without features) the order is by *tiebreak* alone. *scorer* replaces
+    :func:`scores` (the benchmark compares models this way).
     """
     pending = np.flatnonzero(labels < 0)
     decided = np.flatnonzero(labels >= 0)
     known = labels[decided]
     if features is None or pending.size == 0 or known.sum() == 0 or known.sum() == known.size:
         return pending[np.argsort(tiebreak[pending], kind="stable")]
-    value = scores(features, decided, known, seed, pending)
+    value = (scorer or scores)(features, decided, known, seed, pending)
     return pending[np.lexsort((tiebreak[pending], -value))]
 
 

@@ -35,7 +35,9 @@ from typing import Any
 import numpy as np
 
 from evsynth.core.errors import EvsynthError
-from evsynth.screening.ranking import batch_size, build_features, order_rows, random_keys
+from evsynth.screening.ranking import (
+    Scorer, batch_size, build_features, order_rows, random_keys,
+)
 from evsynth.screening.stopping import check_target, first_stop
 
 #: Accepted label values (compared lower-case, spaces trimmed): value -> include?
@@ -173,23 +175,36 @@ def parse_labelled_csv(text: str, name: str, label: str, relevant: str | None = 
                        keywords=tuple(keywords), labels=array)
 
 
-def replay(features: Any, labels: np.ndarray, seed: int, batch: int) -> np.ndarray:
+def random_start(labels: np.ndarray, seed: int, tiebreak: np.ndarray | None = None) -> list[int]:
+    """The rows screened in the seeded random order until one include and one exclude
+    have been seen (the same for every model, so they can be compared from one start)."""
+    if tiebreak is None:
+        tiebreak = random_keys([str(i) for i in range(labels.shape[0])], seed)
+    order: list[int] = []
+    found = 0
+    for row in np.argsort(tiebreak, kind="stable"):
+        order.append(int(row))
+        found += int(labels[row])
+        if 0 < found < len(order):
+            break
+    return order
+
+
+def replay(features: Any, labels: np.ndarray, seed: int, batch: int,
+           scorer: Scorer | None = None) -> np.ndarray:
     """The order in which the records would be screened (row numbers), for *seed*.
 
     Random (seeded keys of the row numbers) until one include and one exclude
-    have been screened, then by the model, retrained after every *batch* decisions.
+    have been screened, then by the model, retrained after every *batch* decisions
+    (*scorer*: another model, see :func:`~evsynth.screening.ranking.order_rows`).
     """
     total = labels.shape[0]
     tiebreak = random_keys([str(i) for i in range(total)], seed)
+    order = random_start(labels, seed, tiebreak)
     state = np.full(total, -1, dtype=np.int64)
-    order: list[int] = []
-    for row in np.argsort(tiebreak, kind="stable"):
-        order.append(int(row))
-        state[row] = labels[row]
-        if 0 < state[state >= 0].sum() < len(order):
-            break
+    state[order] = labels[order]
     while len(order) < total:
-        for row in order_rows(features, state, tiebreak, seed)[:batch]:
+        for row in order_rows(features, state, tiebreak, seed, scorer)[:batch]:
             order.append(int(row))
             state[row] = labels[row]
     return np.array(order, dtype=np.int64)

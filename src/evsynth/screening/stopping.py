@@ -108,6 +108,15 @@ def check_target(target_recall: float, confidence: float) -> None:
         raise EvsynthError(f"confidence must be above 0 and below 1, not {confidence}")
 
 
+#: Floating-point slack: p must be below 1 − confidence by more than this to count
+#: (so p = 0.05 computed as 0.04999999999999999 does not meet a 95 % criterion).
+_SLACK = 1e-12
+
+
+def _rejects(p: float, alpha: float) -> bool:
+    return p < alpha - _SLACK
+
+
 def _as_labels(labels: Sequence[int] | np.ndarray) -> np.ndarray:
     array = np.asarray(labels, dtype=np.int64)
     if array.ndim != 1 or not np.isin(array, (0, 1)).all():
@@ -161,7 +170,7 @@ def stopping_status(labels: Sequence[int] | np.ndarray, total: int, *,
     positions = np.flatnonzero(array)
     alpha = 1.0 - confidence
     p = _p_value(array, positions, total, target_recall)
-    met = p < alpha
+    met = _rejects(p, alpha)
     more = 0 if met else _more_needed(array, positions, total, target_recall, alpha)
     streak = t - (int(positions[-1]) + 1) if positions.size else t
     return StoppingStatus(screened=t, total=total, includes_found=int(positions.size),
@@ -176,7 +185,7 @@ def _more_needed(labels: np.ndarray, positions: np.ndarray, total: int,
 
     def met_after(m: int) -> bool:
         extended = np.concatenate((labels, np.zeros(m, dtype=np.int64)))
-        return _p_value(extended, positions, total, target_recall) < alpha
+        return _rejects(_p_value(extended, positions, total, target_recall), alpha)
 
     low, high = 0, left  # met_after(left) holds: once every record is screened, p = 0
     while low < high:
@@ -203,6 +212,6 @@ def first_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float = 0.9
     alpha = 1.0 - confidence
     for t in range(1, total + 1):
         seen = positions[: np.searchsorted(positions, t)]
-        if _p_value(array[:t], seen, total, target_recall) < alpha:
+        if _rejects(_p_value(array[:t], seen, total, target_recall), alpha):
             return t
     return None
