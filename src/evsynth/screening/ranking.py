@@ -44,6 +44,8 @@ C = 0.1
 INCLUDE_WEIGHT = 10.0
 #: Weight of the MeSH/keyword block relative to the title/abstract block.
 KEYWORD_WEIGHT = 0.2
+#: Word n-grams of the title/abstract block.
+NGRAM_RANGE = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def build_features(titles: Sequence[str], abstracts: Sequence[str],
     text = [f"{t} {a}" for t, a in zip(titles, abstracts)]
     small = n < 20  # a handful of records: keep every term
     blocks = []
-    words = TfidfVectorizer(ngram_range=(1, 2), stop_words="english", sublinear_tf=True,
+    words = TfidfVectorizer(ngram_range=NGRAM_RANGE, stop_words="english", sublinear_tf=True,
                             min_df=1 if small else 2, max_df=1.0 if small else 0.95,
                             dtype=np.float64)
     try:
@@ -145,11 +147,32 @@ def order_rows(features: Any, labels: np.ndarray, tiebreak: np.ndarray, seed: in
     return pending[np.lexsort((tiebreak[pending], -value))]
 
 
+#: Feature matrices of the last few calls of :func:`rank`, by a digest of their texts: the
+#: features do not depend on the decisions, so a screening page that re-ranks after each
+#: batch only retrains the model (the matrix is read-only once built).
+_FEATURE_CACHE: dict[bytes, Any] = {}
+_FEATURE_CACHE_SIZE = 4
+
+
+def _cached_features(titles: list[str], abstracts: list[str], keywords: list[str]) -> Any:
+    digest = hashlib.sha256()
+    for part in (*titles, *abstracts, *keywords):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    digest.update(str(len(titles)).encode())
+    key = digest.digest()
+    if key not in _FEATURE_CACHE:
+        if len(_FEATURE_CACHE) >= _FEATURE_CACHE_SIZE:
+            _FEATURE_CACHE.pop(next(iter(_FEATURE_CACHE)))
+        _FEATURE_CACHE[key] = build_features(titles, abstracts, keywords)
+    return _FEATURE_CACHE[key]
+
+
 def rank(items: Sequence[RankingItem], seed: int) -> list[str]:
     """The undecided items' keys, most likely include first (reproducible for a seed)."""
     keys = [item.key for item in items]
-    features = build_features([i.title for i in items], [i.abstract for i in items],
-                              [i.keywords for i in items])
+    features = _cached_features([i.title for i in items], [i.abstract for i in items],
+                                [i.keywords for i in items])
     labels = np.array([-1 if i.label is None else int(i.label) for i in items], dtype=np.int64)
     order = order_rows(features, labels, random_keys(keys, seed), seed)
     return [keys[i] for i in order]
