@@ -1,10 +1,12 @@
-"""The review's own words: title, starting point and table titles, from ``review.toml``.
+"""The review's own words (title, starting point, table titles) and its screening promise, from ``review.toml``.
 
 Everything the page says about *this* review (rather than about the method)
 lives in ``review.toml`` at the project root, so a new review made with
 ``evsynth init`` speaks of itself and not of the bundled one. A missing file
 gives neutral defaults; a malformed one is a one-line error naming the file
-and key.
+and key. ``[screening]`` (:class:`ScreeningSettings`) sets the target recall and
+confidence of the stopping criterion (default 95 % / 95 %) and the seed of the
+random screening order.
 """
 
 from __future__ import annotations
