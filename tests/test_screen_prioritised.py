@@ -3,13 +3,12 @@
 import json
 
 from evsynth.cli.main import main
-from evsynth.screening.files import harvested_records
 from evsynth.screening.log import save_log
 from evsynth.screening.prioritise import (
     rank_pending, record_texts, screening_sequence, stopping_status,
 )
 from evsynth.search.records import MeshHeading, Record
-from evsynth.search.runs import write_records
+from evsynth.search.runs import records_of_runs, write_records
 from tests.support.living_helpers import decided, entry
 
 LIVER = "Transarterial chemoembolization of liver metastases from thyroid cancer"
@@ -83,8 +82,8 @@ def test_abstracts_and_mesh_of_harvested_records_are_used(tmp_path):
     write_records(run, records)
     (run / "manifest.json").write_text(json.dumps({"records": len(records)}))
     (tmp_path / "queries" / "runs" / "q1" / "20250102T000000Z").mkdir()  # unfinished: skipped
-    loaded = harvested_records(tmp_path)
-    assert [r.pmid for r in loaded] == [r.pmid for r in records]
+    loaded = list(records_of_runs(tmp_path / "queries" / "runs").values())
+    assert sorted(r.pmid for r in loaded) == sorted(r.pmid for r in records)
     texts = record_texts(loaded)
     assert texts["101"].keywords == "Liver Neoplasms" and LIVER in texts["101"].abstract
     entries = [decided(1, "include", pmid="101", title="Study 1"),
