@@ -3,7 +3,7 @@
 import pytest
 
 from evsynth.core.errors import EvsynthError
-from evsynth.core.settings import DEFAULT_TABLE_TITLES, load_settings
+from evsynth.core.settings import DEFAULT_TABLE_TITLES, ScreeningSettings, load_settings
 from tests.conftest import REPO
 
 
@@ -30,3 +30,27 @@ def test_bad_files_are_one_line_errors(tmp_path, text, message):
     (tmp_path / "review.toml").write_text(text)
     with pytest.raises(EvsynthError, match=message):
         load_settings(tmp_path)
+
+
+def test_screening_settings_default_and_read(tmp_path):
+    assert load_settings(tmp_path).screening == ScreeningSettings(0.95, 0.95, 0)
+    (tmp_path / "review.toml").write_text("[screening]\ntarget_recall = 0.9\nconfidence = 0.99\nseed = 42\n")
+    assert load_settings(tmp_path).screening == ScreeningSettings(0.9, 0.99, 42)
+    (tmp_path / "review.toml").write_text("[screening]\ntarget_recall = 1\n")
+    assert load_settings(tmp_path).screening.target_recall == 1.0
+
+
+@pytest.mark.parametrize("text, message", [
+    ("screening = 3", "[screening] must be a table"),
+    ("[screening]\nrecall = 0.9", "[screening] has unknown key 'recall'"),
+    ("[screening]\ntarget_recall = 95", "target_recall must be above 0 and at most 1"),
+    ("[screening]\ntarget_recall = '95%'", "target_recall must be a number"),
+    ("[screening]\nconfidence = 1.0", "confidence must be above 0 and below 1"),
+    ("[screening]\nseed = -1", "seed must be a whole number ≥ 0"),
+    ("[screening]\nseed = 1.5", "seed must be a whole number ≥ 0"),
+])
+def test_bad_screening_settings(tmp_path, text, message):
+    (tmp_path / "review.toml").write_text(text)
+    with pytest.raises(EvsynthError) as caught:
+        load_settings(tmp_path)
+    assert message in str(caught.value) and str(caught.value).startswith("review.toml: ")

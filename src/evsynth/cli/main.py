@@ -32,6 +32,8 @@ COMMANDS: list[tuple[str, str, str]] = [
      "list records to screen, record a decision, or compare with a second reviewer"),
     ("identify", "evsynth.cli.commands.identify",
      "propose PubMed records for included studies without a PMID (ESearch, ECitMatch); confirm one"),
+    ("simulate", "evsynth.cli.commands.simulate",
+     "replay a fully labelled screening data set through the ranking and stopping rule (JSON)"),
     ("chase", "evsynth.cli.commands.chase",
      "citation chasing: add references and cited-by records of included studies (Entrez elink)"),
     ("export", "evsynth.cli.commands.export",
@@ -64,6 +66,7 @@ Workflow, in the order a reviewer uses it:
   import    add another database's RIS export to the screening log (de-duplicated)
   screen    list records to screen, record decisions, compare two reviewers
   identify  PubMed records for the included studies without a PMID; --confirm one
+  simulate  replay a labelled screening data set: work saved, where the stopping rule fires
   chase     citation chasing: references and cited-by of the included studies
   export    included studies as RIS, BibTeX or CSL-JSON
   sheets    the data dictionary: every sheet, column, type and allowed values

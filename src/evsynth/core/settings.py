@@ -1,4 +1,4 @@
-"""The review's own words: title, starting point, table titles and versions, from ``review.toml``.
+"""The review's own words (title, starting point, table titles, versions) and its screening promise, from ``review.toml``.
 
 Everything the page says about *this* review (rather than about the method)
 lives in ``review.toml`` at the project root, so a new review made with
@@ -10,6 +10,9 @@ and key.
 first: the seed's published version (its studies, date and citation, written
 by a person), then every version frozen by ``evsynth release`` (which appends
 its table here; its figures are in the file its ``figures`` key names).
+``[screening]`` (:class:`ScreeningSettings`) sets the target recall and
+confidence of the stopping criterion (default 95 % / 95 %) and the seed of the
+random screening order.
 """
 
 from __future__ import annotations
@@ -49,6 +52,21 @@ DEFAULT_TABLE_TITLES: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class ScreeningSettings:
+    """``[screening]``: the stopping criterion's promise and the seed of the random start.
+
+    ``target_recall``: the share of the includes the review wants to have found
+    when the stopping criterion says "met"; ``confidence``: how sure it wants
+    to be of that (see :mod:`evsynth.screening.stopping`); ``seed``: orders the
+    records at random (reproducibly) before the ranking can learn.
+    """
+
+    target_recall: float = 0.95
+    confidence: float = 0.95
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class ReviewSettings:
     """What ``review.toml`` may say (every key optional)."""
 
@@ -70,6 +88,7 @@ class ReviewSettings:
     abbreviations: str = ""
     #: The published versions, oldest first (the seed's first).
     versions: tuple[VersionSpec, ...] = ()
+    screening: ScreeningSettings = field(default_factory=ScreeningSettings)
 
     @property
     def seed_version(self) -> VersionSpec | None:
@@ -206,8 +225,39 @@ def load_settings(root: Path) -> ReviewSettings:
             values[key] = {**DEFAULT_TABLE_TITLES, **value}
         elif key == "versions":
             values[key] = _parse_versions(value)
+        elif key == "screening":
+            values[key] = _screening(value)
         elif not isinstance(value, str):
             raise EvsynthError(f"{SETTINGS_FILE}: {key} must be a string")
         else:
             values[key] = value
     return ReviewSettings(**values)  # type: ignore[arg-type]
+
+
+def _screening(value: object) -> ScreeningSettings:
+    """The ``[screening]`` table, each value checked (one-line errors naming the key)."""
+    if not isinstance(value, dict):
+        raise EvsynthError(f"{SETTINGS_FILE}: [screening] must be a table "
+                           "(target_recall, confidence, seed)")
+    known = {f.name for f in fields(ScreeningSettings)}
+    out: dict[str, object] = {}
+    for key, item in value.items():
+        if key not in known:
+            raise EvsynthError(f"{SETTINGS_FILE}: [screening] has unknown key {key!r} "
+                               f"(known: {', '.join(sorted(known))})")
+        if key == "seed":
+            if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+                raise EvsynthError(f"{SETTINGS_FILE}: [screening] seed must be a whole number ≥ 0")
+            out[key] = item
+            continue
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
+            raise EvsynthError(f"{SETTINGS_FILE}: [screening] {key} must be a number, e.g. 0.95")
+        number = float(item)
+        if key == "target_recall" and not 0.0 < number <= 1.0:
+            raise EvsynthError(f"{SETTINGS_FILE}: [screening] target_recall must be above 0 and "
+                               f"at most 1 (a share, e.g. 0.95), not {item}")
+        if key == "confidence" and not 0.0 < number < 1.0:
+            raise EvsynthError(f"{SETTINGS_FILE}: [screening] confidence must be above 0 and "
+                               f"below 1 (e.g. 0.95), not {item}")
+        out[key] = number
+    return ScreeningSettings(**out)  # type: ignore[arg-type]

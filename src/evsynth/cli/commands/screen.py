@@ -10,14 +10,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evsynth.core.errors import EvsynthError
+from evsynth.core.settings import load_settings
 from evsynth.report.workbench import make_server
 from evsynth.screening.batch import apply_decisions, read_decisions
 from evsynth.screening.dedup import Merge, load_merges, unmerge
 from evsynth.screening.dual import cohens_kappa, agreement_pairs, find_conflicts, sync_second_log
 from evsynth.screening.files import ReviewFiles, check_date, today
 from evsynth.screening.log import DECISIONS, STAGES, ScreeningEntry, decide, find_entry, save_log
+from evsynth.screening.prioritise import (
+    is_to_screen, rank_pending, record_texts, stopping_status, title_abstract_label,
+)
 from evsynth.screening.queue import decision_stage, order_pending, progress
 from evsynth.screening.session import ScreeningSession, record_card
+from evsynth.screening.stopping import StoppingStatus
 from evsynth.search.records import Record
 from evsynth.search.runs import records_of_runs
 
@@ -86,8 +91,14 @@ def decide_hint(second: str | None = None, record_id: str = "RECORD_ID") -> str:
 
 
 def pending_report(entries: Sequence[ScreeningEntry], width: int, limit: int = 0,
-                   second: str | None = None) -> str:
-    """The pending and maybe records by stage, flagged records first."""
+                   second: str | None = None, order: Sequence[str] | None = None,
+                   status: StoppingStatus | None = None) -> str:
+    """The pending and maybe records by stage, flagged records first.
+
+    *order*: record ids of the title/abstract group in the order to show them
+    (:func:`evsynth.screening.prioritise.rank_pending`); *status*: the stopping
+    status, shown after the flagged records with the heuristic beside it.
+    """
     out: list[str] = []
     flagged = [e for e in entries if e.flag]
     if flagged:
@@ -96,13 +107,26 @@ def pending_report(entries: Sequence[ScreeningEntry], width: int, limit: int = 0
             out.append(f"  ! {e.record_id} {e.flag.upper()}: {e.first_author} {e.year} — "
                        f"{e.flag_detail or e.title}")
         out.append("")
+    if status is not None:
+        out.append(status.describe())
+        out.append("  " + status.heuristic())
+        out.append("")
     open_entries = [e for e in entries if e.is_open or e.awaits_full_text]
     if not open_entries:
         out.append(f"Nothing to screen ({len(entries)} records in the log).")
         return "\n".join(out) + "\n"
     shown = 0
-    groups = [("title/abstract: {n} to screen", [e for e in open_entries
-                                                 if e.stage == "title/abstract" and e.is_open]),
+    to_screen = [e for e in open_entries if is_to_screen(e)]
+    heading = "title/abstract: {n} to screen"
+    if order is not None:
+        position = {key: i for i, key in enumerate(order)}
+        to_screen.sort(key=lambda e: position.get(e.record_id, len(position)))
+        labels = {title_abstract_label(e) for e in entries}
+        heading += (", most likely include first (ranked on the decisions so far)"
+                    if {0, 1} <= labels else
+                    ", in a seeded random order (ranking starts once there is one include "
+                    "and one exclude)")
+    groups = [(heading, to_screen),
               ("full text: {n} to assess (included on title/abstract)",
                [e for e in open_entries if e.awaits_full_text]),
               ("full text: {n} to decide", [e for e in open_entries if e.stage == "full text"])]
@@ -284,8 +308,24 @@ def run_second(args: argparse.Namespace, files: ReviewFiles) -> int:
         print(next_report(own, records_of_runs(files.runs), width, args.second), end="")
         return 0
     print(f"{path.name}: {len(own)} records" + (f" ({added} new from the main log)" if added else ""))
-    print(pending_report(own, width, max(args.limit, 0), args.second), end="")
+    print(listing(own, files, width, max(args.limit, 0), args.second), end="")
     return 0
+
+
+def listing(entries: Sequence[ScreeningEntry], files: ReviewFiles, width: int, limit: int,
+            second: str | None = None) -> str:
+    """The pending report in ranked order, with the stopping status of *entries*' decisions.
+
+    The project (``review.toml``, ``queries/runs``) is the folder holding ``extracted/``.
+    """
+    settings = load_settings(files.root).screening
+    order = None
+    if any(is_to_screen(e) for e in entries):
+        order = rank_pending(entries, record_texts(records_of_runs(files.runs).values()),
+                             settings.seed)
+    status = stopping_status(entries, target_recall=settings.target_recall,
+                             confidence=settings.confidence) if entries else None
+    return pending_report(entries, width, limit, second, order=order, status=status)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -334,5 +374,5 @@ def run(args: argparse.Namespace) -> int:
     if args.next:
         print(next_report(entries, records_of_runs(files.runs), width), end="")
         return 0
-    print(pending_report(entries, width, max(args.limit, 0)), end="")
+    print(listing(entries, files, width, max(args.limit, 0)), end="")
     return 0

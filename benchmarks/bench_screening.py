@@ -1,0 +1,379 @@
+"""Benchmark: prioritised screening and the stopping rule on the Cohen et al. (2006) sets.
+
+On ADHD, Triptans, NSAIDS and BetaBlockers (``tests/data/drug_class_review/``,
+relevant = ``label2 == "I"``), for seeds 0 … N-1, in one run:
+
+* WSS@95 of evsynth's ranking (:mod:`evsynth.screening.ranking`), of random
+  order (the seeded random order evsynth starts with, continued to the end),
+  and of ASReview's default model if a Python with ``asreview`` is given
+  (``--asreview-python``; ASReview is not an evsynth dependency, install it in
+  a separate venv). ASReview starts from the same random records as evsynth
+  (its ``--prior-idx`` mechanism), so the runs differ only by the model;
+* the stopping rule (target recall and confidence 95 % / 95 %): recall at stop
+  (minimum, and share of runs reaching the target) and the share of records it
+  saved;
+* the model comparison behind the choice of model (same seeds, same start):
+  the chosen SVM, an SVM with "balanced" class weights, logistic regression,
+  multinomial naive Bayes, and the SVM on title + abstract only;
+* speed: ranking 5,000 records (features, training on 500 decisions, order)
+  against fitting the TF-IDF alone (the baseline), a re-rank with the features
+  reused, and 50,000 records (the four sets repeated, 1,617 relevant): parse,
+  features, one ranking and — unless ``--no-large-replay`` — a whole replay
+  with the stopping rule checked at every record. That last part is slow: the
+  check costs one hypergeometric CDF over up to ``r + 1`` windows per record,
+  O(N·r) in all (with 1,617 includes it ran for over 19 CPU minutes without
+  finishing on a 2-core machine).
+
+Run from the repository root (about 10–20 minutes on 2 cores)::
+
+    PYTHONPATH=src python benchmarks/bench_screening.py [--seeds 10] \
+        [--asreview-python PATH/TO/venv/bin/python] [--no-compare] [--no-large] [--json FILE]
+
+It is not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from evsynth.screening import ranking  # noqa: E402
+from evsynth.screening.ranking import (  # noqa: E402
+    RankingItem, batch_size, build_features, random_keys, rank,
+)
+from evsynth.screening.simulate import (  # noqa: E402
+    LabelledSet, judge, parse_labelled_csv, random_start, replay, wss,
+)
+from evsynth.screening.stopping import first_stop  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "drug_class_review"
+SETS = ("ADHD", "Triptans", "NSAIDS", "BetaBlockers")
+TARGET, CONFIDENCE = 0.95, 0.95
+
+
+def load(name: str) -> LabelledSet:
+    path = DATA / f"{name}.csv"
+    return parse_labelled_csv(path.read_text(encoding="utf-8"), path.name, "label2", "I")
+
+
+# --- the models compared (same features, same start, same batches) -----------------
+
+def _svm_balanced(features: Any, train: np.ndarray, labels: np.ndarray, seed: int,
+                  rows: np.ndarray) -> np.ndarray:
+    from sklearn.svm import LinearSVC
+    model = LinearSVC(C=ranking.C, class_weight="balanced", random_state=seed)
+    return model.fit(features[train], labels).decision_function(features[rows])
+
+
+def _logistic(features: Any, train: np.ndarray, labels: np.ndarray, seed: int,
+              rows: np.ndarray) -> np.ndarray:
+    from sklearn.linear_model import LogisticRegression
+    model = LogisticRegression(C=1.0, class_weight="balanced", solver="liblinear",
+                               random_state=seed)
+    return model.fit(features[train], labels).decision_function(features[rows])
+
+
+def _naive_bayes(features: Any, train: np.ndarray, labels: np.ndarray, seed: int,
+                 rows: np.ndarray) -> np.ndarray:
+    from sklearn.naive_bayes import MultinomialNB
+    n_inc = labels.sum()
+    weight = np.where(labels == 1, (labels.size - n_inc) / n_inc, 1.0)  # both classes weigh the same
+    model = MultinomialNB(alpha=3.822).fit(features[train], labels, sample_weight=weight)
+    log = model.predict_log_proba(features[rows])
+    return log[:, 1] - log[:, 0]
+
+
+#: name -> (scorer or None for evsynth's own, features without keywords?)
+VARIANTS: dict[str, tuple[Callable[..., np.ndarray] | None, bool]] = {
+    "SVM, includes ×10 (evsynth)": (None, False),
+    "SVM, balanced weights": (_svm_balanced, False),
+    "logistic regression, balanced": (_logistic, False),
+    "naive Bayes, balanced": (_naive_bayes, False),
+    "SVM ×10, title+abstract only": (None, True),
+}
+
+
+# --- ASReview ------------------------------------------------------------------------
+
+def start_asreview(python: str, data: LabelledSet, seeds: range, workdir: Path) -> subprocess.Popen[str]:
+    """ASReview's default model on *data* from evsynth's random start, in the background."""
+    import csv
+    path = workdir / f"{data.name}.asreview.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["title", "abstract", "included"])
+        for t, a, y in zip(data.titles, data.abstracts, data.labels):
+            writer.writerow([t, a, int(y)])
+    job = {"csv": str(path),
+           "priors": {str(s): random_start(data.labels, s) for s in seeds},
+           "stop_after_relevant": math.ceil(round(TARGET * data.relevant, 9))}
+    process = subprocess.Popen([python, str(ROOT / "benchmarks" / "asreview_runner.py")],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, cwd=workdir)
+    assert process.stdin is not None
+    process.stdin.write(json.dumps(job))
+    process.stdin.close()
+    return process
+
+
+def finish_asreview(process: subprocess.Popen[str], data: LabelledSet) -> dict[str, Any]:
+    out = process.stdout.read() if process.stdout else ""
+    err = process.stderr.read() if process.stderr else ""
+    if process.wait() != 0:
+        return {"error": (err.strip().splitlines() or ["failed"])[-1]}
+    answer = json.loads(out)
+    scores = []
+    for seed, order in answer["orders"].items():
+        order = np.array(order, dtype=np.int64)
+        found = data.labels[order]
+        # ASReview stopped once 95 % were found: pad with the rest (WSS@95 needs no more)
+        rest = np.setdiff1d(np.arange(data.records), order)
+        scores.append(wss(np.concatenate([found, data.labels[rest]]), 0.95))
+    return {"version": answer["version"], "model": answer["model"], "wss95": scores}
+
+
+# --- parts of the benchmark ------------------------------------------------------------
+
+def bench_set(data: LabelledSet, seeds: range, compare: bool) -> dict[str, Any]:
+    batch = batch_size(data.records)
+    features = build_features(data.titles, data.abstracts, data.keywords)
+    plain = build_features(data.titles, data.abstracts, [""] * data.records)
+    out: dict[str, Any] = {"records": data.records, "relevant": data.relevant, "batch": batch}
+    runs, randoms, seconds = [], [], []
+    for seed in seeds:
+        started = time.perf_counter()
+        order = replay(features, data.labels, seed, batch)
+        seconds.append(time.perf_counter() - started)
+        runs.append(judge(order, data.labels, seed, TARGET, CONFIDENCE))
+        tiebreak = random_keys([str(i) for i in range(data.records)], seed)
+        randoms.append(wss(data.labels[np.argsort(tiebreak, kind="stable")], 0.95))
+    out["wss95"] = [r.wss95 for r in runs]
+    out["wss100"] = [r.wss100 for r in runs]
+    out["random_wss95"] = randoms
+    out["stopped_at"] = [r.stopped_at for r in runs]
+    out["recall_at_stop"] = [r.recall_at_stop for r in runs]
+    out["replay_seconds"] = seconds
+    if compare:
+        table = {}
+        for name, (scorer, title_abstract_only) in VARIANTS.items():
+            if scorer is None and not title_abstract_only:
+                table[name] = out["wss95"]
+                continue
+            X = plain if title_abstract_only else features
+            table[name] = [wss(data.labels[replay(X, data.labels, s, batch, scorer)], 0.95)
+                           for s in seeds]
+        out["models"] = table
+    return out
+
+
+def large_items(n: int) -> tuple[list[str], list[str], list[str], np.ndarray]:
+    """*n* records: the four sets repeated (so the texts are real, if duplicated)."""
+    titles: list[str] = []
+    abstracts: list[str] = []
+    keywords: list[str] = []
+    labels: list[int] = []
+    sets = [load(name) for name in SETS]
+    while len(titles) < n:
+        for data in sets:
+            titles.extend(data.titles)
+            abstracts.extend(data.abstracts)
+            keywords.extend(data.keywords)
+            labels.extend(int(x) for x in data.labels)
+    return titles[:n], abstracts[:n], keywords[:n], np.array(labels[:n], dtype=np.int64)
+
+
+def bench_speed(large: bool, large_replay: bool = True) -> dict[str, Any]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    out: dict[str, Any] = {}
+    titles, abstracts, keywords, labels = large_items(5000)
+    items = [RankingItem(key=f"R{i:05d}", title=t, abstract=a, keywords=k,
+                         label=int(labels[i]) if i < 500 else None)
+             for i, (t, a, k) in enumerate(zip(titles, abstracts, keywords))]
+    started, cpu = time.perf_counter(), time.process_time()
+    TfidfVectorizer(ngram_range=(1, 2), stop_words="english", sublinear_tf=True,
+                    min_df=2).fit_transform([f"{t} {a}" for t, a in zip(titles, abstracts)])
+    out["tfidf_5000_seconds"] = time.perf_counter() - started
+    out["tfidf_5000_cpu_seconds"] = time.process_time() - cpu
+    started, cpu = time.perf_counter(), time.process_time()
+    order = rank(items, seed=0)
+    out["rank_5000_seconds"] = time.perf_counter() - started
+    out["rank_5000_cpu_seconds"] = time.process_time() - cpu
+    out["rank_5000_pending"] = len(order)
+    # the screening page re-ranks after a batch of decisions: same texts, features reused
+    items[500] = RankingItem(key=items[500].key, title=items[500].title,
+                             abstract=items[500].abstract, keywords=items[500].keywords,
+                             label=int(labels[500]))
+    started, cpu = time.perf_counter(), time.process_time()
+    rank(items, seed=0)
+    out["rerank_5000_seconds"] = time.perf_counter() - started
+    out["rerank_5000_cpu_seconds"] = time.process_time() - cpu
+    if large:
+        n = 50_000
+        titles, abstracts, keywords, labels = large_items(n)
+        with tempfile.TemporaryDirectory() as tmp:
+            import csv
+            path = Path(tmp) / "large.csv"
+            with open(path, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["title", "abstract", "keywords", "label"])
+                writer.writerows(zip(titles, abstracts, keywords, labels.tolist()))
+            started = time.perf_counter()
+            data = parse_labelled_csv(path.read_text(encoding="utf-8"), path.name, "label")
+            out["large_parse_seconds"] = time.perf_counter() - started
+        started = time.perf_counter()
+        features = build_features(data.titles, data.abstracts, data.keywords)
+        out["large_features_seconds"] = time.perf_counter() - started
+        big = [RankingItem(key=f"R{i:06d}", title=t, abstract=a, keywords=k,
+                           label=int(data.labels[i]) if i < 1000 else None)
+               for i, (t, a, k) in enumerate(zip(data.titles, data.abstracts, data.keywords))]
+        started, cpu = time.perf_counter(), time.process_time()
+        rank(big, seed=0)
+        out["large_rank_seconds"] = time.perf_counter() - started
+        out["large_rank_cpu_seconds"] = time.process_time() - cpu
+        out["large_records"] = n
+        out["large_relevant"] = data.relevant
+        out["large_batch"] = batch_size(n)
+        if large_replay:  # slow: ~200 retrainings, and the stopping rule checked at every record
+            started = time.perf_counter()
+            order = replay(features, data.labels, 0, batch_size(n))
+            out["large_replay_seconds"] = time.perf_counter() - started
+            out["large_wss95"] = wss(data.labels[order], 0.95)
+            started = time.perf_counter()
+            out["large_stopped_at"] = first_stop(data.labels[order], target_recall=TARGET,
+                                                 confidence=CONFIDENCE)
+            out["large_stop_seconds"] = time.perf_counter() - started
+    return out
+
+
+# --- report -------------------------------------------------------------------------------
+
+def _m(values: list[float]) -> str:
+    return f"{np.mean(values):.3f} ({np.min(values):.3f}–{np.max(values):.3f})"
+
+
+def print_report(results: dict[str, Any]) -> None:
+    sets = results["sets"]
+    if sets:
+        print_sets(results, sets)
+    if "speed" in results:
+        print_speed(results["speed"])
+
+
+def print_sets(results: dict[str, Any], sets: dict[str, Any]) -> None:
+    print(f"\nseeds per set: {results['seeds']}; target recall {TARGET:.0%}, confidence {CONFIDENCE:.0%}")
+    asr = results.get("asreview_note", "")
+    versions = {f"ASReview {r['asreview']['version']}, model {r['asreview']['model']}"
+                for r in sets.values() if "version" in r.get("asreview", {})}
+    if versions:
+        print("ASReview default model: " + "; ".join(sorted(versions)))
+    print("\nWSS@95, mean (min–max) over seeds")
+    print("| set | records | relevant | evsynth | random order | ASReview default |")
+    print("|---|---:|---:|---|---|---|")
+    for name, r in sets.items():
+        a = r.get("asreview", {})
+        cell = _m(a["wss95"]) if "wss95" in a else a.get("error", asr or "not run")
+        print(f"| {name} | {r['records']} | {r['relevant']} | {_m(r['wss95'])} | "
+              f"{_m(r['random_wss95'])} | {cell} |")
+    print("\nStopping rule (fires when H0 'recall < target' is rejected)")
+    print("| set | runs stopped | recall at stop, min | runs reaching target | records saved, mean (min–max) |")
+    print("|---|---:|---:|---:|---|")
+    for name, r in sets.items():
+        stops = [s for s in r["stopped_at"] if s is not None]
+        recalls = [x for x in r["recall_at_stop"] if x is not None]
+        saved = [1 - s / r["records"] for s in stops]
+        reach = sum(1 for x in recalls if x >= TARGET - 1e-12) / len(recalls) if recalls else float("nan")
+        print(f"| {name} | {len(stops)}/{len(r['stopped_at'])} | {min(recalls):.3f} | {reach:.0%} | "
+              f"{_m(saved)} |")
+    if all("models" in r for r in sets.values()):
+        names = list(next(iter(sets.values()))["models"])
+        print("\nModel comparison, WSS@95 mean over seeds (same start, same batches)")
+        print("| model | " + " | ".join(sets) + " | mean |")
+        print("|---|" + "---:|" * (len(sets) + 1))
+        for model in names:
+            means = [float(np.mean(r["models"][model])) for r in sets.values()]
+            print(f"| {model} | " + " | ".join(f"{m:.3f}" for m in means)
+                  + f" | {np.mean(means):.3f} |")
+    print("\nReplay time per seed (evsynth, whole order), seconds: "
+          + ", ".join(f"{n} {np.mean(r['replay_seconds']):.1f}" for n, r in sets.items()))
+
+
+def print_speed(s: dict[str, Any]) -> None:
+    print(f"\nRanking 5,000 records (500 decided), wall / CPU seconds: first call "
+          f"{s['rank_5000_seconds']:.2f} / {s['rank_5000_cpu_seconds']:.2f}; re-rank after a decision "
+          f"(features reused) {s['rerank_5000_seconds']:.2f} / {s['rerank_5000_cpu_seconds']:.2f}; "
+          f"baseline, the title/abstract TF-IDF fit alone {s['tfidf_5000_seconds']:.2f} / "
+          f"{s['tfidf_5000_cpu_seconds']:.2f}; ratio first call / baseline (CPU) "
+          f"{s['rank_5000_cpu_seconds'] / s['tfidf_5000_cpu_seconds']:.2f}")
+    if "large_records" in s:
+        print(f"50,000 records ({s['large_relevant']} relevant, the four sets repeated): "
+              f"ranking them once with 1,000 decided {s['large_rank_seconds']:.1f} s "
+              f"(CPU {s['large_rank_cpu_seconds']:.1f} s); simulate's steps: "
+              f"parse {s['large_parse_seconds']:.1f} s, features {s['large_features_seconds']:.1f} s, "
+              + (f"replay (batch {s['large_batch']}) {s['large_replay_seconds']:.1f} s, WSS@95 "
+                 f"{s['large_wss95']:.3f}, stopping rule over every decision "
+                 f"{s['large_stop_seconds']:.1f} s (stopped at {s['large_stopped_at']})"
+                 if "large_replay_seconds" in s else "replay and stopping rule not run"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--asreview-python", default=os.environ.get("ASREVIEW_PYTHON"),
+                        help="a Python with asreview installed (default: $ASREVIEW_PYTHON)")
+    parser.add_argument("--no-compare", action="store_true", help="skip the model comparison")
+    parser.add_argument("--no-large", action="store_true", help="skip the 50,000-record replay")
+    parser.add_argument("--no-speed", action="store_true", help="skip the speed measurements")
+    parser.add_argument("--no-large-replay", action="store_true",
+                        help="time the 50,000 records' parse, features and one ranking, but not "
+                             "a whole replay with the stopping rule (slow; see the module docstring)")
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--sets", default=",".join(SETS),
+                        help=f"comma-separated subset of {', '.join(SETS)} (default: all four)")
+    args = parser.parse_args()
+    seeds = range(args.seeds)
+    results: dict[str, Any] = {"seeds": args.seeds, "sets": {}}
+    if not args.asreview_python:
+        results["asreview_note"] = "not run (no --asreview-python)"
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in [n for n in args.sets.split(",") if n]:
+            if name not in SETS:
+                parser.error(f"unknown set {name!r}")
+            data = load(name)
+            process = (start_asreview(args.asreview_python, data, seeds, Path(tmp))
+                       if args.asreview_python else None)
+            print(f"{name}: {data.records} records, {data.relevant} relevant ...", file=sys.stderr,
+                  flush=True)
+            result = bench_set(data, seeds, compare=not args.no_compare)
+            if process is not None:
+                result["asreview"] = finish_asreview(process, data)
+            results["sets"][name] = result
+    if not args.no_speed:
+        print("speed ...", file=sys.stderr, flush=True)
+        results["speed"] = bench_speed(large=not args.no_large,
+                                       large_replay=not args.no_large_replay)
+    results["seconds"] = time.perf_counter() - started
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=float) + "\n", encoding="utf-8")
+    print_report(results)
+    print(f"\nwhole benchmark: {results['seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,221 @@
+"""When is it safe to stop screening? A statistical stopping criterion with a stated recall.
+
+Pure functions on the sequence of screening decisions in the order they were
+made (1 = include, 0 = exclude) and the number of records there are in all.
+
+The criterion (Callaghan & Müller-Bloch 2020, "Statistical stopping criteria
+for automated screening in systematic reviews", Systematic Reviews 9:273)
+tests the null hypothesis *H0: recall so far is below the target τ*:
+
+* ``N`` records in all, ``t`` screened in the order ``x_1 … x_t``,
+  ``r = Σ x_i`` includes found.
+* Recall ``r / R`` (``R`` = includes there are) is below ``τ`` exactly when
+  ``R > r / τ``, so under H0 at least ``floor(r / τ) + 1`` includes exist.
+* Take the last ``n`` records screened as a sample drawn without replacement
+  from the "urn" of those ``n`` plus the ``N − t`` not yet screened
+  (``M = N − t + n`` records). If ``k`` includes are in the sample and
+  ``r_AL = r − k`` were found before it, H0 needs at least
+  ``K̂ = floor(r / τ) + 1 − r_AL`` includes in the urn.
+* ``p_n = P(X ≤ k)`` for ``X ~ Hypergeometric(M, K̂, n)`` (the smallest
+  ``K̂`` is the one most favourable to H0; if ``K̂ > M`` the urn cannot hold
+  that many and ``p_n = 0``).
+* Every window ``n = 1 … t`` is tried and ``p = min_n p_n``. H0 is rejected
+  (the criterion is *met*) when ``p < 1 − confidence``.
+
+What it promises: for one window fixed in advance, if the last ``n`` records
+were a random draw from the urn, a p-value below ``1 − confidence`` wrongly
+rejects H0 at most that often. The rule as used here is less tidy, and the
+module says so: it takes the minimum over windows and is checked after every
+decision (multiple looks), so in a *random* order it fires with recall below
+the target more often than ``1 − confidence``
+(``benchmarks/bench_stopping_random.py`` measures it). A ranking is what makes
+it cautious: it puts includes *earlier* than random order would, so the
+records screened last hold fewer includes than a random draw from the urn.
+Whether that margin covers the multiple looks is an empirical question;
+``benchmarks/bench_screening.py`` measures recall at stop on the Cohen et
+al. 2006 data.
+
+Within a run of irrelevant records the window's ``k`` stays put while ``n``
+and ``M`` grow by one, which can only lower ``p_n``; so the minimum is reached
+at ``n = t`` or just before one of the includes, and only those ``r + 1``
+windows are computed (same value as trying all ``t``; checked in the tests).
+
+"How many more": appending excludes can only lower ``p`` (each window grows
+by one irrelevant record), so the smallest number of further records that
+would meet the criterion *if none of them is an include* is found by
+bisection. It is a lower bound on the work left, not a promise.
+
+The number of irrelevant records in a row at the end (:attr:`StoppingStatus.irrelevant_streak`)
+is the popular heuristic ("stop after so many irrelevant in a row"); it is
+reported as a heuristic and gives no guarantee.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from evsynth.core.errors import EvsynthError
+
+
+@dataclass(frozen=True)
+class StoppingStatus:
+    """Where a review stands against its stopping criterion."""
+
+    #: Records screened so far (``t``) and records in all (``N``).
+    screened: int
+    total: int
+    #: Includes found among the screened records (``r``).
+    includes_found: int
+    target_recall: float
+    confidence: float
+    #: ``min_n p_n``: the p-value of H0 "recall is below the target".
+    p_value: float
+    #: ``p_value < 1 − confidence``.
+    met: bool
+    #: Further records that would meet the criterion if none of them is an
+    #: include (0 when met; a lower bound on the work left).
+    more_needed: int
+    #: Heuristic only: irrelevant records in a row at the end of the sequence.
+    irrelevant_streak: int
+
+    def describe(self) -> str:
+        """One line for the screening views."""
+        head = (f"{self.screened} of {self.total} records screened, {self.includes_found} "
+                f"include{'s' if self.includes_found != 1 else ''} found. ")
+        target = f"recall ≥ {_percent(self.target_recall)} with {_percent(self.confidence)} confidence"
+        if self.met:
+            return head + f"Stopping criterion MET: {target} (p = {self.p_value:.3g})."
+        left = self.total - self.screened
+        return (head + f"Stopping criterion not met for {target} (p = {self.p_value:.3g}); "
+                f"at least {self.more_needed} more of the {left} left, if none of them is an include.")
+
+    def heuristic(self) -> str:
+        """The irrelevant-in-a-row count, labelled as a heuristic."""
+        return (f"Heuristic only, no guarantee: the last {self.irrelevant_streak} records "
+                f"screened were all excluded.")
+
+
+def _percent(value: float) -> str:
+    text = f"{value * 100:.1f}".rstrip("0").rstrip(".")
+    return text + " %"
+
+
+def check_target(target_recall: float, confidence: float) -> None:
+    """A one-line error unless 0 < target_recall ≤ 1 and 0 < confidence < 1."""
+    if not (0.0 < target_recall <= 1.0):
+        raise EvsynthError(f"target recall must be above 0 and at most 1, not {target_recall}")
+    if not (0.0 < confidence < 1.0):
+        raise EvsynthError(f"confidence must be above 0 and below 1, not {confidence}")
+
+
+#: Floating-point slack: p must be below 1 − confidence by more than this to count
+#: (so p = 0.05 computed as 0.04999999999999999 does not meet a 95 % criterion).
+_SLACK = 1e-12
+
+
+def _rejects(p: float, alpha: float) -> bool:
+    return p < alpha - _SLACK
+
+
+def _as_labels(labels: Sequence[int] | np.ndarray) -> np.ndarray:
+    array = np.asarray(labels, dtype=np.int64)
+    if array.ndim != 1 or not np.isin(array, (0, 1)).all():
+        raise EvsynthError("screening decisions must be a sequence of 0 (exclude) and 1 (include)")
+    return array
+
+
+def _p_value(labels: np.ndarray, include_positions: np.ndarray, total: int,
+             target_recall: float) -> float:
+    """``min_n p_n`` over the windows that can give the minimum (see the module docstring)."""
+    from scipy.stats import hypergeom
+
+    t = labels.shape[0]
+    if t == 0:
+        return 1.0
+    r = include_positions.shape[0]
+    # candidate windows: the whole sequence, and the windows ending just after each include
+    sizes = np.concatenate((t - include_positions - 1, [t]))
+    sizes = sizes[sizes > 0]
+    # k(n) = includes among the last n records = r - (includes at positions < t - n)
+    k = r - np.searchsorted(include_positions, t - sizes, side="left")
+    k_hat = math.floor(r / target_recall) + 1 - (r - k)
+    urn = total - t + sizes
+    impossible = k_hat > urn
+    p = hypergeom.cdf(k, urn, np.minimum(k_hat, urn), sizes)
+    p = np.where(impossible, 0.0, p)
+    return float(min(1.0, p.min()))
+
+
+def h0_p_value(labels: Sequence[int] | np.ndarray, total: int, target_recall: float = 0.95) -> float:
+    """p-value of H0 "recall is below *target_recall*" after screening *labels* in order.
+
+    ``labels``: decisions in screening order (1 include, 0 exclude); ``total``:
+    records in all, screened or not (``N ≥ len(labels)``).
+    """
+    array = _as_labels(labels)
+    if total < array.shape[0]:
+        raise EvsynthError(f"{array.shape[0]} records screened but only {total} in all")
+    check_target(target_recall, 0.5)
+    return _p_value(array, np.flatnonzero(array), total, target_recall)
+
+
+def stopping_status(labels: Sequence[int] | np.ndarray, total: int, *,
+                    target_recall: float = 0.95, confidence: float = 0.95) -> StoppingStatus:
+    """The criterion for decisions *labels* (screening order) among *total* records."""
+    check_target(target_recall, confidence)
+    array = _as_labels(labels)
+    t = array.shape[0]
+    if total < t:
+        raise EvsynthError(f"{t} records screened but only {total} in all")
+    positions = np.flatnonzero(array)
+    alpha = 1.0 - confidence
+    p = _p_value(array, positions, total, target_recall)
+    met = _rejects(p, alpha)
+    more = 0 if met else _more_needed(array, positions, total, target_recall, alpha)
+    streak = t - (int(positions[-1]) + 1) if positions.size else t
+    return StoppingStatus(screened=t, total=total, includes_found=int(positions.size),
+                          target_recall=target_recall, confidence=confidence, p_value=p,
+                          met=met, more_needed=more, irrelevant_streak=streak)
+
+
+def _more_needed(labels: np.ndarray, positions: np.ndarray, total: int,
+                 target_recall: float, alpha: float) -> int:
+    """Smallest m ≤ N − t such that m further excludes meet the criterion (bisection)."""
+    left = total - labels.shape[0]
+
+    def met_after(m: int) -> bool:
+        extended = np.concatenate((labels, np.zeros(m, dtype=np.int64)))
+        return _rejects(_p_value(extended, positions, total, target_recall), alpha)
+
+    low, high = 0, left  # met_after(left) holds: once every record is screened, p = 0
+    while low < high:
+        mid = (low + high) // 2
+        if met_after(mid):
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
+def first_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float = 0.95,
+               confidence: float = 0.95) -> int | None:
+    """Records screened when the criterion is first met, replaying a fully screened
+    sequence (``total = len(labels)``) one decision at a time; ``None`` if never.
+
+    Used by ``evsynth simulate``; the criterion is checked after every decision
+    (each check costs one hypergeometric CDF over at most ``r + 1`` windows).
+    """
+    check_target(target_recall, confidence)
+    array = _as_labels(labels)
+    total = array.shape[0]
+    positions = np.flatnonzero(array)
+    alpha = 1.0 - confidence
+    for t in range(1, total + 1):
+        seen = positions[: np.searchsorted(positions, t)]
+        if _rejects(_p_value(array[:t], seen, total, target_recall), alpha):
+            return t
+    return None
