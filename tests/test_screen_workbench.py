@@ -39,7 +39,21 @@ def log(project: Path, name: str = "screening.csv"):
     return {e.record_id: e for e in files.load_log(files.extracted / name)}
 
 
+def test_next_follows_the_ranking_by_default(project, capsys):
+    """Before any decision the order is the project's seeded random start; --next shows its first record."""
+    from evsynth.screening.prioritise import rank_pending, record_texts
+    from evsynth.search.runs import records_of_runs
+
+    files = ReviewFiles(project / "extracted")
+    first = rank_pending(files.load_log(files.screening),
+                         record_texts(records_of_runs(files.runs).values()), 0)[0]
+    assert main(["screen", "--next"]) == 0
+    assert f"\n{first}  [title/abstract: pending]" in capsys.readouterr().out
+
+
 def test_next_shows_the_abstract_and_the_command_to_decide(project, capsys):
+    with (project / "review.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[screening]\norder = "log"\n')  # follow R00001 by id
     assert main(["screen", "--next"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Next: title/abstract (0 of 12 decided; 12 open at title/abstract, 0 at full text)")

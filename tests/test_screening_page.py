@@ -31,7 +31,12 @@ def template_project(tmp_path_factory) -> Path:
         abstract=(("", escape("Hostile abstract " + HOSTILE)),),
         journal="Hostile journal " + HOSTILE,
         mesh=(("Hostile MeSH " + HOSTILE, False, ()),))
-    return make_project(tmp_path_factory.mktemp("screening-template"), records)
+    root = make_project(tmp_path_factory.mktemp("screening-template"), records)
+    # these tests follow records by id, so they screen in the log's order; the ranked
+    # order is tested in test_page_offers_records_in_ranked_order
+    with (root / "review.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[screening]\norder = "log"\n')
+    return root
 
 
 @pytest.fixture
@@ -265,3 +270,21 @@ def test_hostile_record_text_is_shown_as_text_and_runs_nothing(chromium, project
         assert page.evaluate("typeof window.__xss") == "undefined" and dialogs == []
     finally:
         page.close()
+
+
+def test_page_offers_records_in_ranked_order(tmp_path):
+    """With the default ``[screening] order = "ranked"``, the page's queue is the ranking's order."""
+    from evsynth.screening.log import decide, load_log, save_log
+    from evsynth.screening.prioritise import rank_pending, record_texts
+
+    root = make_project(tmp_path / "review", corpus(26))
+    files = ReviewFiles(root / "extracted")
+    entries = load_log(files.screening)
+    entries = decide(entries, entries[0].record_id, "include", reviewer="A", date="2025-03-04")
+    entries = decide(entries, entries[1].record_id, "exclude", reviewer="A", date="2025-03-04")
+    save_log(files.screening, entries)
+    session = ScreeningSession.open(files, "A", clock=lambda: "2025-03-04")
+    ranked = rank_pending(load_log(files.screening), record_texts(session.records.values()), 0)
+    queue = [e.record_id for e in session.queue() if e.decision == "pending"]
+    assert queue == ranked[:len(queue)] and len(queue) == 24
+    assert queue != sorted(queue)  # the ranking, not the log's order

@@ -58,12 +58,15 @@ class ScreeningSettings:
     ``target_recall``: the share of the includes the review wants to have found
     when the stopping criterion says "met"; ``confidence``: how sure it wants
     to be of that (see :mod:`evsynth.screening.stopping`); ``seed``: orders the
-    records at random (reproducibly) before the ranking can learn.
+    records at random (reproducibly) before the ranking can learn; ``order``:
+    ``ranked`` (default: most likely include first, retrained as decisions come
+    in) or ``log`` (the log's own order, e.g. for a second pass in a fixed order).
     """
 
     target_recall: float = 0.95
     confidence: float = 0.95
     seed: int = 0
+    order: str = "ranked"
 
 
 @dataclass(frozen=True)
@@ -245,6 +248,11 @@ def _screening(value: object) -> ScreeningSettings:
         if key not in known:
             raise EvsynthError(f"{SETTINGS_FILE}: [screening] has unknown key {key!r} "
                                f"(known: {', '.join(sorted(known))})")
+        if key == "order":
+            if item not in ("ranked", "log"):
+                raise EvsynthError(f"{SETTINGS_FILE}: [screening] order must be \"ranked\" or \"log\", not {item!r}")
+            out[key] = item
+            continue
         if key == "seed":
             if isinstance(item, bool) or not isinstance(item, int) or item < 0:
                 raise EvsynthError(f"{SETTINGS_FILE}: [screening] seed must be a whole number ≥ 0")

@@ -29,17 +29,23 @@ def decision_stage(entry: ScreeningEntry) -> str:
     return FULL_TEXT if entry.stage == FULL_TEXT or entry.awaits_full_text else TITLE_ABSTRACT
 
 
-def order_pending(entries: Sequence[ScreeningEntry]) -> list[ScreeningEntry]:
+def order_pending(entries: Sequence[ScreeningEntry],
+                  ranking: Sequence[str] = ()) -> list[ScreeningEntry]:
     """The open records in the order they are offered (see the module docstring).
 
-    This is the one place to swap in a ranking of pending records.
+    *ranking* is record ids, most likely include first
+    (:func:`evsynth.screening.prioritise.rank_pending`): within a stage, ranked
+    records come in that order, the others after them by record id.
     """
+    position = {record_id: i for i, record_id in enumerate(ranking)}
+
     def group(e: ScreeningEntry) -> int:
         if decision_stage(e) == TITLE_ABSTRACT:
             return 0 if e.decision == "pending" else 1
         return 2 if e.awaits_full_text or e.decision == "pending" else 3
     waiting = [e for e in entries if is_waiting(e)]
-    return sorted(waiting, key=lambda e: (group(e), len(e.record_id), e.record_id))
+    return sorted(waiting, key=lambda e: (group(e), position.get(e.record_id, len(position)),
+                                          len(e.record_id), e.record_id))
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from evsynth.core.errors import EvsynthError
+from evsynth.core.settings import load_settings
 from evsynth.screening.dual import agreement_pairs, cohens_kappa, find_conflicts, sync_second_log
 from evsynth.screening.files import ReviewFiles, today
 from evsynth.screening.log import ScreeningEntry, decide, find_entry, is_blocked, save_log
+from evsynth.screening.prioritise import is_to_screen, rank_pending, record_texts
 from evsynth.screening.queue import decision_stage, order_pending, progress
 from evsynth.search.queries import query_terms
 from evsynth.search.records import Record
@@ -71,6 +73,7 @@ class ScreeningSession:
     history: list[tuple[ScreeningEntry, ScreeningEntry]] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _cache: tuple[tuple[int, int], list[ScreeningEntry]] | None = field(default=None, repr=False)
+    _ranking: tuple[tuple[int, int], list[str]] | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, files: ReviewFiles, reviewer: str, second: str | None = None,
@@ -118,9 +121,22 @@ class ScreeningSession:
         self._cache = ((stat.st_mtime_ns, stat.st_size),
                        sorted(entries, key=lambda e: (len(e.record_id), e.record_id)))
 
+    def ranking(self, entries: list[ScreeningEntry]) -> list[str]:
+        """Pending record ids, most likely include first (retrained when the log changed)."""
+        with self._lock:
+            key = self._cache[0] if self._cache is not None else (0, 0)
+            if self._ranking is None or self._ranking[0] != key:
+                ranked: list[str] = []
+                settings = load_settings(self.files.root).screening
+                if settings.order == "ranked" and any(is_to_screen(e) for e in entries):
+                    ranked = rank_pending(entries, record_texts(self.records.values()), settings.seed)
+                self._ranking = (key, ranked)
+            return self._ranking[1]
+
     def queue(self) -> list[ScreeningEntry]:
         """The open records in order, those skipped in this session last."""
-        ordered = order_pending(self.entries())
+        entries = self.entries()
+        ordered = order_pending(entries, self.ranking(entries))
         skipped = [e for e in ordered if e.record_id in self.skipped]
         skipped.sort(key=lambda e: self.skipped.index(e.record_id))
         return [e for e in ordered if e.record_id not in self.skipped] + skipped

@@ -188,10 +188,18 @@ def explain_report(entry: ScreeningEntry, merges: Sequence[Merge]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _ranking_seed(files: ReviewFiles) -> int | None:
+    """The seed of the ranking, or ``None`` when the project screens in log order."""
+    settings = load_settings(files.root).screening
+    return settings.seed if settings.order == "ranked" else None
+
+
 def next_report(entries: Sequence[ScreeningEntry], records: dict[str, Record], width: int,
-                second: str | None = None) -> str:
-    """The next record to decide with its abstract, MeSH terms and the command to decide it."""
-    queue = order_pending(entries)
+                second: str | None = None, seed: int | None = 0) -> str:
+    """The next record to decide (highest ranked first) with its abstract, MeSH terms and the command to decide it."""
+    ranking = rank_pending(entries, record_texts(records.values()), seed) \
+        if seed is not None and any(is_to_screen(e) for e in entries) else []
+    queue = order_pending(entries, ranking)
     counts = progress(entries)
     if not queue:
         return f"Nothing to screen ({len(entries)} records in the log).\n"
@@ -305,7 +313,8 @@ def run_second(args: argparse.Namespace, files: ReviewFiles) -> int:
         save_log(path, own)
     width = shutil.get_terminal_size((100, 24)).columns - 2
     if args.next:
-        print(next_report(own, records_of_runs(files.runs), width, args.second), end="")
+        print(next_report(own, records_of_runs(files.runs), width, args.second,
+                          _ranking_seed(files)), end="")
         return 0
     print(f"{path.name}: {len(own)} records" + (f" ({added} new from the main log)" if added else ""))
     print(listing(own, files, width, max(args.limit, 0), args.second), end="")
@@ -372,7 +381,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     width = shutil.get_terminal_size((100, 24)).columns - 2
     if args.next:
-        print(next_report(entries, records_of_runs(files.runs), width), end="")
+        print(next_report(entries, records_of_runs(files.runs), width,
+                          seed=_ranking_seed(files)), end="")
         return 0
     print(listing(entries, files, width, max(args.limit, 0)), end="")
     return 0
