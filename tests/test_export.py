@@ -7,14 +7,15 @@ import rispy
 from evsynth.cli.main import main
 from evsynth.screening.citations import bibtex_escape, dumps_bibtex, Citation, split_name
 from evsynth.screening.log import save_log
-from tests.support.living_helpers import decided, entry
+from tests.support.living_helpers import decided, entry, declare_sheets, studies_csv
 
 
 def _review(tmp_path):
     ext = tmp_path / "extracted"
     ext.mkdir()
-    (ext / "studies.csv").write_text(
-        "study_id,reference,first_author,year,pmid,doi\nS16,16,Fromigue,,,\nS17,17,Wertenbroek,,,\n")
+    declare_sheets(tmp_path)
+    (ext / "studies.csv").write_text(studies_csv(("S16", "16", "Fromigue", "", "", ""),
+                                                 ("S17", "17", "Wertenbroek", "", "", "")))
     save_log(ext / "screening.csv", [
         decided(1, "include", stage="full text", pmid="39000101", doi="10.1000/jvir.2023.0101",
                 title="TACE for liver metastases: 50% & more_{x}", authors="Rossi, Marco; Bianchi L",
@@ -28,7 +29,7 @@ def _review(tmp_path):
 def test_ris_export_round_trips_with_rispy(tmp_path, capsys):
     ext = _review(tmp_path)
     out = tmp_path / "inc.ris"
-    assert main(["export", "--extracted", str(ext), "--format", "ris", "--out", str(out)]) == 0
+    assert main(["export", "--root", str(ext.parent), "--format", "ris", "--out", str(out)]) == 0
     assert "3 included studies (ris)" in capsys.readouterr().out
     refs = rispy.loads(out.read_text())
     assert [r.get("id") for r in refs] == ["S16", "S17", "R00001"]
@@ -38,12 +39,12 @@ def test_ris_export_round_trips_with_rispy(tmp_path, capsys):
 
 def test_csl_json_and_bibtex(tmp_path, capsys):
     ext = _review(tmp_path)
-    assert main(["export", "--extracted", str(ext), "--format", "csl-json", "--out", "-"]) == 0
+    assert main(["export", "--root", str(ext.parent), "--format", "csl-json", "--out", "-"]) == 0
     items = json.loads(capsys.readouterr().out)
     assert items[2]["author"] == [{"family": "Rossi", "given": "Marco"}, {"family": "Bianchi", "given": "L"}]
     assert items[2]["issued"] == {"date-parts": [[2023]]} and items[2]["PMID"] == "39000101"
     assert "issued" not in items[0] and "DOI" not in items[0] and items[0]["note"] == "Reference [16] of the source review"
-    assert main(["export", "--extracted", str(ext), "--format", "bibtex", "--out", "-"]) == 0
+    assert main(["export", "--root", str(ext.parent), "--format", "bibtex", "--out", "-"]) == 0
     bib = capsys.readouterr().out
     assert bib.count("@article{") == 3
     assert "@article{rossi2023," in bib

@@ -164,13 +164,14 @@ def test_malformed_xml_every_time_gives_clear_error(eutils_server, tmp_path, cap
      "mindate 2021 is after maxdate 2020"),
     (["harvest", "--term", "thyroid", "--out", "x", "--batch", "0"],
      "--batch must be between 1 and 10,000"),
-    (["harvest", "nosuch", "--queries", "QDIR"], "QDIR/nosuch.toml: no such query"),
+    (["harvest", "nosuch", "--root", "QDIR"], "QDIR/queries/nosuch.toml: no such query"),
+    (["harvest", "nosuch"], "not inside a review project"),
     (["harvest", "--eutils-url", "ftp://x", "--term", "t", "--out", "x"],
      "E-utilities URL must start with http"),
 ])
 def test_bad_input_is_one_line(argv, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "QDIR").mkdir()
+    (tmp_path / "QDIR" / "queries").mkdir(parents=True)
     monkeypatch.setenv("EVSYNTH_EUTILS_URL", "http://127.0.0.1:9/")
     assert main(argv) == 1
     err = capsys.readouterr().err
@@ -265,7 +266,7 @@ def test_resume_flag_continues_newest_unfinished_run(eutils_server, fast_client,
     (queries / "q1.toml").write_text('name = "q1"\nterm = "thyroid[tiab] AND english[la]"\n'
                                      'language = ["english"]\n')
     monkeypatch.setenv("EVSYNTH_EUTILS_RATE", "500")
-    assert main(["harvest", "q1", "--queries", str(queries), "--eutils-url", server.url,
+    assert main(["harvest", "q1", "--root", str(tmp_path), "--eutils-url", server.url,
                  "--batch", "40"]) == 0
     (run,) = (queries / "runs" / "q1").iterdir()
     first = (run / "records.jsonl").read_bytes()
@@ -274,7 +275,7 @@ def test_resume_flag_continues_newest_unfinished_run(eutils_server, fast_client,
         (run / "batches" / name).unlink()
     (run / "batches" / "0000-000160.xml.gz").write_bytes(b"garbage")
     served = len(server.served_pmids())
-    assert main(["harvest", "q1", "--queries", str(queries), "--eutils-url", server.url,
+    assert main(["harvest", "q1", "--root", str(tmp_path), "--eutils-url", server.url,
                  "--batch", "40", "--resume"]) == 0
     assert "resumed (2 batches kept)" in capsys.readouterr().out
     assert len(server.served_pmids()) - served == 120
@@ -282,7 +283,7 @@ def test_resume_flag_continues_newest_unfinished_run(eutils_server, fast_client,
     manifest, records = load_run(run)
     assert manifest["query"]["name"] == "q1" and manifest["query"]["version"] == 1
     assert len(records) == 200
-    assert main(["harvest", "q1", "--queries", str(queries), "--eutils-url", server.url,
+    assert main(["harvest", "q1", "--root", str(tmp_path), "--eutils-url", server.url,
                  "--resume"]) == 1
     assert "no unfinished run to resume" in capsys.readouterr().err
 
@@ -349,7 +350,7 @@ def test_harvest_without_name_runs_every_query(eutils_server, tmp_path, monkeypa
     (queries / "a.toml").write_text('name = "a"\nterm = "thyroid[tiab]"\n')
     (queries / "b.toml").write_text('name = "b"\nterm = "liver[mh]"\nmindate = "2050"\n')
     monkeypatch.setenv("EVSYNTH_EUTILS_RATE", "500")
-    assert main(["harvest", "--queries", str(queries), "--eutils-url", server.url]) == 0
+    assert main(["harvest", "--root", str(tmp_path), "--eutils-url", server.url]) == 0
     out = capsys.readouterr().out
     assert out.startswith("a: 30 records (PubMed count 30)")
     assert "\nb: 0 records (PubMed count 0)" in out

@@ -310,11 +310,11 @@ def test_imported_records_lose_their_control_characters(tmp_path, capsys):
     path = tmp_path / "bell.ris"
     path.write_text("TY  - JOUR\nTI  - Ring\x07ing title\nAU  - Sm\x1bith, J\nPY  - 2020\nER  - \n",
                     encoding="utf-8")
-    code, out, _ = _run(capsys, "import", str(path), "--source", "embase", "--extracted", str(tmp_path))
+    code, out, _ = _run(capsys, "import", str(path), "--source", "embase", "--root", str(tmp_path))
     assert code == 0, out
-    (entry,) = load_log(tmp_path / "screening.csv")
+    (entry,) = load_log(tmp_path / "extracted" / "screening.csv")
     assert (entry.title, entry.first_author, entry.authors) == ("Ringing title", "Smith, J", "Smith, J")
-    assert validate_log(tmp_path / "screening.csv") == []
+    assert validate_log(tmp_path / "extracted" / "screening.csv") == []
 
 
 def test_a_screening_row_with_too_few_cells_is_refused(project):
@@ -331,12 +331,12 @@ def test_ris_whose_last_reference_has_no_end_line_is_refused(tmp_path, capsys):
     path = tmp_path / "cut.ris"
     path.write_text(_REFERENCE.format(title="First") + "ER  - \n\n" + _REFERENCE.format(title="Second"),
                     encoding="utf-8")
-    code, _, err = _run(capsys, "import", str(path), "--source", "embase", "--extracted", str(tmp_path))
+    code, _, err = _run(capsys, "import", str(path), "--source", "embase", "--root", str(tmp_path))
     assert code == 1
     assert err == (f"evsynth: error: {path}:7: the last reference (starting on this line) has no end line "
                    "'ER  - ', so the file may be cut off; export it again, or add 'ER  - ' after the "
                    "reference if it is complete\n")
-    assert not (tmp_path / "screening.csv").exists()
+    assert not (tmp_path / "extracted" / "screening.csv").exists()
     # With the end line added, both references are imported.
     path.write_text(path.read_text(encoding="utf-8") + "ER  - \n", encoding="utf-8")
     assert [r.title for r in read_ris(path, "embase")] == ["First", "Second"]
@@ -346,11 +346,11 @@ def test_ris_reference_without_end_line_before_the_next_is_refused(tmp_path, cap
     path = tmp_path / "merged.ris"
     path.write_bytes((_REFERENCE.format(title="First") + _REFERENCE.format(title="Second")
                       + "ER  - \n").replace("\n", "\r\n").encode("utf-8"))
-    code, _, err = _run(capsys, "import", str(path), "--source", "embase", "--extracted", str(tmp_path))
+    code, _, err = _run(capsys, "import", str(path), "--source", "embase", "--root", str(tmp_path))
     assert code == 1
     assert err.startswith(f"evsynth: error: {path}:1: the reference starting on this line has no end line "
                           "'ER  - ' before the next reference (line 5)")
-    assert not (tmp_path / "screening.csv").exists()
+    assert not (tmp_path / "extracted" / "screening.csv").exists()
 
 
 # ---------------------------------------------------------------- exact integers in `evsynth pool`

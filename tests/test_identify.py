@@ -91,8 +91,8 @@ def test_ecitmatch_answers_are_read_per_key():
 
 
 def test_identify_ranks_candidates_with_evidence_and_a_person_confirms(unidentified, server, capsys):
-    ext = str(unidentified / "extracted")
-    assert main(["identify", "--extracted", ext, "--study", "S22"]) == 0
+    root = str(unidentified)
+    assert main(["identify", "--root", root, "--study", "S22"]) == 0
     out = capsys.readouterr().out
     assert server.count("ecitmatch") == 1 and server.count("esearch") == 1
     assert "ECitMatch: found PMID 16360382" in out
@@ -107,13 +107,13 @@ def test_identify_ranks_candidates_with_evidence_and_a_person_confirms(unidentif
     assert "+3 first author Lorenz K" in first and "+2 year 2005" in first and "+1 journal Surgery" in first
     assert "+0 first author is Lorenzo A, not Lorenz" in out and "16000003" not in out
     # A record by another first author is refused; an unknown PMID too.
-    assert main(["identify", "--extracted", ext, "--confirm", "S22=16000002", "--reviewer", "AB"]) == 1
+    assert main(["identify", "--root", root, "--confirm", "S22=16000002", "--reviewer", "AB"]) == 1
     assert "first author Lorenzo A is not Lorenz (S22); not confirmed" in capsys.readouterr().err
-    assert main(["identify", "--extracted", ext, "--confirm", "S22=99999999", "--reviewer", "AB"]) == 1
+    assert main(["identify", "--root", root, "--confirm", "S22=99999999", "--reviewer", "AB"]) == 1
     assert "PubMed returned no record" in capsys.readouterr().err
-    assert main(["identify", "--extracted", ext, "--confirm", "S22=16360382"]) == 1
+    assert main(["identify", "--root", root, "--confirm", "S22=16360382"]) == 1
     assert "needs --reviewer" in capsys.readouterr().err
-    assert main(["identify", "--extracted", ext, "--confirm", "S22=16360382", "--reviewer", "AB",
+    assert main(["identify", "--root", root, "--confirm", "S22=16360382", "--reviewer", "AB",
                  "--date", "2025-05-02", "--source", "abstract: 11 MTC patients"]) == 0
     row = next(r for r in csv.DictReader((unidentified / "extracted" / "studies.csv").open(encoding="utf-8"))
                if r["study_id"] == "S22")
@@ -143,8 +143,8 @@ def test_bundled_review_lists_its_confirmed_identifiers():
 def test_chase_and_retraction_watch_act_on_the_confirmed_identifiers(project, server, capsys):
     (project / "queries").mkdir()
     shutil.copy2(REPO / "queries" / "seed-lrt-thyroid-liver.toml", project / "queries")
-    ext = str(project / "extracted")
-    assert main(["chase", "--extracted", ext, "--date", "2026-01-05"]) == 0
+    root = str(project)
+    assert main(["chase", "--root", root, "--date", "2026-01-05"]) == 0
     out = capsys.readouterr().out
     assert "chased 3 included studies (14 without PMID left out): 2 references, 0 cited-by; 1 not yet in the log" in out
     chased = [e for e in load_log(project / "extracted" / "screening.csv") if e.source == "citation chasing"]

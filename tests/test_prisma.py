@@ -11,7 +11,10 @@ from evsynth.screening.prisma import (
     check_invariants, counts_as_dict, prisma_counts, review_prisma_counts,
 )
 from evsynth.screening.log import REASONS, ScreeningEntry, decide, load_log, record_id, save_log
-from tests.support.living_helpers import RIS, decided, entry
+from evsynth.review.load import read_studies
+from evsynth.screening.files import ReviewFiles
+from evsynth.screening.known import previous_from_rows
+from tests.support.living_helpers import RIS, decided, entry, declare_sheets, studies_csv
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -24,9 +27,9 @@ def _texts(svg: str) -> list[str]:
 def test_counts_from_imports_and_decisions_add_up(tmp_path, capsys):
     for name, source in [("embase.ris", "embase"), ("scopus.ris", "scopus"), ("wos.ris", "wos"),
                          ("central.ris", "central")]:
-        assert main(["import", str(RIS / name), "--source", source, "--extracted", str(tmp_path),
+        assert main(["import", str(RIS / name), "--source", source, "--root", str(tmp_path),
                      "--date", "2025-03-12"]) == 0
-    log = load_log(tmp_path / "screening.csv")
+    log = load_log(tmp_path / "extracted" / "screening.csv")
     d = dict(reviewer="AB", date="2025-03-20")
     log = decide(log, "R00004", "exclude", reason="review/editorial", **d)
     log = decide(log, "R00005", "exclude", reason="wrong intervention", **d)
@@ -34,7 +37,7 @@ def test_counts_from_imports_and_decisions_add_up(tmp_path, capsys):
     log = decide(log, "R00002", "exclude", stage="full text", reason="wrong population", **d)
     log = decide(log, "R00003", "exclude", stage="full text", reason="full text not retrieved", **d)
     log = decide(log, "R00006", "include", **d)  # passed title/abstract, full text pending
-    counts = prisma_counts(log, load_merges(tmp_path / "merge-log.csv"))
+    counts = prisma_counts(log, load_merges(tmp_path / "extracted" / "merge-log.csv"))
     db = counts.databases
     assert db.identified == {"central": 3, "embase": 4, "scopus": 4, "wos": 3}
     assert db.identified_total == 14 and db.duplicates_removed == 7
@@ -81,8 +84,8 @@ def test_invariants_hold_for_any_valid_log(rows, previous):
 
 def test_unmerge_moves_a_duplicate_back_and_counts_follow(tmp_path, capsys):
     for name, source in [("embase.ris", "embase"), ("wos.ris", "wos")]:
-        main(["import", str(RIS / name), "--source", source, "--extracted", str(tmp_path), "--date", "2025-03-12"])
-    log, merges = load_log(tmp_path / "screening.csv"), load_merges(tmp_path / "merge-log.csv")
+        main(["import", str(RIS / name), "--source", source, "--root", str(tmp_path), "--date", "2025-03-12"])
+    log, merges = load_log(tmp_path / "extracted" / "screening.csv"), load_merges(tmp_path / "extracted" / "merge-log.csv")
     before = prisma_counts(log, merges).databases
     log2, merges2 = unmerge(log, merges, merges[0].merge_id, "2025-03-13")
     after = prisma_counts(log2, merges2).databases
@@ -94,11 +97,17 @@ def test_unmerge_moves_a_duplicate_back_and_counts_follow(tmp_path, capsys):
 def _bundled(tmp_path, references):
     ext = tmp_path / "extracted"
     ext.mkdir()
-    lines = ["study_id,reference,first_author,year,pmid,doi"]
-    lines += [f"S{r},{r},Author{r},,," for r in references]
-    (ext / "studies.csv").write_text("\n".join(lines) + "\n")
-    (ext / "case_procedures.csv").write_text("procedure_id,patient_id\nP1-1,P1\n")  # the authors' own series
+    declare_sheets(tmp_path)
+    (ext / "studies.csv").write_text(studies_csv(*((f"S{r}", str(r), f"Author{r}", "", "", "")
+                                                   for r in references)))
     return ext
+
+
+def _counts(ext, notes=(), own_series=True):
+    """The PRISMA counts as the build computes them (by default the authors' own series has a procedure)."""
+    previous = previous_from_rows(read_studies(ext.parent))
+    entries, merges = ReviewFiles(ext).load()
+    return review_prisma_counts(previous, entries, merges, own_series=own_series, notes=notes)
 
 
 SEED_NOTES = ("Previous version: studies identified by a PubMed search and manual cross-referencing.",)
@@ -108,7 +117,7 @@ def test_bundled_review_without_log_shows_not_reported_and_its_provenance(tmp_pa
     refs = [8, 11, 12, 13] + list(range(16, 29))
     assert len(refs) == 17
     ext = _bundled(tmp_path, refs)
-    counts = review_prisma_counts(ext, notes=SEED_NOTES)
+    counts = _counts(ext, notes=SEED_NOTES)
     assert counts.total_studies == 18  # 17 published studies + the authors' case series
     assert not counts.is_update
     assert counts.databases.identified == {"pubmed": None}
@@ -131,7 +140,7 @@ def test_bundled_review_with_an_update_uses_the_updated_form(tmp_path):
     save_log(ext / "screening.csv", [decided(1, "include", stage="full text"), entry(2),
                                      decided(3, "exclude", reason="not English",
                                              source="citation chasing")])
-    counts = review_prisma_counts(ext)
+    counts = _counts(ext)
     assert counts.is_update and counts.previous_studies == 4
     assert counts.new_studies == 1 and counts.total_studies == 5
     assert counts.databases.identified == {"pubmed": 2}
@@ -174,7 +183,6 @@ def test_other_methods_column_has_the_prisma_2020_boxes_only():
 
 def test_without_an_own_case_series_the_previous_version_is_the_published_studies(tmp_path):
     ext = _bundled(tmp_path, [8, 11, 12])
-    (ext / "case_procedures.csv").write_text("procedure_id,patient_id\n")
-    counts = review_prisma_counts(ext)
+    counts = _counts(ext, own_series=False)
     assert counts.total_studies == 3 and counts.total_detail == ("3 published studies",)
     assert counts.notes == ()

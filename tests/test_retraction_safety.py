@@ -65,7 +65,7 @@ def test_page_supplementary_tables_and_exports_carry_the_mark(flagged, capsys):
                      for p in (flagged / "reports" / "supplementary").glob("pooled_*.csv"))
     assert f"Sensitivity: {WITHOUT_FLAGGED}" in pooled
     out = flagged / "included.bib"
-    assert main(["export", "--extracted", str(flagged / "extracted"), "--format", "bibtex",
+    assert main(["export", "--root", str(flagged), "--format", "bibtex",
                  "--out", str(out)]) == 0
     bib = out.read_text(encoding="utf-8")
     entry = bib[bib.index("Fromigu"):]

@@ -4,7 +4,7 @@ from evsynth.cli.main import main
 from evsynth.screening.dedup import load_merges
 from evsynth.screening.ris import read_ris
 from evsynth.screening.log import load_log
-from tests.support.living_helpers import RIS
+from tests.support.living_helpers import RIS, declare_sheets, studies_csv
 
 
 def test_fields_are_read_from_each_database_style():
@@ -25,7 +25,7 @@ def test_fields_are_read_from_each_database_style():
 
 
 def _import(tmp_path, name, source, capsys):
-    code = main(["import", str(RIS / name), "--source", source, "--extracted", str(tmp_path),
+    code = main(["import", str(RIS / name), "--source", source, "--root", str(tmp_path),
                  "--date", "2025-03-12"])
     assert code == 0
     return capsys.readouterr().out.strip()
@@ -39,48 +39,49 @@ def test_four_imports_report_new_and_matched_by_key(tmp_path, capsys):
         "wos.ris: 3 records, 1 new, 2 matched (2 by doi)")
     assert _import(tmp_path, "central.ris", "central", capsys) == (
         "central.ris: 3 records, 1 new, 2 matched (1 by pmid, 1 by title+year+first_author)")
-    log = load_log(tmp_path / "screening.csv")
+    log = load_log(tmp_path / "extracted" / "screening.csv")
     assert len(log) == 7 and all(e.decision == "pending" for e in log)
     rossi = log[0]
     assert rossi.source == "embase; scopus; central"
     assert rossi.pmid == "39000101" and rossi.doi == "10.1000/jvir.2023.0101"
     assert [e.source for e in log if e.first_author.startswith("O'Brien")] == ["wos; central"]
-    merges = load_merges(tmp_path / "merge-log.csv")
+    merges = load_merges(tmp_path / "extracted" / "merge-log.csv")
     assert len(merges) == 7 and {m.key for m in merges} == {"pmid", "doi", "title+year+first_author"}
     # Importing the same file again adds nothing.
     assert _import(tmp_path, "wos.ris", "wos", capsys) == (
         "wos.ris: 3 records, 0 new, 3 matched (2 by doi, 1 by title+year+first_author); "
         "3 of them already imported from wos")
-    assert len(load_log(tmp_path / "screening.csv")) == 7
-    assert len(load_merges(tmp_path / "merge-log.csv")) == 7  # seen again: not a new duplicate
+    assert len(load_log(tmp_path / "extracted" / "screening.csv")) == 7
+    assert len(load_merges(tmp_path / "extracted" / "merge-log.csv")) == 7  # seen again: not a new duplicate
 
 
 def test_bad_ris_files_give_one_line_errors(tmp_path, capsys):
     empty = tmp_path / "empty.ris"
     empty.write_text("this is not RIS\n")
-    assert main(["import", str(empty), "--source", "embase", "--extracted", str(tmp_path)]) == 1
+    assert main(["import", str(empty), "--source", "embase", "--root", str(tmp_path)]) == 1
     assert "empty.ris: no RIS references found" in capsys.readouterr().err
     latin = tmp_path / "latin1.ris"
     latin.write_bytes("TY  - JOUR\nTI  - M\xfcller\nER  - \n".encode("latin-1"))
-    assert main(["import", str(latin), "--source", "embase", "--extracted", str(tmp_path)]) == 1
+    assert main(["import", str(latin), "--source", "embase", "--root", str(tmp_path)]) == 1
     assert "latin1.ris: not UTF-8 text" in capsys.readouterr().err
     untitled = tmp_path / "untitled.ris"
     untitled.write_text("TY  - JOUR\nAU  - Smith, J\nER  - \n")
-    assert main(["import", str(untitled), "--source", "embase", "--extracted", str(tmp_path)]) == 1
+    assert main(["import", str(untitled), "--source", "embase", "--root", str(tmp_path)]) == 1
     assert "reference 1 has no title" in capsys.readouterr().err
-    assert main(["import", str(tmp_path / "gone.ris"), "--source", "x", "--extracted", str(tmp_path)]) == 1
+    assert main(["import", str(tmp_path / "gone.ris"), "--source", "x", "--root", str(tmp_path)]) == 1
     assert "gone.ris: no such file" in capsys.readouterr().err
-    assert main(["import", str(RIS / "wos.ris"), "--source", "W o S!", "--extracted", str(tmp_path)]) == 1
+    assert main(["import", str(RIS / "wos.ris"), "--source", "W o S!", "--root", str(tmp_path)]) == 1
     assert "--source" in capsys.readouterr().err
-    assert not (tmp_path / "screening.csv").exists()
+    assert not (tmp_path / "extracted" / "screening.csv").exists()
 
 
 def test_studies_of_the_previous_version_are_not_screened_again(tmp_path, capsys):
-    (tmp_path / "studies.csv").write_text("study_id,reference,first_author,year,pmid,doi\n"
-                                          "S20,20,Chen,2023,,10.1000/JNM.2023.77\n")
+    (tmp_path / "extracted").mkdir()
+    declare_sheets(tmp_path)
+    (tmp_path / "extracted" / "studies.csv").write_text(studies_csv(("S20", "20", "Chen", "2023", "", "10.1000/JNM.2023.77")))
     assert _import(tmp_path, "wos.ris", "wos", capsys) == (
         "wos.ris: 3 records, 2 new, 0 matched; 1 already included in the previous version")
-    assert not any("jnm" in e.doi for e in load_log(tmp_path / "screening.csv"))
+    assert not any("jnm" in e.doi for e in load_log(tmp_path / "extracted" / "screening.csv"))
 
 
 def test_windows_line_ends_and_byte_order_mark(tmp_path):
@@ -88,3 +89,18 @@ def test_windows_line_ends_and_byte_order_mark(tmp_path):
     path.write_bytes(b"\xef\xbb\xbfTY  - JOUR\r\nTI  - CRLF title\r\nAU  - Smith, J\r\nPY  - 2020\r\nER  - \r\n\r\n")
     (record,) = read_ris(path, "embase")
     assert (record.title, record.authors, record.year) == ("CRLF title", ("Smith, J",), 2020)
+
+
+def test_studies_are_read_by_the_sheet_engine_rule(tmp_path, capsys):
+    """studies.csv is read strictly, as validate reads it: a bad cell is one file:row:column line,
+    and a studies.csv without the sheets' declaration is not silently ignored."""
+    (tmp_path / "extracted").mkdir()
+    (tmp_path / "extracted" / "studies.csv").write_text(studies_csv(("S20", "20", "Chen", "2023", "", "")))
+    assert main(["import", str(RIS / "wos.ris"), "--source", "wos", "--root", str(tmp_path)]) == 1
+    assert "sheets.toml" in capsys.readouterr().err
+    declare_sheets(tmp_path)
+    (tmp_path / "extracted" / "studies.csv").write_text(studies_csv(("S20", "20", "Chen", "20x3", "", "")))
+    assert main(["import", str(RIS / "wos.ris"), "--source", "wos", "--root", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("evsynth: error: extracted/studies.csv:2:year:") and err.count("\n") == 1
+    assert not (tmp_path / "extracted" / "screening.csv").exists()

@@ -74,12 +74,12 @@ def test_reads_what_the_harvester_writes(eutils_server, fast_client, tmp_path):
     from tests.support.eutils_server import make_corpus
 
     from evsynth.search.harvest import SearchSpec, new_run_dir, run_query
-    from evsynth.search.search_dates import RUNS_DIR
+    from evsynth.core.project import Project
 
     server = eutils_server(make_corpus(30), rate_limit=None)
     spec = SearchSpec(term="thyroid[tiab]", query_name="thyroid_lrt", query_version=2,
                       mindate="2000/01/01", maxdate="2026/11/01")
-    run_dir = new_run_dir(tmp_path / RUNS_DIR, "thyroid_lrt")
+    run_dir = new_run_dir(Project(tmp_path).runs, "thyroid_lrt")
     result = run_query(fast_client(server), spec, run_dir)
     (run,) = latest_runs(tmp_path)
     assert run.query == "thyroid_lrt" and run.folder == run_dir.relative_to(tmp_path).as_posix()

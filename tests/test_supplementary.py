@@ -19,6 +19,7 @@ from evsynth.report.ooxml import ZIP_ENTRY_DATE
 from evsynth.report.supplementary.docx_writer import column_widths
 from evsynth.report.supplementary import (DOCX_NAME, XLSX_NAME, render_docx, render_xlsx, sheet_names,
                                    write_csv, write_docx, write_supplementary, write_xlsx)
+from evsynth.core.csv_text import restore
 from evsynth.report.tables import Table, cell_text
 
 CASES = Table(
@@ -71,9 +72,20 @@ def test_csv_holds_header_and_every_cell_and_nothing_else(tmp_path):
         with open(tmp_path / f"{table.key}.csv", encoding="utf-8", newline="") as handle:
             rows = list(csv.reader(handle))
         assert rows[0] == list(table.columns)
-        assert rows[1:] == [[cell_text(cell) for cell in row] for row in table.rows]
+        assert [[restore(cell) for cell in row] for row in rows[1:]] == [
+            [cell_text(cell) for cell in row] for row in table.rows]
         frame = pd.read_csv(tmp_path / f"{table.key}.csv", keep_default_na=False, dtype=str)
         assert frame.shape == (len(table.rows), len(table.columns))
+
+
+def test_csv_neutralises_formulas_and_keeps_negative_numbers(tmp_path):
+    table = Table("hostile", "t", ("text", "n"),
+                  (("=SUM(A1:A9)", -3), ("-3", 2.5), ("@cmd", None), ("\tx", 1), ("+1 555", 0), ("a=b", 1)))
+    write_csv([table], tmp_path)
+    with open(tmp_path / "hostile.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert [r[0] for r in rows[1:]] == ["'=SUM(A1:A9)", "-3", "'@cmd", "'\tx", "'+1 555", "a=b"]
+    assert [r[1] for r in rows[1:]] == ["-3", "2.5", "", "1", "0", "1"]
 
 
 def test_csv_is_utf8_without_bom_and_lf(tmp_path):

@@ -2,13 +2,15 @@
 
 from datetime import date
 
+import shutil
+
 import pytest
 
 from evsynth.cli.main import main
 from evsynth.search.queries import Query
 from evsynth.screening.log import decide, load_log, save_log
 from evsynth.screening.update import UpdateRun, load_update_log, update_window
-from tests.support.living_helpers import synthetic
+from tests.support.living_helpers import declare_sheets, studies_csv, synthetic
 
 QUERY = '''name = "lrt-liver"
 version = 1
@@ -108,14 +110,19 @@ def test_two_successive_updates_and_a_retraction(project, tmp_path, capsys):
 def test_update_errors_are_one_line(project, capsys):
     assert main(["update", "--today", "31/07/2024"]) == 1
     assert "--today '31/07/2024': expected a date YYYY-MM-DD" in capsys.readouterr().err
-    assert main(["update", "--queries", "nowhere"]) == 1
-    assert "nowhere: no queries folder" in capsys.readouterr().err
+    assert main(["update", "--root", "nowhere"]) == 1
+    assert "nowhere: no such project folder" in capsys.readouterr().err
+    shutil.rmtree("queries")
+    assert main(["update"]) == 1
+    assert "queries: no queries folder" in capsys.readouterr().err
 
 
 def test_update_survives_server_errors_and_flags_previous_version_studies(tmp_path, eutils_server, fast_client):
     from tests.support.eutils_server import Faults
 
+    from evsynth.review.load import read_studies
     from evsynth.screening.files import ReviewFiles
+    from evsynth.screening.known import previous_from_rows
     from evsynth.screening.update import run_update, summary
 
     server = eutils_server([synthetic(32000000 + i, f"Thyroid liver study {i}", edat=date(2024, 1, 1 + i))
@@ -127,10 +134,12 @@ def test_update_survives_server_errors_and_flags_previous_version_studies(tmp_pa
     (tmp_path / "queries" / "lrt-liver.toml").write_text(QUERY)
     ext = tmp_path / "extracted"
     ext.mkdir()
-    (ext / "studies.csv").write_text("study_id,reference,first_author,year,pmid,doi\n"
-                                     "S16,16,Fromigue,,,\nS20,20,Synth,,32000099,\n")
+    declare_sheets(tmp_path)
+    (ext / "studies.csv").write_text(studies_csv(("S16", "16", "Fromigue", "", "", ""),
+                                                 ("S20", "20", "Synth", "", "32000099", "")))
     client = fast_client(server, max_tries=12)
-    outcome = run_update(client, tmp_path / "queries", ReviewFiles(ext), today=date(2024, 2, 1))
+    previous = previous_from_rows(read_studies(tmp_path))
+    outcome = run_update(client, tmp_path / "queries", ReviewFiles(ext), previous, today=date(2024, 2, 1))
     assert client.stats.retries > 0  # faults were met and retried
     run = outcome.queries[0].run
     assert (run.found, run.new, run.in_previous_version) == (25, 24, 1)

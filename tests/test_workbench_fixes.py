@@ -6,9 +6,18 @@ from __future__ import annotations
 
 from evsynth.cli.main import main
 from evsynth.screening.log import save_log
+from evsynth.review.load import read_studies
+from evsynth.screening.files import ReviewFiles
+from evsynth.screening.known import previous_from_rows
 from evsynth.screening.prisma import check_invariants, review_prisma_counts
 from tests.support.living_helpers import decided, entry
 
+
+
+def _prisma(ext):
+    """The PRISMA counts as the build computes them: studies.csv by the sheet engine, the logs once."""
+    entries, merges = ReviewFiles(ext).load()
+    return review_prisma_counts(previous_from_rows(read_studies(ext.parent)), entries, merges)
 
 def _init_project(tmp_path, capsys):
     assert main(["init", str(tmp_path / "p")]) == 0
@@ -26,20 +35,24 @@ def test_prisma_of_an_init_project_counts_each_study_once(tmp_path, capsys):
         entry(4),
     ])
     header = (ext / "studies.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
-    rows = [{"study_id": "S1", "reference": "1", "first_author": "Author1", "pmid": "30000001"},
-            {"study_id": "S2", "reference": "2", "first_author": "Author2", "doi": "10.1000/TWO"},
-            {"study_id": "S3", "reference": "3", "first_author": "Hand", "pmid": ""}]
+    rows = [{"study_id": "S1", "reference": "1", "first_author": "Author1", "citation_as_printed": "Author1 et al.",
+             "pmid": "30000001"},
+            {"study_id": "S2", "reference": "2", "first_author": "Author2", "citation_as_printed": "Author2 et al.",
+             "doi": "10.1000/TWO"},
+            {"study_id": "S3", "reference": "3", "first_author": "Hand", "citation_as_printed": "Hand et al.",
+             "pmid": ""}]
     lines = [",".join(header)] + [",".join(r.get(c, "") for c in header) for r in rows]
     (ext / "studies.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    counts = review_prisma_counts(ext)
+    counts = _prisma(ext)
     assert counts.previous_studies == 1          # only the study the log does not hold
     assert counts.new_studies == 2
     assert counts.total_studies == 3 == len(rows)  # each study once
     assert check_invariants(counts) == []
     # Every curated study is in the log: the new-review form, no "previous version".
-    lines[-1] = ",".join({"study_id": "S3", "reference": "3", "first_author": "Hand"}.get(c, "") for c in header)
+    lines[-1] = ",".join({"study_id": "S3", "reference": "3", "first_author": "Hand",
+                          "citation_as_printed": "Hand et al."}.get(c, "") for c in header)
     (ext / "studies.csv").write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
-    counts = review_prisma_counts(ext)
+    counts = _prisma(ext)
     assert not counts.is_update and counts.total_studies == 2
 
 
@@ -48,7 +61,7 @@ def test_export_explains_what_included_means(tmp_path, capsys):
     ext = project / "extracted"
     save_log(ext / "screening.csv", [decided(1, "include"), decided(2, "include"),
                                      decided(3, "include", stage="full text", pmid="30000003")])
-    assert main(["export", "--extracted", str(ext), "--out", str(tmp_path / "x.ris")]) == 0
+    assert main(["export", "--root", str(project), "--out", str(tmp_path / "x.ris")]) == 0
     out = capsys.readouterr().out
     assert "1 included studies (ris)" in out
     assert ("included = included at full text (1 from the screening log) and the rows of "

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
+from evsynth.review.load import review_sheets
 from evsynth.screening.log import ScreeningEntry, record_id
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 RIS = FIXTURES / "ris"
+
+
+def declare_sheets(root: Path) -> None:
+    """Give the project at *root* the bundled review's sheet declarations (``sheets.toml``)."""
+    shutil.copy2(FIXTURES.parents[1] / "sheets.toml", root / "sheets.toml")
+
+
+def studies_csv(*rows: tuple[str, str, str, str, str, str]) -> str:
+    """``studies.csv`` text with the bundled review's header (from its ``sheets.toml``); each row is
+    (study_id, reference, first_author, year, pmid, doi), cited as "<first_author> et al." and
+    thyroid-specific, every other column empty."""
+    columns = review_sheets(FIXTURES.parents[1]).get("studies").columns
+    lines = [",".join(columns)]
+    for study_id, reference, first_author, year, pmid, doi in rows:
+        given = {"study_id": study_id, "reference": reference, "first_author": first_author,
+                 "citation_as_printed": f"{first_author} et al.", "year": year, "pmid": pmid, "doi": doi,
+                 "thyroid_specific": "yes"}
+        lines.append(",".join(given.get(c, "") for c in columns))
+    return "\n".join(lines) + "\n"
 
 
 def entry(number: int, **values: str) -> ScreeningEntry:

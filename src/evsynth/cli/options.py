@@ -8,24 +8,32 @@ import sys
 from pathlib import Path
 
 from evsynth.core.errors import EvsynthError
+from evsynth.core.project import EXTRACTED, Project, find_project, project_at
 from evsynth.search.eutils import EutilsClient, api_key_from_env, resolve_base_url
 
 #: Environment variable with the contact e-mail sent to NCBI.
 ENV_EMAIL = "NCBI_EMAIL"
 
 def add_root_argument(parser: argparse.ArgumentParser) -> None:
-    """``--root DIR``: the review project (default: the current folder)."""
-    parser.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
-                        help="the review project folder, holding extracted/ (default: current folder)")
+    """``--root DIR``: the review project (default: found from the current folder upwards, like git)."""
+    parser.add_argument("--root", type=Path, default=None, metavar="DIR",
+                        help="the review project folder (default: the nearest folder, from the current "
+                             "one upwards, holding review.toml or extracted/)")
 
 
-def project_root(args: argparse.Namespace) -> Path:
-    """The review project folder, checked to hold ``extracted/``."""
-    root: Path = args.root
-    if not (root / "extracted").is_dir():
-        raise EvsynthError(f"{root}: no extracted/ folder here; run evsynth from a review project "
+def project_of(args: argparse.Namespace) -> Project:
+    """The project named by ``--root``, else the one found from the current folder upwards."""
+    root: Path | None = getattr(args, "root", None)
+    return project_at(root) if root is not None else find_project()
+
+
+def project_with_sheets(args: argparse.Namespace) -> Project:
+    """:func:`project_of`, checked to hold ``extracted/`` (the commands that read the sheets)."""
+    project = project_of(args)
+    if not project.extracted.is_dir():
+        raise EvsynthError(f"{project.root}: no {EXTRACTED}/ folder here; run evsynth from a review project "
                            "(or pass --root, or create one with 'evsynth init DIR')")
-    return root
+    return project
 
 
 def add_eutils_arguments(parser: argparse.ArgumentParser) -> None:

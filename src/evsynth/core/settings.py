@@ -25,8 +25,8 @@ from pathlib import Path
 
 from evsynth.core.atomic import write_text
 from evsynth.core.errors import EvsynthError
+from evsynth.core.project import SETTINGS_FILE, Project
 
-SETTINGS_FILE = "review.toml"
 
 #: Exclusion reasons when ``review.toml`` names none: the list ``evsynth init`` writes into a
 #: new project's ``review.toml`` (edit it there; the screening log is checked against the
@@ -195,7 +195,7 @@ def append_version(root: Path, version: VersionSpec) -> None:
 
 def load_settings(root: Path) -> ReviewSettings:
     """Read ``root/review.toml`` (defaults when absent)."""
-    path = root / SETTINGS_FILE
+    path = Project(root).settings_file
     if not path.is_file():
         return ReviewSettings()
     try:

@@ -34,8 +34,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+# scipy is imported inside the functions that use it: commands that only need this module's
+# names (validate reads the analysis plan) start without loading scipy.
 from numpy.polynomial.hermite_e import hermegauss
-from scipy import optimize, special
 
 
 class GlmmError(ValueError):
@@ -70,6 +71,7 @@ def _log_binom(x: np.ndarray, n: np.ndarray, eta: np.ndarray) -> np.ndarray:
     difference ≈ 10⁻², so the rounding error (≈ 10⁻¹²) would swamp the
     curvature that the standard error is computed from.
     """
+    from scipy import special
     const = special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
     return const - x * _softplus(-eta) - (n - x) * _softplus(eta)
 
@@ -81,6 +83,7 @@ def loglik_agq(beta: float, sigma: float, x: np.ndarray, n: np.ndarray, nagq: in
     ``modes`` (optional, shape (k,)) is a starting guess for the modes ûᵢ and is
     overwritten with the modes found (a warm start for the next call).
     """
+    from scipy import special
     x = x[:, None]
     n = n[:, None]
     u = np.zeros_like(x, dtype=float) if modes is None else modes.reshape(-1, 1).copy()
@@ -114,6 +117,7 @@ def _modes(beta: float, sigma: float, x: np.ndarray, n: np.ndarray, u: np.ndarra
     log-likelihood a noisy function of (β, σ) and spoil its finite-difference
     Hessian.
     """
+    from scipy import special
 
     def g(v: np.ndarray) -> np.ndarray:
         eta = beta + sigma * v
@@ -143,6 +147,7 @@ def _modes(beta: float, sigma: float, x: np.ndarray, n: np.ndarray, u: np.ndarra
 
 def binomial_loglik(x: np.ndarray, n: np.ndarray, p: np.ndarray) -> float:
     """Σ log Bin(xᵢ; nᵢ, pᵢ), with 0·log 0 = 0."""
+    from scipy import special
     const = special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
     return float(np.sum(const + special.xlogy(x, p) + special.xlog1py(n - x, -p)))
 
@@ -156,6 +161,7 @@ def fit_glmm(events: np.ndarray, totals: np.ndarray, nagq: int = 7) -> GlmmFit:
         With fewer than 2 studies, when no study (or every study) has an event
         (β̂ = ∓∞), or when τ² runs off to infinity (e.g. every study at 0 % or 100 %).
     """
+    from scipy import optimize
     x = np.asarray(events, dtype=float)
     n = np.asarray(totals, dtype=float)
     if len(x) < 2:
@@ -322,6 +328,7 @@ def marginal_moments(beta: float, sigma: float) -> tuple[float, float, float]:
     because the integrand becomes a steep step of width ≈ 1/σ.
     σ = 0 gives (expit(β), expit(β)(1 − expit(β)), 0).
     """
+    from scipy import special
     if sigma == 0:
         p = float(special.expit(beta))
         return p, p * (1 - p), 0.0
@@ -349,6 +356,7 @@ def marginal_interval(beta: float, sigma: float, cov: tuple[tuple[float, float],
     (no variance for σ̂) ∂π̄/∂σ = 0 and the interval is expit of β's interval.
     NaN limits when Σ is not available.
     """
+    from scipy import special
     m, d_beta, d_sigma = marginal_moments(beta, sigma)
     vbb, vbs, vss = cov[0][0], cov[0][1], cov[1][1]
     if d_sigma == 0.0 or sigma < 1e-3:

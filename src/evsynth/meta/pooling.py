@@ -56,12 +56,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from scipy import stats
-from scipy.special import expit as expit_scalar
+# scipy is imported inside the functions that use it: commands that only need this module's
+# names (validate reads the analysis plan) start without loading scipy.
 
 from evsynth.meta.glmm import GlmmError, fit_glmm, lrt_heterogeneity, marginal_interval
 from evsynth.meta.proportions import CI_METHODS, crude_proportion, proportion_limits
@@ -398,7 +398,6 @@ def pool_proportions(events: Sequence[int], totals: Sequence[int],
         raise PoolingError("one study label per study is needed")
     es = escalc_proportions(x, n, measure)
     yi, vi = es.yi, es.vi
-    alpha = 1 - level
     notes: list[str] = []
     crude_ci = crude_proportion(x, n, "CP", level)
     crude = CrudeProportion(crude_ci.events, crude_ci.total, crude_ci.proportion, crude_ci.ci_lower,
@@ -414,73 +413,116 @@ def pool_proportions(events: Sequence[int], totals: Sequence[int],
     marginal = None
     if method == "GLMM":
         try:
-            fit = fit_glmm(x, n)
+            fit, marginal = _fit_glmm(x, n, vi, test, level, notes)
         except GlmmError as exc:
             if fallback == "crude":
                 return crude_result(x, n, labels, options, crude, str(exc))
             raise PoolingError(str(exc)) from None
-        mu, se, tau2 = fit.beta, fit.se, fit.tau2
-        if not math.isfinite(se):
-            notes.append("GLMM: the likelihood is not curved at the estimate; no standard error, "
-                         "so no CI or prediction interval.")
-        crit = stats.t.isf(alpha / 2, k - 1) if test == "knha" else stats.norm.isf(alpha / 2)
-        q = lrt_heterogeneity(x, n)
-        vt = _typical_within_variance(vi)
-        i2, h2 = 100 * tau2 / (vt + tau2), tau2 / vt + 1
-        weights = np.full(k, NAN)
-        tau2_lo = tau2_hi = NAN
-        truncated = False
-        notes.append("Q is the likelihood-ratio test of homogeneity (metafor QE.LRT).")
-        m, m_lo, m_hi, m_se = marginal_interval(fit.beta, fit.sigma, fit.cov, float(crit))
-        marginal = MarginalProportion(m, m_lo, m_hi, m_se)
-        conditional = float(expit_scalar(mu))
-        if abs(conditional - m) >= 0.0005:
-            notes.append(f"GLMM: the estimate {100 * conditional:.1f}% is the conditional (median-study) "
-                         f"proportion; averaged over the between-study distribution (tau^2 = "
-                         f"{tau2:.3g}) the population-averaged proportion is {100 * m:.1f}%.")
     else:
-        try:
-            tau2, note = estimate_tau2_noted(yi, vi, method)
-        except ConvergenceError as exc:
-            raise PoolingError(f"{method}: {exc}") from None
-        if note:
-            notes.append(note)
-        w = 1.0 / (vi + tau2)
-        mu = float(np.sum(w * yi) / w.sum())
-        se = float(np.sqrt(1.0 / w.sum()))
-        if test == "knha" and k > 1:
-            rss = float(np.sum(w * (yi - mu) ** 2))
-            s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - 1)
-            se = se * math.sqrt(s2w)
-            crit = stats.t.isf(alpha / 2, k - 1)
-        else:
-            if test == "knha":
-                notes.append("Knapp-Hartung needs at least 2 studies: normal quantiles used (as metafor).")
-            crit = stats.norm.isf(alpha / 2)
-        weights = 100 * w / w.sum()
-        if k > 1:
-            w0 = 1.0 / vi
-            ybar = np.sum(w0 * yi) / w0.sum()
-            q = max(0.0, float(np.sum(w0 * (yi - ybar) ** 2)))
-            vt = _typical_within_variance(vi)
-            if method == "EE":
-                i2 = max(0.0, 100 * (q - (k - 1)) / q) if q > 0 else 0.0
-                h2 = q / (k - 1)
-            else:
-                i2, h2 = 100 * tau2 / (vt + tau2), tau2 / vt + 1
-        else:
-            q, i2, h2 = 0.0, 0.0, 1.0
-        if method != "EE" and k > 1:
-            tau2_lo, tau2_hi, truncated = tau2_qprofile_ci(yi, vi, tau2, level)
-            if truncated:
-                notes.append(f"The upper limit of the tau2 CI lies beyond the search limit "
-                             f"{tau2_hi:g} (metafor prints '>{tau2_hi:g}').")
-        else:
-            tau2_lo = tau2_hi = NAN
-            truncated = False
+        fit = _fit_inverse_variance(yi, vi, method, test, level, notes)
+    result = _assemble(fit, x, n, labels, yi, vi, (measure, method, ci, test, level), notes)
+    return replace(result, basis=BASIS_MODEL, estimand=estimand(measure, method), crude=crude, marginal=marginal)
 
+
+@dataclass(frozen=True)
+class _Fit:
+    """What a model gives on the transformed scale, before the result is assembled (internal)."""
+
+    mu: float
+    se: float
+    tau2: float
+    crit: float  # quantile of the CI (z or t_{k-1})
+    q: float
+    i2: float
+    h2: float
+    weights: np.ndarray  # percent; NaN for the GLMM
+    tau2_lo: float = NAN
+    tau2_hi: float = NAN
+    truncated: bool = False
+
+
+def _fit_glmm(x: np.ndarray, n: np.ndarray, vi: np.ndarray, test: str, level: float,
+              notes: list[str]) -> tuple[_Fit, MarginalProportion]:
+    """The random-intercept logistic model (:mod:`evsynth.meta.glmm`) and its population-averaged
+    proportion; Q is the LRT of homogeneity. Raises :class:`GlmmError` when it cannot be fitted."""
+    from scipy import stats
+    from scipy.special import expit as expit_scalar
+    k = len(x)
+    alpha = 1 - level
+    fit = fit_glmm(x, n)
+    mu, se, tau2 = fit.beta, fit.se, fit.tau2
+    if not math.isfinite(se):
+        notes.append("GLMM: the likelihood is not curved at the estimate; no standard error, "
+                     "so no CI or prediction interval.")
+    crit = stats.t.isf(alpha / 2, k - 1) if test == "knha" else stats.norm.isf(alpha / 2)
+    q = lrt_heterogeneity(x, n)
+    vt = _typical_within_variance(vi)
+    notes.append("Q is the likelihood-ratio test of homogeneity (metafor QE.LRT).")
+    m, m_lo, m_hi, m_se = marginal_interval(fit.beta, fit.sigma, fit.cov, float(crit))
+    conditional = float(expit_scalar(mu))
+    if abs(conditional - m) >= 0.0005:
+        notes.append(f"GLMM: the estimate {100 * conditional:.1f}% is the conditional (median-study) "
+                     f"proportion; averaged over the between-study distribution (tau^2 = "
+                     f"{tau2:.3g}) the population-averaged proportion is {100 * m:.1f}%.")
+    return (_Fit(mu, se, tau2, crit, q, 100 * tau2 / (vt + tau2), tau2 / vt + 1, np.full(k, NAN)),
+            MarginalProportion(m, m_lo, m_hi, m_se))
+
+
+def _fit_inverse_variance(yi: np.ndarray, vi: np.ndarray, method: str, test: str, level: float,
+                          notes: list[str]) -> _Fit:
+    """The inverse-variance model: τ̂² by *method* (or EE), Knapp–Hartung if asked, Q, I², H², τ² CI."""
+    from scipy import stats
+    k = len(yi)
+    alpha = 1 - level
+    try:
+        tau2, note = estimate_tau2_noted(yi, vi, method)
+    except ConvergenceError as exc:
+        raise PoolingError(f"{method}: {exc}") from None
+    if note:
+        notes.append(note)
+    w = 1.0 / (vi + tau2)
+    mu = float(np.sum(w * yi) / w.sum())
+    se = float(np.sqrt(1.0 / w.sum()))
+    if test == "knha" and k > 1:
+        rss = float(np.sum(w * (yi - mu) ** 2))
+        s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - 1)
+        se = se * math.sqrt(s2w)
+        crit = stats.t.isf(alpha / 2, k - 1)
+    else:
+        if test == "knha":
+            notes.append("Knapp-Hartung needs at least 2 studies: normal quantiles used (as metafor).")
+        crit = stats.norm.isf(alpha / 2)
+    weights = 100 * w / w.sum()
+    if k > 1:
+        w0 = 1.0 / vi
+        ybar = np.sum(w0 * yi) / w0.sum()
+        q = max(0.0, float(np.sum(w0 * (yi - ybar) ** 2)))
+        vt = _typical_within_variance(vi)
+        if method == "EE":
+            i2 = max(0.0, 100 * (q - (k - 1)) / q) if q > 0 else 0.0
+            h2 = q / (k - 1)
+        else:
+            i2, h2 = 100 * tau2 / (vt + tau2), tau2 / vt + 1
+    else:
+        q, i2, h2 = 0.0, 0.0, 1.0
+    if method != "EE" and k > 1:
+        tau2_lo, tau2_hi, truncated = tau2_qprofile_ci(yi, vi, tau2, level)
+        if truncated:
+            notes.append(f"The upper limit of the tau2 CI lies beyond the search limit "
+                         f"{tau2_hi:g} (metafor prints '>{tau2_hi:g}').")
+        return _Fit(mu, se, tau2, crit, q, i2, h2, weights, tau2_lo, tau2_hi, truncated)
+    return _Fit(mu, se, tau2, crit, q, i2, h2, weights)
+
+
+def _assemble(fit: _Fit, x: np.ndarray, n: np.ndarray, labels: Sequence[str], yi: np.ndarray,
+              vi: np.ndarray, options: tuple[str, str, str, str, float], notes: list[str]) -> PoolResult:
+    """CI, prediction interval, back-transformation, per-study rows and notes of a fitted model."""
+    from scipy import stats
+    measure, method, ci, test, level = options
+    k = len(x)
+    mu, se, tau2, crit = fit.mu, fit.se, fit.tau2, fit.crit
     q_df = k - 1
-    q_p = float(stats.chi2.sf(q, q_df)) if k > 1 else 1.0
+    q_p = float(stats.chi2.sf(fit.q, q_df)) if k > 1 else 1.0
     ci_lo, ci_hi = mu - crit * se, mu + crit * se
     if method == "EE":  # a common-effect model predicts no spread of true effects (metafor: no PI)
         pi_lo = pi_hi = NAN
@@ -490,7 +532,7 @@ def pool_proportions(events: Sequence[int], totals: Sequence[int],
     back = back_transform(np.array([mu, ci_lo, ci_hi, pi_lo, pi_hi]), measure, n)
     plo, phi = proportion_limits(x, n, ci, level)
     rows = tuple(StudyEstimate(labels[i], int(x[i]), int(n[i]), x[i] / n[i], float(plo[i]),
-                               float(phi[i]), float(weights[i]), float(yi[i]), float(vi[i]))
+                               float(phi[i]), float(fit.weights[i]), float(yi[i]), float(vi[i]))
                  for i in range(k))
     if measure == "PR" and np.any((back < 0) | (back > 1)):
         notes.append("Some pooled limits fall outside 0-1: untransformed proportions (PR) are not "
@@ -506,10 +548,9 @@ def pool_proportions(events: Sequence[int], totals: Sequence[int],
         pooled=PooledProportion(*(float(v) for v in back)),
         transformed=PooledTransformed(float(mu), float(se), float(ci_lo), float(ci_hi),
                                       float(pi_lo), float(pi_hi)),
-        heterogeneity=Heterogeneity(float(tau2), float(tau2_lo), float(tau2_hi), float(i2),
-                                    float(h2), float(q), int(q_df), q_p, truncated),
-        studies=rows, notes=tuple(notes), basis=BASIS_MODEL, estimand=estimand(measure, method),
-        crude=crude, marginal=marginal)
+        heterogeneity=Heterogeneity(float(tau2), float(fit.tau2_lo), float(fit.tau2_hi), float(fit.i2),
+                                    float(fit.h2), float(fit.q), int(q_df), q_p, fit.truncated),
+        studies=rows, notes=tuple(notes))
 
 
 def estimand(measure: str, method: str) -> str:
@@ -573,6 +614,7 @@ def test_between_subgroups(results: Sequence[PoolResult] | Mapping[str, PoolResu
     why. NaN when fewer than 2 subgroups remain. ``results`` may be a mapping
     from subgroup name to result (names default to "1", "2", …).
     """
+    from scipy import stats
     named = (list(results.items()) if isinstance(results, Mapping)
              else [(str(i + 1), r) for i, r in enumerate(results)])
     kept: list[tuple[str, PoolResult]] = []

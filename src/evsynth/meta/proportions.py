@@ -24,7 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+# scipy is imported inside the functions that use it: commands that only need this module's
+# names (validate reads the analysis plan) start without loading scipy.
 
 CI_METHODS: tuple[str, ...] = ("CP", "WILSON", "WILSONCC", "AC", "JEFFREYS")
 
@@ -43,6 +44,7 @@ class ProportionCI:
 
 
 def _z(level: float) -> float:
+    from scipy import stats
     return float(stats.norm.ppf(1 - (1 - level) / 2))
 
 
@@ -70,6 +72,7 @@ def proportion_limits(events: np.ndarray, totals: np.ndarray, method: str = "CP"
     * AC: ñ = n + z², p̃ = (x + z²/2)/ñ, p̃ ± z √(p̃(1−p̃)/ñ), truncated to [0, 1].
     * JEFFREYS: [B(α/2; x+½, n−x+½), B(1−α/2; x+½, n−x+½)], 0 at x = 0, 1 at x = n.
     """
+    from scipy import stats
     x = np.asarray(events, dtype=float)
     n = np.asarray(totals, dtype=float)
     if not 0 < level < 1:

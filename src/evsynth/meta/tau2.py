@@ -23,9 +23,8 @@ For k = 1 every estimator gives τ² = 0 (as metafor).
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize
-from scipy.stats import chi2 as stats_chi2
-from statsmodels.stats.meta_analysis import combine_effects
+# scipy is imported inside the functions that use it: commands that only need this module's
+# names (validate reads the analysis plan) start without loading scipy.
 
 ESTIMATORS: tuple[str, ...] = ("DL", "REML", "PM", "ML", "HE", "SJ", "EE")
 
@@ -52,6 +51,10 @@ def tau2_dl(yi: np.ndarray, vi: np.ndarray) -> float:
     statsmodels ``combine_effects(method_re="chi2")`` computes the untruncated
     moment estimate (Q − (k−1))/(S₁ − S₂/S₁); metafor truncates it at 0.
     """
+    # statsmodels is imported here, not at the top: it alone took seconds to import on a loaded
+    # machine, and only DL needs it (every command that imports the pooling code paid for it)
+    from statsmodels.stats.meta_analysis import combine_effects
+
     with np.errstate(invalid="ignore", divide="ignore"):  # its RE SE and I² are NaN/inf in corner cases
         return max(0.0, float(combine_effects(yi, vi, method_re="chi2").tau2))
 
@@ -77,6 +80,7 @@ def tau2_pm(yi: np.ndarray, vi: np.ndarray, upper: float = 100.0) -> float:
     here the bracket is widened when Q(100) is still above k − 1 instead of
     stopping with an error.
     """
+    from scipy import optimize
     k = len(yi)
     target = k - 1
     if generalized_q(yi, vi, 0.0) < target:
@@ -197,6 +201,8 @@ def tau2_qprofile_ci(yi: np.ndarray, vi: np.ndarray, tau2: float,
     Roots are found with Brent's method to 1e-10 (metafor: ``uniroot`` with
     ``tol = .Machine$double.eps^0.25``).
     """
+    from scipy import optimize
+    from scipy.stats import chi2 as stats_chi2
     k = len(yi)
     lo_end, hi_end = 0.0, max(100.0, 10.0 * tau2)
     crit_u = float(stats_chi2.isf((1 - level) / 2, k - 1))

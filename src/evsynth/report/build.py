@@ -1,8 +1,9 @@
 """The build: validate the sheets, verify the claims, and render ``reports/``.
 
-Everything is computed first, in memory; only then are the files written, each
-atomically, so an invalid sheet or a claim that stopped reproducing leaves the
-previous report exactly as it was. The outputs carry no timestamps: two
+Everything is computed first, in memory; only then is the set published, as
+one atomic swap (:mod:`evsynth.core.publish`), so an invalid sheet, a claim
+that stopped reproducing, an unwritable folder or a kill at any moment leaves
+the previous report exactly as it was, or the new one complete. The outputs carry no timestamps: two
 builds of the same sheets are byte-identical. ``reports/build-state.json``
 keeps the key figures of the last build and of the one before
 (:mod:`evsynth.report.state`), so the page can say what changed
@@ -13,14 +14,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from evsynth import __version__
-from evsynth.core import atomic
+from evsynth.core import formats
+from evsynth.core.errors import EvsynthError
+from evsynth.core.project import SUPPLEMENTARY, Project
+from evsynth.core.publish import publish_set
 from evsynth.report import state as build_state
 from evsynth.report.changes import (FIGURE_SECTIONS, SECTION_SOURCES, Changes, compare, snapshot,
                                      version_changes)
+from evsynth.report import provenance
 from evsynth.report.compute import Build, check_regressions, compute
 from evsynth.report.forest import inline_svg
 from evsynth.report.state import BuildState
@@ -33,12 +39,11 @@ from evsynth.review.plan import DERIVED_SUBGROUPS, DOMAINS
 from evsynth.review.synthesis import analyses_json
 from evsynth.screening.log import ScreeningEntry
 from evsynth.screening.prisma import counts_as_dict
-from evsynth.sheets import engine as sheets
 
-REPORTS_DIR = "reports"
-SUPPLEMENTARY_DIR = "supplementary"
 #: File endings the build owns in reports/supplementary/ (stale ones are removed).
 SUPPLEMENTARY_SUFFIXES = (".csv", ".notes.txt", ".xlsx", ".docx")
+#: The files a build writes at the top of its output folder.
+OWNED_FILES = frozenset({"review.html", "counts.json", "prisma.svg", build_state.FILENAME})
 
 
 def _environment() -> Environment:
@@ -46,12 +51,14 @@ def _environment() -> Environment:
                       autoescape=select_autoescape(["html", "svg", "j2"], default=True),
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["inline_svg"] = inline_svg
+    env.globals["prov"] = provenance  # the template places provenance; evsynth.report.provenance writes it
+    env.globals["fmt"] = formats  # percentages with CIs: the one formatter (evsynth.core.formats)
     return env
 
 
 def sheet_inventory(review: Review) -> list[tuple[str, int, str]]:
     """Each sheet as ``(file, data rows, what one row is)``, in the order ``sheets.toml`` declares them."""
-    return [(f"{sheets.SHEETS_DIR}/{spec.filename}", len(review.frame(spec.name)), spec.description)
+    return [(provenance.sheet(spec.name), len(review.frame(spec.name)), spec.description)
             for spec in review.sheets.sheets]
 
 
@@ -63,6 +70,35 @@ def procedure_ids(review: Review) -> dict[str, dict[str, str]]:
     return {column: {str(value): ", ".join(str(i) for i in frame.loc[frame[column] == value, "procedure_id"])
                      for value in dict.fromkeys(frame[column])}
             for column in ("lrt", "response")}
+
+
+def page_sources(build: Build) -> dict[str, Any]:
+    """Every hover title and "Source:" line of the page, built by :mod:`evsynth.report.provenance`.
+
+    The template places these; it spells no sheet, row or file itself.
+    """
+    lit = build.counts["literature"]
+    ids = procedure_ids(build.review)
+    return {
+        "studies": provenance.sheet_row_count("studies", lit["studies"]),
+        "studies_cohorts": ", ".join([provenance.sheet_row_count("studies", lit["studies"]),
+                                      provenance.sheet_row_count("cohorts", lit.get("cohorts", 0))]),
+        "counts": provenance.counts(),
+        "case_series": f"{provenance.sheets('case_procedures', 'case_patients')} (all rows)",
+        "claims": f"{provenance.sheet_all_rows('claims')} via evsynth.review.claims",
+        "changes": f"{provenance.report_file(build_state.FILENAME)} (previous → current figures, "
+                   "evsynth.report.changes)",
+        "flags": f"{provenance.screening_log()} (flag column)",
+        "flag_rows": [f"{provenance.screening_log()} ({e.record_id}; flag from PubMed CommentsCorrections)"
+                      for e in build.screening if e.flag],
+        "prisma": f"{provenance.PRISMA_SHEETS} (evsynth.screening.prisma)",
+        "prisma_note": f"{provenance.PRISMA_SHEETS}; also written as {provenance.report_file('prisma.svg')}.",
+        "screening": provenance.screening_log(),
+        "case_lrt": {k: provenance.sheet_ids("case_procedures", [v]) for k, v in ids.get("lrt", {}).items()},
+        "case_response": {k: provenance.sheet_ids("case_procedures", [v])
+                          for k, v in ids.get("response", {}).items()},
+        "searches": [provenance.run_manifest(run.folder) for run in build.searches],
+    }
 
 
 def first_state(build: Build) -> BuildState:
@@ -98,7 +134,7 @@ def render_html(build: Build, state: BuildState | None = None) -> str:
         version_changes=version_changes(build, state.current) if state.current is not None else None,
         searches=build.searches, changes=state_changes(state),
         figure_sections=FIGURE_SECTIONS, section_sources=SECTION_SOURCES,
-        sheet_inventory=sheet_inventory(build.review), procedure_ids=procedure_ids(build.review),
+        sheet_inventory=sheet_inventory(build.review), sources=page_sources(build),
         claim_statements={c.claim_id: c.statement for c in build.claims},
         tables=build.tables, claims=build.claims, claims_summary=claims_summary(build.claims),
         syntheses=build.syntheses, plan=build.plan, designs=build.designs or {},
@@ -167,30 +203,45 @@ def render_files(build: Build, state: BuildState | None = None) -> dict[str, byt
         "prisma.svg": build.prisma_svg.encode("utf-8"),
     }
     for name, data in render_supplementary([t.table for t in build.tables.values()]).items():
-        files[f"{SUPPLEMENTARY_DIR}/{name}"] = data
+        files[f"{SUPPLEMENTARY}/{name}"] = data
     return files
 
 
+def owned(relative: str) -> bool:
+    """True for the files a build owns in its output folder (replaced or removed by the next build).
+
+    The page and its companions at the top, and the table files in
+    ``supplementary/``; anything else a user keeps there (an export, notes) stays.
+    """
+    if "/" not in relative:
+        return relative in OWNED_FILES
+    folder, _, name = relative.partition("/")
+    return folder == SUPPLEMENTARY and "/" not in name and name.endswith(SUPPLEMENTARY_SUFFIXES)
+
+
 def build(root: Path, out_dir: Path | None = None) -> dict[str, Path]:
-    """Validate, verify and render; write each output atomically. Returns the files written."""
+    """Validate, verify and render; publish the whole set at once. Returns the files written.
+
+    Everything is rendered in memory first; :func:`evsynth.core.publish.publish_set`
+    then swaps the complete new set in, so at every moment the output folder
+    is the previous build's set or this one's (never a mixture), and an
+    unwritable folder is a one-line error before anything is replaced.
+    """
+    project = Project(root)
+    out = out_dir if out_dir is not None else project.reports
+    _check_out(project, out)
     result = compute(root)
     check_regressions(result.claims)
-    out = out_dir if out_dir is not None else root / REPORTS_DIR
     state = build_state.advance(build_state.read(out / build_state.FILENAME), snapshot(result))
     files = render_files(result, state)
-    written: dict[str, Path] = {}
-    # the build state last: a run killed before it leaves the state of the previous build,
-    # so the next build still compares with what the page it replaces showed
-    for relative, data in sorted(files.items(), key=lambda item: (item[0] == build_state.FILENAME, item[0])):
-        target = out / relative
-        atomic.write_bytes(target, data)
-        written[relative] = target
-    _remove_stale_supplementary(out / SUPPLEMENTARY_DIR, set(written.values()))
-    return written
+    publish_set(out, files, owned)
+    return {relative: out / relative for relative in sorted(files)}
 
 
-def _remove_stale_supplementary(directory: Path, keep: set[Path]) -> None:
-    """Remove supplementary files of tables the review no longer has."""
-    for path in sorted(directory.glob("*")):
-        if path.is_file() and path.name.endswith(SUPPLEMENTARY_SUFFIXES) and path not in keep:
-            path.unlink()
+def _check_out(project: Project, out: Path) -> None:
+    """Refuse an output folder that holds the project's sheets (it is replaced as a whole)."""
+    sheets_dir = project.extracted.resolve()
+    resolved = out.resolve()
+    if resolved == sheets_dir or resolved in sheets_dir.parents:
+        raise EvsynthError(f"{out}: the build replaces this folder as a whole; choose a folder of its own "
+                           f"(default: {project.relative(project.reports)}/)")

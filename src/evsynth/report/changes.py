@@ -11,13 +11,15 @@ snapshots between builds is :mod:`evsynth.report.state`'s job.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from evsynth.core.formats import percent_ci
+from evsynth.core.project import QUERIES, RUNS
 from evsynth.meta.pooling import PoolResult
+from evsynth.report import provenance
 from evsynth.report.compute import Build, VersionFigures
 from evsynth.review.model import Review, study_citation
 from evsynth.review.synthesis import OutcomeSynthesis
@@ -38,12 +40,12 @@ FIGURE_SECTIONS: dict[str, str] = {
 }
 #: Where each section's figures come from (shown as the row's provenance).
 SECTION_SOURCES: dict[str, str] = {
-    STUDIES: "extracted/studies.csv (study_id, citation_as_printed)",
-    "counts": "reports/counts.json (evsynth.review.counts)",
-    "prisma": "extracted/screening.csv, extracted/merge-log.csv, extracted/studies.csv (evsynth.screening.prisma)",
+    STUDIES: f"{provenance.sheet('studies')} (study_id, citation_as_printed)",
+    "counts": f"{provenance.report_file('counts.json')} ({provenance.COUNTS_MODULE})",
+    "prisma": f"{provenance.PRISMA_SHEETS} (evsynth.screening.prisma)",
     "pooled": "evsynth.review.synthesis (the primary and sensitivity analyses of analysis.toml)",
-    "claims": "extracted/claims.csv via evsynth.review.claims",
-    "searches": "queries/runs/<query>/<run>/manifest.json",
+    "claims": f"{provenance.sheet('claims')} via evsynth.review.claims",
+    "searches": provenance.run_manifest(f"{QUERIES}/{RUNS}/<query>/<run>"),
 }
 
 
@@ -95,15 +97,10 @@ def prisma_figures(counts: dict[str, Any]) -> dict[str, str]:
     return {k: {"None": "not reported", "True": "yes", "False": "no"}.get(v, v) for k, v in flat.items()}
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}" if math.isfinite(value) else "–"
-
-
 def pooled_text(result: "PoolResult") -> str:
-    """``"34.5 % (95 % CI 20.1–51.2), k = 9"``, as the page prints it."""
+    """``"34.5 % (95 % CI 20.1–51.2), k = 9"``, as the page prints it (:func:`evsynth.core.formats.percent_ci`)."""
     p = result.pooled
-    level = f"{100 * result.level:g}"
-    return f"{_pct(p.estimate)} % ({level} % CI {_pct(p.ci_lower)}–{_pct(p.ci_upper)}), k = {result.k}"
+    return f"{percent_ci(p.estimate, p.ci_lower, p.ci_upper, level=result.level, unit=' %')}, k = {result.k}"
 
 
 def studies_section(review: Review) -> dict[str, str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from evsynth.core.errors import EvsynthError
+from evsynth.core.project import Project
 from evsynth.core.settings import ReviewSettings, VersionSpec, load_settings
 from evsynth.meta.proportions import proportion_ci
 from evsynth.report.forest import forest_svg
@@ -31,7 +32,7 @@ from evsynth.report.published_tables import (
 from evsynth.report.tables import Table
 from evsynth.review.claims import ClaimResult, verify_claims
 from evsynth.review.counts import review_counts
-from evsynth.review.load import load_review
+from evsynth.review.load import load_review, study_rows
 from evsynth.review.model import CASE_SERIES_SHEETS, CLAIM_SHEETS, GUIDELINE_SHEETS, LITERATURE_SHEETS, Review
 from evsynth.review.appraisal import StudyAppraisal, appraisals
 from evsynth.review.design import StudyDesign, study_designs
@@ -42,6 +43,7 @@ from evsynth.review.plan import AnalysisPlan, load_plan
 from evsynth.review.releases import ReleaseRecord, read_release
 from evsynth.review.synthesis import Analysis, OutcomeSynthesis, run_analysis, synthesise_all
 from evsynth.screening.files import ReviewFiles
+from evsynth.screening.known import previous_from_rows
 from evsynth.screening.log import ScreeningEntry
 from evsynth.screening.prisma import PrismaCounts, check_invariants, review_prisma_counts
 from evsynth.search.search_dates import SearchRun, latest_runs
@@ -115,12 +117,14 @@ def compute(root: Path) -> Build:
     """Load and validate the sheets, verify the claims and build every table (nothing written)."""
     settings = load_settings(root)
     review = load_review(root, settings)
-    screening, _ = ReviewFiles(root / "extracted").load()
+    screening, merges = ReviewFiles(Project(root).extracted).load()
     releases = {v.name: read_release(root, v) for v in settings.versions if v.figures}
     latest = settings.latest_version
     frozen = releases.get(latest.name) if latest else None
     prisma = review_prisma_counts(
-        root / "extracted", notes=settings.previous_version_notes,
+        previous_from_rows(study_rows(review)), screening, merges,
+        own_series=review.has("case_procedures") and len(review.case_procedures) > 0,
+        notes=settings.previous_version_notes,
         previous_version=latest.studies if latest else None, released=frozen.name if frozen else "",
         settled_records=frozen.settled_records if frozen else (),
         settled_merges=frozen.settled_merges if frozen else ())
@@ -131,7 +135,7 @@ def compute(root: Path) -> Build:
     claims = verify_claims(review) if review.has(*CLAIM_SHEETS) else []
     plan = load_plan(root, review.sheets)
     # Studies PubMed flags (retraction watch) stay in, marked, and every analysis is repeated without them.
-    flagged = flagged_studies(root / "extracted", review, screening) if review.has(*LITERATURE_SHEETS) else {}
+    flagged = flagged_studies(Project(root).extracted, review, screening) if review.has(*LITERATURE_SHEETS) else {}
     marked = mark_review(review, flagged)
     syntheses = synthesise_all(marked, plan, frozenset(flagged)) if review.has(*LITERATURE_SHEETS) else {}
     forests = {key: outcome_forest(s) for key, s in syntheses.items()}

@@ -4,7 +4,8 @@
 whose area is proportional to its weight, with its confidence interval), the
 pooled estimate as a diamond spanning its CI, and the prediction interval as
 a bar under the diamond; with subgroups, a diamond per subgroup and the
-test for subgroup differences. The SVG is byte-identical across runs:
+test for subgroup differences. The SVG is byte-identical across runs and
+machines (coordinates rounded by :mod:`evsynth.report.svg_precision`):
 matplotlib (``Figure`` without pyplot) with ``svg.hashsalt`` fixed, no
 ``Date`` metadata, and text written as SVG text (XML-escaped by matplotlib;
 ``parse_math=False`` so labels such as ``$5`` are drawn literally). Elements
@@ -17,12 +18,15 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 
+from evsynth.core.formats import percent_ci
 from evsynth.meta.pooling import PooledProportion, PoolResult, StudyEstimate, SubgroupAnalysis
+from evsynth.report.svg_precision import fix_precision
 
 _RC = {"svg.hashsalt": "evsynth-forest", "svg.fonttype": "none", "font.family": "DejaVu Sans",
        "font.size": 9, "axes.unicode_minus": False}
@@ -38,12 +42,8 @@ class _Row:
     detail: str = ""
 
 
-def _pct(v: float) -> str:
-    return "–" if v is None or not math.isfinite(v) else f"{100 * v:.1f}"
-
-
 def _ci_text(est: float, lo: float, hi: float) -> str:
-    return f"{_pct(est)} [{_pct(lo)}, {_pct(hi)}]"
+    return percent_ci(est, lo, hi, between=", ", brackets="[]")
 
 
 def _het_text(r: PoolResult) -> str:
@@ -97,13 +97,7 @@ def forest_svg(result: PoolResult | SubgroupAnalysis, title: str = "",
     height = 1.2 + 0.24 * (n_rows + 1.5) + (0.3 if title else 0)
     weights = [r.study.weight for r in rows if r.study is not None and math.isfinite(r.study.weight)]
     max_weight = max(weights) if weights else 1.0
-    lows = [v for r in rows for v in (
-        [r.study.ci_lower] if r.study else [r.pooled.ci_lower, r.pooled.pi_lower] if r.pooled else [])
-        if v is not None and math.isfinite(v)]
-    highs = [v for r in rows for v in (
-        [r.study.ci_upper] if r.study else [r.pooled.ci_upper, r.pooled.pi_upper] if r.pooled else [])
-        if v is not None and math.isfinite(v)]
-    x_lo, x_hi = min([0.0] + lows), max([1.0] + highs)
+    x_lo, x_hi = _x_range(rows)
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=(9.0, height))
         ax = fig.add_axes((0.30, 0.9 / height, 0.36, 1 - (1.2 + (0.3 if title else 0)) / height))
@@ -127,35 +121,9 @@ def forest_svg(result: PoolResult | SubgroupAnalysis, title: str = "",
                 ax.text(-0.82, y, row.label, transform=trans, ha="left", va="center",
                         fontweight="bold", parse_math=False)
             elif row.study is not None:
-                s = row.study
-                ax.plot([s.ci_lower, s.ci_upper], [y, y], color=_BLACK, linewidth=0.9,
-                        gid=f"study-ci-{y}")
-                w = s.weight if math.isfinite(s.weight) else max_weight / 2
-                size = 4 + 10 * math.sqrt(w / max_weight)  # marker side ∝ √weight: area ∝ weight
-                ax.plot([s.proportion], [y], marker="s", markersize=size, color=_BLUE,
-                        linestyle="none", gid=f"study-square-{y}")
-                ax.text(-0.80, y, row.label, transform=trans, ha="left", va="center",
-                        parse_math=False)
-                ax.text(-0.08, y, f"{s.events}/{s.total}", transform=trans, ha="right",
-                        va="center", parse_math=False)
-                ax.text(1.04, y, _ci_text(s.proportion, s.ci_lower, s.ci_upper), transform=trans,
-                        ha="left", va="center", parse_math=False)
-                weight = f"{s.weight:.1f}%" if math.isfinite(s.weight) else "–"
-                ax.text(1.72, y, weight, transform=trans, ha="right", va="center", parse_math=False)
+                _draw_study(ax, trans, y, row, max_weight)
             elif row.pooled is not None:
-                p = row.pooled
-                if math.isfinite(p.pi_lower) and math.isfinite(p.pi_upper):
-                    ax.plot([p.pi_lower, p.pi_upper], [y + 0.32, y + 0.32], color=_GREY,
-                            linewidth=2.2, solid_capstyle="butt", gid=f"prediction-interval-{y}")
-                ax.add_patch(Polygon([(p.ci_lower, y), (p.estimate, y - 0.3), (p.ci_upper, y),
-                                      (p.estimate, y + 0.3)], closed=True, facecolor=_BLACK,
-                                     edgecolor=_BLACK, gid=f"pooled-diamond-{y}"))
-                ax.text(-0.82, y, row.label, transform=trans, ha="left", va="center",
-                        fontweight="bold", parse_math=False)
-                ax.text(1.04, y, _ci_text(p.estimate, p.ci_lower, p.ci_upper), transform=trans,
-                        ha="left", va="center", fontweight="bold", parse_math=False)
-                ax.text(-0.82, y + 0.6, row.detail, transform=trans, ha="left", va="center",
-                        fontsize=7.5, color=_GREY, parse_math=False)
+                _draw_pooled(ax, trans, y, row)
         if title:
             fig.text(0.02, 1 - 0.25 / height, title, ha="left", va="center", fontsize=11,
                      fontweight="bold", parse_math=False)
@@ -166,7 +134,52 @@ def forest_svg(result: PoolResult | SubgroupAnalysis, title: str = "",
                  parse_math=False)
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", metadata={"Date": None})
-    return buffer.getvalue()
+    return fix_precision(buffer.getvalue())
+
+
+def _x_range(rows: list[_Row]) -> tuple[float, float]:
+    """The proportion axis: 0–1 widened to every finite study CI, pooled CI and prediction interval."""
+    lows = [v for r in rows for v in (
+        [r.study.ci_lower] if r.study else [r.pooled.ci_lower, r.pooled.pi_lower] if r.pooled else [])
+        if v is not None and math.isfinite(v)]
+    highs = [v for r in rows for v in (
+        [r.study.ci_upper] if r.study else [r.pooled.ci_upper, r.pooled.pi_upper] if r.pooled else [])
+        if v is not None and math.isfinite(v)]
+    return min([0.0] + lows), max([1.0] + highs)
+
+
+def _draw_study(ax: Any, trans: Any, y: int, row: _Row, max_weight: float) -> None:
+    """A study row: CI line, square with area proportional to the weight, label, counts, estimate, weight."""
+    s = row.study
+    assert s is not None
+    ax.plot([s.ci_lower, s.ci_upper], [y, y], color=_BLACK, linewidth=0.9, gid=f"study-ci-{y}")
+    w = s.weight if math.isfinite(s.weight) else max_weight / 2
+    size = 4 + 10 * math.sqrt(w / max_weight)  # marker side ∝ √weight: area ∝ weight
+    ax.plot([s.proportion], [y], marker="s", markersize=size, color=_BLUE, linestyle="none",
+            gid=f"study-square-{y}")
+    ax.text(-0.80, y, row.label, transform=trans, ha="left", va="center", parse_math=False)
+    ax.text(-0.08, y, f"{s.events}/{s.total}", transform=trans, ha="right", va="center", parse_math=False)
+    ax.text(1.04, y, _ci_text(s.proportion, s.ci_lower, s.ci_upper), transform=trans, ha="left",
+            va="center", parse_math=False)
+    weight = f"{s.weight:.1f}%" if math.isfinite(s.weight) else "–"
+    ax.text(1.72, y, weight, transform=trans, ha="right", va="center", parse_math=False)
+
+
+def _draw_pooled(ax: Any, trans: Any, y: int, row: _Row) -> None:
+    """A pooled row: prediction-interval bar, diamond spanning the CI, label, estimate, heterogeneity."""
+    p = row.pooled
+    assert p is not None
+    if math.isfinite(p.pi_lower) and math.isfinite(p.pi_upper):
+        ax.plot([p.pi_lower, p.pi_upper], [y + 0.32, y + 0.32], color=_GREY, linewidth=2.2,
+                solid_capstyle="butt", gid=f"prediction-interval-{y}")
+    ax.add_patch(Polygon([(p.ci_lower, y), (p.estimate, y - 0.3), (p.ci_upper, y), (p.estimate, y + 0.3)],
+                         closed=True, facecolor=_BLACK, edgecolor=_BLACK, gid=f"pooled-diamond-{y}"))
+    ax.text(-0.82, y, row.label, transform=trans, ha="left", va="center", fontweight="bold",
+            parse_math=False)
+    ax.text(1.04, y, _ci_text(p.estimate, p.ci_lower, p.ci_upper), transform=trans, ha="left",
+            va="center", fontweight="bold", parse_math=False)
+    ax.text(-0.82, y + 0.6, row.detail, transform=trans, ha="left", va="center", fontsize=7.5,
+            color=_GREY, parse_math=False)
 
 
 def inline_svg(document: str) -> str:

@@ -45,6 +45,34 @@ def xml_text(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
+#: Most characters (UTF-16 code units) an Excel cell holds (Excel specifications and limits);
+#: the DOCX tables use the same bound, far above any readable table cell.
+MAX_CELL_CHARS = 32_767
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit_cell(text: str, full_text_in: str) -> str:
+    """*text* (XML-safe) cut to :data:`MAX_CELL_CHARS`, saying so and where the full text is.
+
+    A longer cell is not silently truncated by the spreadsheet or refused by
+    the reader (python-docx could not reopen a document with a 10 MB text
+    node): it ends with "… [cut: N characters; the full text is in
+    *full_text_in*]" and stays within the limit.
+    """
+    text = xml_text(text)
+    if _utf16_length(text) <= MAX_CELL_CHARS:
+        return text
+    marker = f" … [cut: {len(text):,} characters; the full text is in {full_text_in}]"
+    keep = MAX_CELL_CHARS - _utf16_length(marker)
+    head = text[:keep]
+    while _utf16_length(head) > keep:
+        head = head[:-1]
+    return head + marker
+
+
 def entry_order(names: list[str]) -> list[str]:
     """Zip entry names in the fixed order: content types first, then by name."""
     return sorted(names, key=lambda name: (name != CONTENT_TYPES, name))

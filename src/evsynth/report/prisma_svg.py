@@ -7,7 +7,8 @@ column per identification route, with exclusion boxes to the right of each
 main box. Counts that are not reported read "not reported".
 
 The output is deterministic (no random ids, no timestamps, fixed layout
-computed from the text only), so a rebuild gives the same bytes, and every
+computed from the text only, coordinates at a fixed precision by
+:mod:`evsynth.report.svg_precision`), so a rebuild gives the same bytes, and every
 piece of text is XML-escaped.
 """
 
@@ -17,6 +18,7 @@ import textwrap
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
+from evsynth.report.svg_precision import fix_precision
 from evsynth.screening.prisma import FlowColumn, PrismaCounts, format_count
 
 #: How sources are named in the diagram.
@@ -253,4 +255,4 @@ def render_svg(counts: PrismaCounts, title: str = "PRISMA 2020 flow diagram") ->
     for i, line in enumerate(notes):
         out.append(_text(PAD, bottom + PAD + LINE * (i + 1) - 3, line, size=11))
     out.append("</svg>")
-    return "\n".join(out) + "\n"
+    return fix_precision("\n".join(out) + "\n")

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from evsynth.report import provenance
+from evsynth.core.formats import percent, percent_ci
 from evsynth.review import vocab
 from evsynth.review.claims import ClaimResult
 from evsynth.review.counts import histology_columns, review_counts
@@ -61,7 +63,7 @@ def _missing(value: Any) -> bool:
 
 
 def _source(sheet: str, row: pd.Series, id_column: str) -> str:
-    return f"extracted/{sheet}.csv row {int(row['_row'])} ({row[id_column]})"
+    return provenance.sheet_row(sheet, row["_row"], row[id_column])
 
 
 # ------------------------------------------------------------------ Table 1
@@ -81,7 +83,7 @@ def table1(review: Review, title: str = DEFAULT_TABLE_TITLES["table1"]) -> Sourc
             int(p["treated_lm_count"]), f"{_mm(p['largest_lm_mm'])} mm", str(p["response"]),
         ))
         sources.append(_source("case_procedures", p, "procedure_id")
-                       + f"; extracted/case_patients.csv row {int(pt['_row'])} ({p['patient_id']})")
+                       + "; " + provenance.sheet_row("case_patients", pt["_row"], p["patient_id"]))
     return SourcedTable(Table(
         key="table1_case_series",
         title=title,
@@ -90,7 +92,7 @@ def table1(review: Review, title: str = DEFAULT_TABLE_TITLES["table1"]) -> Sourc
         rows=tuple(rows),
         footnotes=(f"* {review.footnote('table1', '*')}",
                    "Response by RECIST 1.1; adverse events graded by CTCAE v5.0."),
-        source="extracted/case_patients.csv, extracted/case_procedures.csv",
+        source=provenance.sheets("case_patients", "case_procedures"),
     ), tuple(sources))
 
 
@@ -195,8 +197,8 @@ def table2(review: Review, title: str = DEFAULT_TABLE_TITLES["table2"]) -> Sourc
             study_citation(study), lrt, "; ".join(histologies), number,
             _size_cell(c, na), _symptomatic_cell(c, na), _structural_cell(c, na), _ae_cell(c, events, na),
         ))
-        sources.append(_source("cohorts", c, "cohort_id") + f"; extracted/studies.csv ({c['study_id']})"
-                       + (f"; extracted/adverse_events.csv ({', '.join(events['ae_id'])})" if len(events) else ""))
+        sources.append(_source("cohorts", c, "cohort_id") + "; " + provenance.sheet_ids("studies", [c["study_id"]])
+                       + ("; " + provenance.sheet_ids("adverse_events", events["ae_id"]) if len(events) else ""))
     notes = review.footnotes[review.footnotes["table"] == "table2"]
     footnotes = tuple(f"{superscript(str(m)) if str(m).isdigit() else m} {meaning}"
                       for m, meaning in zip(notes["marker"], notes["meaning"]))
@@ -207,7 +209,7 @@ def table2(review: Review, title: str = DEFAULT_TABLE_TITLES["table2"]) -> Sourc
                  "Symptomatic response", "Structural response", "Reported AEs"),
         rows=tuple(rows),
         footnotes=footnotes + ("NA not available; – not reported. Adverse events graded by CTCAE where the study gave a grade.",),
-        source="extracted/studies.csv, extracted/cohorts.csv, extracted/adverse_events.csv",
+        source=provenance.sheets("studies", "cohorts", "adverse_events"),
     ), tuple(sources))
 
 
@@ -226,7 +228,7 @@ def table3(review: Review, title: str = DEFAULT_TABLE_TITLES["table3"]) -> Sourc
         title=title,
         columns=("Guideline", "Disease", "Recommendation"),
         rows=tuple(rows),
-        source="extracted/guidelines.csv",
+        source=provenance.sheet("guidelines"),
     ), tuple(sources))
 
 
@@ -245,9 +247,9 @@ def sheet_table(review: Review, name: str, title: str) -> SourcedTable:
     for _, r in frame.iterrows():
         rows.append(tuple(None if _missing(r[c]) or r[c] == "" else (int(r[c]) if spec.field(c).kind == "int" else
                           float(r[c]) if spec.field(c).kind == "number" else str(r[c])) for c in spec.columns))
-        sources.append(_source(name, r, spec.id_column) if spec.id_column else f"extracted/{name}.csv row {int(r['_row'])}")
+        sources.append(_source(name, r, spec.id_column) if spec.id_column else f"{provenance.sheet(name)} row {int(r['_row'])}")
     return SourcedTable(Table(key=name, title=title, columns=tuple(f.heading for f in spec.fields), rows=tuple(rows),
-                              source=f"extracted/{spec.filename}"), tuple(sources))
+                              source=provenance.sheet(spec.name)), tuple(sources))
 
 
 # ------------------------------------------------------------------ counts and claims
@@ -261,7 +263,7 @@ def case_adverse_events_table(review: Review) -> SourcedTable:
         key="case_series_adverse_events", title="Case series: LRT-related adverse events in the first month",
         columns=("Event", "CTCAE v5 grade", "Patients"), rows=rows,
         footnotes=tuple(sorted({str(n) for n in review.case_adverse_events["note"] if str(n)})),
-        source="extracted/case_adverse_events.csv"), sources)
+        source=provenance.sheet("case_adverse_events")), sources)
 
 
 def counts_table(review: Review) -> SourcedTable:
@@ -284,7 +286,7 @@ def counts_table(review: Review) -> SourcedTable:
         columns=("Count", "Of", "Value", "Studies"), rows=tuple(rows),
         footnotes=("LRT keys are as printed: a combination such as TAE + PEI is its own key; patients of a study "
                    "that used several LRTs without saying who had which count under 'unassigned'.",),
-        source="reports/counts.json"), tuple("extracted/cohorts.csv (all rows)" for _ in rows))
+        source=provenance.report_file("counts.json")), tuple(provenance.sheet_all_rows("cohorts") for _ in rows))
 
 
 def claims_table(results: list[ClaimResult]) -> SourcedTable:
@@ -294,7 +296,8 @@ def claims_table(results: list[ClaimResult]) -> SourcedTable:
     return SourcedTable(Table(
         key="claims_check", title="Claims check: the paper's quantitative statements recomputed from the sheets",
         columns=("Claim", "Where", "Statement (paraphrased)", "Paper", "Sheets", "Status", "How / why"),
-        rows=rows, source="extracted/claims.csv"), tuple(f"extracted/claims.csv row {r.row}" for r in results))
+        rows=rows, source=provenance.sheet("claims")),
+        tuple(provenance.sheet_row("claims", r.row, r.claim_id) for r in results))
 
 
 # ------------------------------------------------------------------ meta-analyses
@@ -302,14 +305,14 @@ def claims_table(results: list[ClaimResult]) -> SourcedTable:
 def _pct_ci(estimate: float, low: float, high: float) -> str:
     if not all(math.isfinite(v) for v in (estimate, low, high)):
         return "not estimable"
-    return f"{100 * estimate:.1f} ({100 * low:.1f}–{100 * high:.1f})"
+    return percent_ci(estimate, low, high)
 
 
 def _pi(result: "PoolResult") -> str:
     p = result.pooled
     if not (math.isfinite(p.pi_lower) and math.isfinite(p.pi_upper)):
         return "–"
-    return f"{100 * p.pi_lower:.1f}–{100 * p.pi_upper:.1f}"
+    return f"{percent(p.pi_lower)}–{percent(p.pi_upper)}"
 
 
 def _model(result: "PoolResult") -> str:
@@ -356,19 +359,19 @@ def pooled_table(synthesis: "OutcomeSynthesis") -> SourcedTable:
     sources: list[str] = []
 
     def cohorts(ids: list[str]) -> str:
-        return f"extracted/cohorts.csv ({', '.join(ids)})" if ids else \
-            "extracted/cohorts.csv (no eligible cohort under the rules of analysis.toml)"
+        return provenance.sheet_ids("cohorts", ids) if ids else \
+            f"{provenance.sheet('cohorts')} (no eligible cohort under the rules of analysis.toml)"
     for _, r in frame.iterrows():
         rows.append(_interval_row("Study", str(r["study"]), 1, _crude_of(int(r["events"]), int(r["total"])),
                                   "Clopper–Pearson"))
-        sources.append(f"{cohorts([str(r['cohort_id'])])}; Clopper–Pearson CI")
+        sources.append(f"{cohorts([str(r['cohort_id'])])}; {provenance.CLOPPER_PEARSON}")
     for _, r in synthesis.described.data.iterrows():
         rows.append(_interval_row(f"Described, not pooled ({r['design']})", str(r["study"]), 1,
                                   _crude_of(int(r["events"]), int(r["total"])), "Clopper–Pearson"))
-        sources.append(f"{cohorts([str(r['cohort_id'])])}; Clopper–Pearson CI")
+        sources.append(f"{cohorts([str(r['cohort_id'])])}; {provenance.CLOPPER_PEARSON}")
     ids = primary.data.cohort_ids
     rows.append(_analysis_rows(f"Primary: {plan.primary.model.method}", primary))
-    sources.append(f"{cohorts(ids)}; evsynth.meta.pooling {primary.spec.model.describe()}")
+    sources.append(f"{cohorts(ids)}; {provenance.POOLING_MODULE} {primary.spec.model.describe()}")
     if primary.crude is not None:
         rows.append(_interval_row("Crude pooled proportion", "Σ events / Σ patients", primary.k, primary.crude,
                                   "crude, Clopper–Pearson"))
@@ -379,7 +382,7 @@ def pooled_table(synthesis: "OutcomeSynthesis") -> SourcedTable:
         sources.append(f"{cohorts(ids)}; evsynth.meta.pooling (GLMM marginal proportion)")
     for a in synthesis.sensitivity:
         rows.append(_analysis_rows(f"Sensitivity: {a.spec.name}", a))
-        sources.append(f"{cohorts(a.data.cohort_ids)}; evsynth.meta.pooling {a.spec.model.describe()}")
+        sources.append(f"{cohorts(a.data.cohort_ids)}; {provenance.POOLING_MODULE} {a.spec.model.describe()}")
     for sub in synthesis.subgroups:
         analysis = f"By {SUBGROUP_LABELS.get(sub.by, sub.by)}"
         if sub.note:
@@ -397,7 +400,7 @@ def pooled_table(synthesis: "OutcomeSynthesis") -> SourcedTable:
             sources.append(f"{cohorts(level_ids.get(level, []))}; Clopper–Pearson CI of the summed counts")
         for level, interval in sub.single.items():
             rows.append(_interval_row(analysis, level, 1, interval, "single study, not pooled (Clopper–Pearson)"))
-            sources.append(f"{cohorts(level_ids.get(level, []))}; Clopper–Pearson CI")
+            sources.append(f"{cohorts(level_ids.get(level, []))}; {provenance.CLOPPER_PEARSON}")
         if sub.test_between is not None:
             t = sub.test_between
             compared = f"{t.model} ({t.measure}) in " + ", ".join(t.subgroups) if t.subgroups else ""
@@ -421,7 +424,7 @@ def pooled_table(synthesis: "OutcomeSynthesis") -> SourcedTable:
                    "Σ patients with the exact (Clopper–Pearson) CI.",
                    f"Response criteria: {synthesis.response_criteria}.",
                    f"Left out of the primary analysis: {excluded}." if excluded else "No cohort left out."),
-        source=f"extracted/cohorts.csv, extracted/adverse_events.csv via analysis.toml (outcome {plan.key})"),
+        source=f"{provenance.sheets('cohorts', 'adverse_events')} via analysis.toml (outcome {plan.key})"),
         tuple(sources))
 
 
@@ -438,5 +441,6 @@ def case_series_outcomes_table(frame: "pd.DataFrame", limits: list[tuple[float, 
         key="case_series_outcomes", title="Case series: outcomes per procedure (not pooled)",
         columns=("Outcome", "Procedures", "% (95% CI)"), rows=rows,
         footnotes=("Clopper–Pearson exact CIs; 6 procedures in 4 patients, so procedures are not independent.",),
-        source="extracted/case_procedures.csv"),
-        tuple("extracted/case_procedures.csv (response, all rows); Clopper–Pearson CI" for _ in rows))
+        source=provenance.sheet("case_procedures")),
+        tuple(f"{provenance.sheet_all_rows('case_procedures', 'response')}; {provenance.CLOPPER_PEARSON}"
+              for _ in rows))

@@ -8,6 +8,7 @@ Each problem names the file, spreadsheet row and column to fix.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from evsynth.review import vocab
 from evsynth.review.appraisal import CHECKLISTS, OWN_SERIES
@@ -29,6 +30,7 @@ def _num(value: str | None) -> float | None:
 
 
 def _cohort_problems(sheet: SheetRead, studies: SheetRead) -> Iterator[Problem]:
+    """The row rules of ``cohorts.csv``, in this order for each row (see the functions it calls)."""
     p = sheet.path
     histology_columns = sheet.spec.columns_for(vocab.HISTOLOGY)
     response_columns = tuple(sheet.spec.columns_for(vocab.RESPONSE_COUNT).values())
@@ -41,65 +43,82 @@ def _cohort_problems(sheet: SheetRead, studies: SheetRead) -> Iterator[Problem]:
             if order in orders:
                 yield Problem(p, row, "printed_order", f"{order} is also the printed order of row {orders[order]}")
             orders[order] = row
-        # Histology split: the counts add up to n and match the histology list.
-        split = {h: _int(r[c]) or 0 for h, c in histology_columns.items()}
-        if sum(split.values()) != n:
-            yield Problem(p, row, "n_patients",
-                          f"histology counts add up to {sum(split.values())}, not n_patients = {n}")
-        listed = {h.strip() for h in (r["histology"] or "").split(";")}
-        with_patients = {h for h, k in split.items() if k > 0}
-        if listed != with_patients:
-            yield Problem(p, row, "histology",
-                          f"lists {';'.join(sorted(listed))} but patients are counted under "
-                          f"{';'.join(sorted(with_patients)) or 'none'}")
-        # LRT assignment: a ';' list means the study did not say which patient had which.
-        lrt = r["lrt"] or ""
-        if (";" in lrt) != (r["lrt_assignment"] == vocab.UNASSIGNED):
-            yield Problem(p, row, "lrt_assignment",
-                          "use 'unassigned' exactly when lrt lists several treatments with ';'")
-        # Size of the largest metastasis.
-        kind = r["size_kind"]
-        size, median, low, high = (_num(r[c]) for c in ("size_mm", "size_median_mm", "size_min_mm", "size_max_mm"))
-        if kind == "value" and size is None:
-            yield Problem(p, row, "size_mm", "size_kind is 'value' but size_mm is empty")
-        if kind != "value" and size is not None:
-            yield Problem(p, row, "size_mm", f"size_mm given but size_kind is {kind!r}")
-        if kind == "median and range":
-            if None in (median, low, high):
-                yield Problem(p, row, "size_median_mm", "median and range need size_median_mm, size_min_mm and size_max_mm")
-            elif not (low <= median <= high):  # type: ignore[operator]
-                yield Problem(p, row, "size_median_mm", f"median {median:g} is not within the range {low:g}-{high:g}")
-        elif any(v is not None for v in (median, low, high)):
-            yield Problem(p, row, "size_kind", "median/range given but size_kind is not 'median and range'")
-        # Symptomatic response percentage only with a 'yes'.
-        if r["symptomatic_pct"] is not None and r["symptomatic_response"] != "yes":
-            yield Problem(p, row, "symptomatic_pct", "a percentage needs symptomatic_response = yes")
-        # Structural response counts.
-        counts = {c: _int(r[c]) for c in response_columns}
-        if r["structural_response"] == "reported":
-            for c, v in counts.items():
-                if v is None:
-                    yield Problem(p, row, c, "structural_response is 'reported': give a count (0 if none)")
-            total = sum(v or 0 for v in counts.values())
-            if total > n:
-                yield Problem(p, row, response_columns[0], f"response counts add up to {total}, more than n_patients = {n}")
-            if total == 0:
-                yield Problem(p, row, "structural_response", "reported but every response count is 0")
-        else:
-            for c, v in counts.items():
-                if v is not None:
-                    yield Problem(p, row, c, "a count is given but structural_response is 'not available'")
-        if counts["resp_uncategorised"] and r["recist"] != "no":
-            yield Problem(p, row, "recist", "uncategorised responses come from non-RECIST criteria: set recist = no")
-        # Mixed cohorts (printed NA*) agree with the study sheet and carry the '*' footnote.
-        mixed = r["mixed_cohort"] == "yes"
-        study = r["study_id"]
-        if study in thyroid_specific and (thyroid_specific[study] == "no") != mixed:
-            yield Problem(p, row, "mixed_cohort",
-                          f"disagrees with thyroid_specific = {thyroid_specific[study]} in studies.csv")
-        markers = {m.strip() for m in (r["footnotes"] or "").split(";") if m.strip()}
-        if mixed != ("*" in markers):
-            yield Problem(p, row, "footnotes", "mixed cohorts (NA*) carry the '*' footnote, and only they do")
+        found = [*_histology_split(r, n, histology_columns), *_lrt_assignment(r), *_size(r),
+                 *_responses(r, n, response_columns), *_mixed_cohort(r, thyroid_specific)]
+        for column, message in found:
+            yield Problem(p, row, column, message)
+
+
+RowProblems = Iterator[tuple[str, str]]
+
+
+def _histology_split(r: dict[str, Any], n: int, histology_columns: dict[str, str]) -> RowProblems:
+    """The histology counts add up to n and match the histology list."""
+    split = {h: _int(r[c]) or 0 for h, c in histology_columns.items()}
+    if sum(split.values()) != n:
+        yield "n_patients", f"histology counts add up to {sum(split.values())}, not n_patients = {n}"
+    listed = {h.strip() for h in (r["histology"] or "").split(";")}
+    with_patients = {h for h, k in split.items() if k > 0}
+    if listed != with_patients:
+        yield ("histology", f"lists {';'.join(sorted(listed))} but patients are counted under "
+                            f"{';'.join(sorted(with_patients)) or 'none'}")
+
+
+def _lrt_assignment(r: dict[str, Any]) -> RowProblems:
+    """A ';' list of LRTs means the study did not say which patient had which."""
+    lrt = r["lrt"] or ""
+    if (";" in lrt) != (r["lrt_assignment"] == vocab.UNASSIGNED):
+        yield "lrt_assignment", "use 'unassigned' exactly when lrt lists several treatments with ';'"
+
+
+def _size(r: dict[str, Any]) -> RowProblems:
+    """The size of the largest metastasis agrees with its size_kind."""
+    kind = r["size_kind"]
+    size, median, low, high = (_num(r[c]) for c in ("size_mm", "size_median_mm", "size_min_mm", "size_max_mm"))
+    if kind == "value" and size is None:
+        yield "size_mm", "size_kind is 'value' but size_mm is empty"
+    if kind != "value" and size is not None:
+        yield "size_mm", f"size_mm given but size_kind is {kind!r}"
+    if kind == "median and range":
+        if None in (median, low, high):
+            yield "size_median_mm", "median and range need size_median_mm, size_min_mm and size_max_mm"
+        elif not (low <= median <= high):  # type: ignore[operator]
+            yield "size_median_mm", f"median {median:g} is not within the range {low:g}-{high:g}"
+    elif any(v is not None for v in (median, low, high)):
+        yield "size_kind", "median/range given but size_kind is not 'median and range'"
+
+
+def _responses(r: dict[str, Any], n: int, response_columns: tuple[str, ...]) -> RowProblems:
+    """Symptomatic percentage only with a 'yes'; structural response counts as reported."""
+    if r["symptomatic_pct"] is not None and r["symptomatic_response"] != "yes":
+        yield "symptomatic_pct", "a percentage needs symptomatic_response = yes"
+    counts = {c: _int(r[c]) for c in response_columns}
+    if r["structural_response"] == "reported":
+        for c, v in counts.items():
+            if v is None:
+                yield c, "structural_response is 'reported': give a count (0 if none)"
+        total = sum(v or 0 for v in counts.values())
+        if total > n:
+            yield response_columns[0], f"response counts add up to {total}, more than n_patients = {n}"
+        if total == 0:
+            yield "structural_response", "reported but every response count is 0"
+    else:
+        for c, v in counts.items():
+            if v is not None:
+                yield c, "a count is given but structural_response is 'not available'"
+    if counts["resp_uncategorised"] and r["recist"] != "no":
+        yield "recist", "uncategorised responses come from non-RECIST criteria: set recist = no"
+
+
+def _mixed_cohort(r: dict[str, Any], thyroid_specific: dict[str, str]) -> RowProblems:
+    """Mixed cohorts (printed NA*) agree with the study sheet and carry the '*' footnote."""
+    mixed = r["mixed_cohort"] == "yes"
+    study = r["study_id"]
+    if study in thyroid_specific and (thyroid_specific[study] == "no") != mixed:
+        yield "mixed_cohort", f"disagrees with thyroid_specific = {thyroid_specific[study]} in studies.csv"
+    markers = {m.strip() for m in (r["footnotes"] or "").split(";") if m.strip()}
+    if mixed != ("*" in markers):
+        yield "footnotes", "mixed cohorts (NA*) carry the '*' footnote, and only they do"
 
 
 def _grade_problems(sheet: SheetRead) -> Iterator[Problem]:

@@ -16,6 +16,10 @@ import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pandas as pd
+
+from evsynth.core.errors import EvsynthError
+from evsynth.core.project import Project
 from evsynth.core.settings import ReviewSettings, load_settings
 from evsynth.review import vocab
 from evsynth.review.checks import cross_sheet_problems
@@ -31,14 +35,14 @@ EMPTY_REQUIRED = "required value is empty"
 
 def review_sheets(root: Path) -> SheetSet:
     """The sheets the project under *root* declares (``sheets.toml``); :class:`SpecError` when it is wrong."""
-    return load_sheet_set(root / SPEC_FILE, SPEC_FILE)
+    return load_sheet_set(Project(root).sheet_spec, SPEC_FILE)
 
 
 def sheet_hash(root: Path, sheet_set: SheetSet) -> str:
     """SHA-256 over every sheet's bytes, in a fixed order (the page header shows it)."""
     digest = hashlib.sha256()
     for spec in sheet_set.sheets:
-        path = root / sheets.SHEETS_DIR / spec.filename
+        path = Project(root).extracted / spec.filename
         digest.update(spec.filename.encode())
         digest.update(path.read_bytes() if path.is_file() else b"")
     return digest.hexdigest()
@@ -166,3 +170,42 @@ def load_review(root: Path, settings: ReviewSettings | None = None) -> Review:
     versions = {v.name: v.studies for v in settings.versions}
     return Review(root=root, sheets=sheet_set, frames=typed, content_hash=sheet_hash(root, sheet_set),
                   awaiting=checked.awaiting, versions=versions)
+
+
+def _cell_text(value: object) -> str:
+    """A typed cell as the text the sheet holds ("" for an empty cell)."""
+    return "" if value is None or pd.isna(value) else str(value)  # type: ignore[arg-type]
+
+
+def study_rows(review: Review) -> list[dict[str, str]]:
+    """The rows of ``studies.csv`` of a loaded review, as text (for the screening stage's readers)."""
+    if not review.has("studies"):
+        return []
+    frame = review.studies.drop(columns="_row")
+    return [{k: _cell_text(v) for k, v in rec.items()} for rec in frame.to_dict("records")]
+
+
+def read_studies(root: Path) -> list[dict[str, str]]:
+    """The rows of ``studies.csv`` as text, read by the sheet engine's rule (shape and cell checks).
+
+    For the commands that need only this sheet (import, chase, update, export):
+    the same strict rule as ``validate`` and ``build``, one read. A project
+    that declares no ``studies`` sheet, or has no such file yet, has none (a
+    project may screen before it has included studies); a problem is a
+    one-line :class:`EvsynthError` naming ``file:row:column``.
+    """
+    project = Project(root)
+    if not project.sheet_spec.is_file() and not (project.extracted / "studies.csv").is_file():
+        return []  # a project that only screens so far: no sheets declared, no included studies
+    sheet_set = review_sheets(root)
+    if not sheet_set.has("studies"):
+        return []
+    spec = sheet_set.get("studies")
+    if not (Project(root).extracted / spec.filename).is_file():
+        return []
+    read = sheets.read_sheet(spec, root)
+    problems = sorted(read.problems or sheets.check_cells(read))
+    if problems:
+        more = f" (and {len(problems) - 1} more: run 'evsynth validate')" if len(problems) > 1 else ""
+        raise EvsynthError(f"{problems[0]}{more}")
+    return [{k: "" if v is None else str(v) for k, v in rec.items()} for rec in read.frame.to_dict("records")]

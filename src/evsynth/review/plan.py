@@ -43,13 +43,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from evsynth.core.project import ANALYSIS_PLAN_FILE
 from evsynth.core.errors import EvsynthError
 from evsynth.meta.pooling import METHODS, TESTS
 from evsynth.meta.transforms import MEASURES
 from evsynth.review import vocab
 from evsynth.sheets.spec import SheetSet
 
-PLAN_FILE = "analysis.toml"
+PLAN_FILE = ANALYSIS_PLAN_FILE
 
 #: Where an outcome's events may come from besides summed cohorts.csv columns.
 EVENT_SOURCES: tuple[str, ...] = ("adverse_events",)

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from evsynth.core.atomic import write_text
 from evsynth.core.errors import EvsynthError
+from evsynth.core.project import QUERIES, SETTINGS_FILE, Project
 from evsynth.sheets.spec import SPEC_FILE, SheetSet, parse_sheet_set
 
 #: The templates ``evsynth init`` offers, in the order ``--help`` lists them.
@@ -40,7 +41,7 @@ TEMPLATES: tuple[str, ...] = ("blank", "case-series")
 #: A new review rarely has the bundled review's structure: start from one sheet of studies.
 DEFAULT_TEMPLATE = "blank"
 #: Files of a template copied into the project (``{name}`` in review.toml becomes the project's name).
-TEMPLATE_FILES: tuple[str, ...] = ("review.toml", SPEC_FILE, "queries/sample.toml")
+TEMPLATE_FILES: tuple[str, ...] = (SETTINGS_FILE, SPEC_FILE, f"{QUERIES}/sample.toml")
 SAMPLE_QUERY_NAME = "sample.toml"
 
 
@@ -119,11 +120,12 @@ def _check_target(target: Path) -> None:
 
 def _lay_out(root: Path, name: str, template: Template) -> None:
     """Write the project's files under *root* (an empty folder)."""
+    project = Project(root)
     for sheet, columns in sheet_headers(template).items():
-        write_text(root / "extracted" / sheet, header_line(columns))
+        write_text(project.extracted / sheet, header_line(columns))
     for relative, text in template.files.items():
-        write_text(root / relative, text.replace("{name}", name) if relative == "review.toml" else text)
-    (root / "reports").mkdir()
+        write_text(root / relative, text.replace("{name}", name) if relative == SETTINGS_FILE else text)
+    project.reports.mkdir()
     rows = "study" if template.name == "blank" else "study, cohort, patient, procedure or event"
     write_text(root / "README.md", README.format(name=name, template=template.name,
                                                  version=template.version, rows=rows))

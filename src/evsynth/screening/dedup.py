@@ -39,9 +39,6 @@ from evsynth.screening.log import (
     record_id,
 )
 
-#: Where the merge log lives, relative to the project folder.
-MERGE_LOG = Path("extracted") / "merge-log.csv"
-
 KEYS: tuple[str, ...] = ("pmid", "doi", "title+year+first_author")
 
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*|doi\s+)", re.IGNORECASE)

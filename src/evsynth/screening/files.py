@@ -12,6 +12,7 @@ import datetime as _dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from evsynth.core.project import Project
 from evsynth.core.errors import EvsynthError
 from evsynth.core.settings import load_settings
 from evsynth.screening.dedup import Merge, load_merges, save_merges
@@ -44,7 +45,7 @@ class ReviewFiles:
     @property
     def runs(self) -> Path:
         """Where the harvest and update runs are: ``queries/runs``."""
-        return self.root / "queries" / "runs"
+        return Project(self.root).runs
 
     @property
     def reasons(self) -> tuple[str, ...]:

@@ -8,20 +8,15 @@ are not already in the sheet (same PMID or DOI).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-
-import pandas as pd
 
 from evsynth.screening.citations import Citation, citation_from_entry, citation_from_study
 from evsynth.screening.dedup import normalise_doi
-from evsynth.core.errors import EvsynthError
 from evsynth.search.records import Record
 from evsynth.screening.files import ReviewFiles
-from evsynth.screening.log import ScreeningEntry, read_frame
+from evsynth.screening.log import ScreeningEntry
 from evsynth.screening.retraction_watch import Flagged, flagged_included
-
-STUDY_COLUMNS: tuple[str, ...] = ("study_id", "reference", "first_author")
 
 
 @dataclass(frozen=True)
@@ -36,18 +31,17 @@ class PreviousStudy:
     doi: str
 
 
-def load_previous_studies(files: ReviewFiles) -> list[PreviousStudy]:
-    """The rows of ``studies.csv`` (empty list when the file is absent)."""
-    if not files.studies.exists():
-        return []
-    frame: pd.DataFrame = read_frame(files.studies, STUDY_COLUMNS)
-    missing = [c for c in STUDY_COLUMNS if c not in frame.columns]
-    if missing:
-        raise EvsynthError(f"{files.studies}:1: missing column(s): {', '.join(missing)}")
+def previous_from_rows(rows: Iterable[Mapping[str, str]]) -> list[PreviousStudy]:
+    """The previous version's studies from the rows of ``studies.csv``.
+
+    The rows come from the sheet engine (``evsynth.review.load.read_studies``
+    for the commands, the typed review for the build): the sheet is read once,
+    by one rule, and this module only interprets it. Empty cells are ``""``.
+    """
     get = lambda row, name: str(row.get(name, "") or "").strip()  # noqa: E731
     return [PreviousStudy(get(r, "study_id"), get(r, "reference"), get(r, "first_author"),
                           get(r, "year"), get(r, "pmid"), get(r, "doi"))
-            for r in frame.to_dict("records")]
+            for r in rows]
 
 
 def is_previous_study(record: Record, previous: Sequence[PreviousStudy]) -> bool:
@@ -79,22 +73,20 @@ def _marked(citation: Citation, flagged: dict[str, Flagged]) -> Citation:
     return replace(citation, note=note)
 
 
-def included_citations(files: ReviewFiles) -> list[Citation]:
-    """Every included study as a citation: the previous version's first, then the new ones.
+def included_citations(files: ReviewFiles, study_rows: Sequence[Mapping[str, str]]) -> list[Citation]:
+    """Every included study as a citation: the previous version's (*study_rows*, the rows of
+    ``studies.csv`` read by the sheet engine) first, then the new ones.
 
     A study flagged retracted or with an expression of concern says so in its
     note (RIS ``N1``, BibTeX ``note``, CSL-JSON ``note``).
     """
     entries, _ = files.load()
-    previous_frame = read_frame(files.studies, STUDY_COLUMNS) if files.studies.exists() else None
-    previous = load_previous_studies(files)
+    previous = previous_from_rows(study_rows)
     flagged: dict[str, Flagged] = {}
     for f in flagged_included(files.extracted, entries):
         flagged[f.study] = f
         if f.pmid:
             flagged["pmid:" + f.pmid] = f
-    out: list[Citation] = []
-    if previous_frame is not None:
-        out.extend(citation_from_study(r) for r in previous_frame.to_dict("records"))
+    out = [citation_from_study(r) for r in study_rows]
     out.extend(citation_from_entry(e) for e in new_inclusions(entries, previous))
     return [_marked(c, flagged) for c in out]

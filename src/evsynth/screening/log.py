@@ -36,19 +36,18 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-
-import pandas as pd
-import pandera.pandas as pa
+from typing import TYPE_CHECKING
 
 from evsynth.core.atomic import write_text
 from evsynth.core.csv_read import iter_records
-from evsynth.core.csv_text import dataclass_csv
+from evsynth.core.csv_text import dataclass_csv, restore
 from evsynth.core.errors import EvsynthError
 from evsynth.core.settings import DEFAULT_EXCLUSION_REASONS
 from evsynth.core.text import CONTROL, CONTROL_OR_BREAK, control_problem
 
-#: Where the screening log lives, relative to the project folder.
-SCREENING_LOG = Path("extracted") / "screening.csv"
+if TYPE_CHECKING:  # pandas and pandera are imported where a log is read: `screen` starts faster
+    import pandas as pd
+    import pandera.pandas as pa
 
 STAGES: tuple[str, ...] = ("title/abstract", "full text")
 DECISIONS: tuple[str, ...] = ("include", "exclude", "pending", "maybe")
@@ -156,6 +155,8 @@ def next_record_number(entries: Sequence[ScreeningEntry]) -> int:
 
 def _schema(reasons: Sequence[str]) -> pa.DataFrameSchema:
     """Per-column rules of the log (cross-column rules are in :func:`_row_errors`)."""
+    import pandera.pandas as pa
+
     text = {"dtype": str, "nullable": False, "coerce": True}
     return pa.DataFrameSchema(
         {
@@ -232,6 +233,9 @@ def validate_frame(frame: pd.DataFrame, name: str,
                    reasons: Sequence[str] = REASONS) -> list[str]:
     """All problems of a log read by :func:`read_frame` (strings, indexed by row number),
     as ``name:row:column: message`` lines."""
+    import pandas as pd
+    import pandera.pandas as pa
+
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         return [f"{name}:1: missing column(s): {', '.join(missing)}"]
@@ -262,7 +266,8 @@ def validate_frame(frame: pd.DataFrame, name: str,
 
 
 def read_frame(path: Path, expected: Sequence[str] = COLUMNS) -> pd.DataFrame:
-    """The CSV as strings (nothing turned into NaN), indexed by row number, or a one-line error.
+    """The CSV as strings (nothing turned into NaN, neutralised formulas restored), indexed by row
+    number, or a one-line error.
 
     Rows are numbered as a spreadsheet shows them (the header is row 1; blank
     rows are skipped but counted). A file that is empty, whose first row is not
@@ -271,6 +276,8 @@ def read_frame(path: Path, expected: Sequence[str] = COLUMNS) -> pd.DataFrame:
     refused with ``file:row:column: message`` (a quoting error names the line of
     the file where the broken quote stands).
     """
+    import pandas as pd
+
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
@@ -305,7 +312,7 @@ def read_frame(path: Path, expected: Sequence[str] = COLUMNS) -> pd.DataFrame:
         if len(record.cells) != len(header):
             raise EvsynthError(f"{path}:{number}:*: has {len(record.cells)} cells, "
                                f"the header has {len(header)}")
-        rows.append(record.cells)
+        rows.append([restore(cell) for cell in record.cells])  # the apostrophe evsynth put before a formula start
         numbers.append(number)
     return pd.DataFrame(rows, columns=header, index=pd.Index(numbers, dtype="int64"), dtype=object)
 

@@ -37,11 +37,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
 from evsynth.screening.dedup import Merge, active_merges, normalise_doi
-from evsynth.screening.known import PreviousStudy, load_previous_studies
-from evsynth.screening.files import ReviewFiles
+from evsynth.screening.known import PreviousStudy
 from evsynth.screening.log import NOT_RETRIEVED, OTHER_METHODS, ScreeningEntry
 
 Count = int | None
@@ -230,14 +228,6 @@ def check_invariants(counts: PrismaCounts) -> list[str]:
     return problems
 
 
-def _has_rows(path: Path) -> bool:
-    """True when the CSV at *path* has at least one data row."""
-    if not path.is_file():
-        return False
-    lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
-    return len(lines) > 1
-
-
 def previous_version_studies(previous: Sequence[PreviousStudy],
                              entries: Sequence[ScreeningEntry]) -> list[PreviousStudy]:
     """The rows of ``studies.csv`` that are not studies included through the log (by PMID or DOI)."""
@@ -248,39 +238,39 @@ def previous_version_studies(previous: Sequence[PreviousStudy],
             if not ((p.pmid and p.pmid in pmids) or (p.doi and normalise_doi(p.doi) in dois))]
 
 
-def review_prisma_counts(extracted: str | Path = "extracted",
-                         notes: Sequence[str] = (), *,
+def review_prisma_counts(previous: Sequence[PreviousStudy], entries: Sequence[ScreeningEntry],
+                         merges: Sequence[Merge], *, own_series: bool = False,
+                         notes: Sequence[str] = (),
                          previous_version: Sequence[str] | None = None, released: str = "",
                          settled_records: Collection[str] = (),
                          settled_merges: Collection[str] = ()) -> PrismaCounts:
-    """The review's PRISMA counts from ``extracted/`` (screening log, merge log, studies.csv).
+    """The review's PRISMA counts from what the command has read once (nothing is read here).
 
-    Previous version = the studies *previous_version* lists (the newest
-    version of ``review.toml``); by default the published studies of
+    *previous* are the rows of ``studies.csv``, *entries* and *merges* the
+    screening and merge logs, *own_series* whether the authors' own case series
+    has procedures. Previous version = the studies *previous_version* lists (the
+    newest version of ``review.toml``); by default the published studies of
     ``studies.csv`` (rows with a reference number) that are not studies the log
     included (same PMID or DOI: in a project started with ``evsynth init`` the
     sheet holds the log's own inclusions, each counted once, as new); plus the
-    authors' own case series when ``case_procedures.csv`` has rows. With no
-    screening log (or an empty one) and no release since the seed, the diagram
-    is the previous version's own flow: PubMed and manual cross-referencing as
-    sources, every count it does not report shown as not reported, and the
-    included studies as the total. Otherwise the updated-review form: previous
-    version + new studies from the log. After a release (*released* names it),
-    the log's records settled by then (*settled_records*: excluded, or included
-    at full text) and its merges by then (*settled_merges*) belong to earlier
-    versions and are left out: the flow is this update's.
-    *notes* (the review's ``previous_version_notes``) go under the diagram.
+    authors' own case series when *own_series*. With no screening log (or an
+    empty one) and no release since the seed, the diagram is the previous
+    version's own flow: PubMed and manual cross-referencing as sources, every
+    count it does not report shown as not reported, and the included studies as
+    the total. Otherwise the updated-review form: previous version + new studies
+    from the log. After a release (*released* names it), the log's records
+    settled by then (*settled_records*: excluded, or included at full text) and
+    its merges by then (*settled_merges*) belong to earlier versions and are left
+    out: the flow is this update's. *notes* (the review's
+    ``previous_version_notes``) go under the diagram.
     """
-    files = ReviewFiles(Path(extracted))
-    entries, merges = files.load()
     # A row of studies.csv that is a study the log included (same PMID or DOI) is a new
     # study curated into the sheets, not one of the previous version: counted once, as new.
-    previous = previous_version_studies(load_previous_studies(files), entries)
+    previous = previous_version_studies(previous, entries)
     if previous_version is not None:
         published = len(previous_version)
     else:
         published = len({p.reference or p.study_id for p in previous if p.reference})
-    own_series = _has_rows(Path(extracted) / "case_procedures.csv")
     has_previous = bool(previous) if previous_version is None else bool(previous_version)
     previous_studies = published + int(own_series) if has_previous else None
     what = f"studies of version {released}" if released else "published studies"

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evsynth.core.project import Project
 from evsynth.core.errors import EvsynthError
 from evsynth.core.settings import load_settings
 from evsynth.screening.dual import agreement_pairs, cohens_kappa, find_conflicts, sync_second_log
@@ -83,7 +84,7 @@ class ScreeningSession:
             raise EvsynthError("screening needs a reviewer name (--reviewer NAME, or --as NAME)")
         session = cls(files=files, reviewer=reviewer.strip(), second=second, clock=clock,
                       records=records_of_runs(files.runs),
-                      terms=query_terms(files.root / "queries"))
+                      terms=query_terms(Project(files.root).queries))
         if second:
             own, added = sync_second_log(files.load_log(), files.load_log(session.path))
             if added or not session.path.exists():

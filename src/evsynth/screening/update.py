@@ -40,12 +40,12 @@ from evsynth.screening.chase import included_pmids
 from evsynth.core.csv_text import dataclass_csv
 from evsynth.screening.dedup import merge_records
 from evsynth.core.errors import EvsynthError
+from evsynth.core.project import RUNS
 from evsynth.search.eutils import EutilsClient
 from evsynth.search.harvest import new_run_dir, run_query, spec_from_query
 from evsynth.screening.known import (
     PreviousStudy,
     is_previous_study,
-    load_previous_studies,
 )
 from evsynth.search.queries import Query, load_queries
 from evsynth.search.records import Record
@@ -224,12 +224,14 @@ def _relative(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def run_update(client: EutilsClient, queries_dir: Path, files: ReviewFiles, *,
-               today: date | None = None, overlap_days: int = OVERLAP_DAYS,
+def run_update(client: EutilsClient, queries_dir: Path, files: ReviewFiles,
+               previous: Sequence[PreviousStudy], *, today: date | None = None, overlap_days: int = OVERLAP_DAYS,
                now: datetime | None = None, progress: bool = False) -> UpdateOutcome:
     """Update every query in *queries_dir*, then check the included studies; writes the logs.
 
-    The screening log, merge log and update log are written after each query
+    *previous* are the previous version's studies (``studies.csv``, read by the
+    caller through the sheet engine). The screening log, merge log and update
+    log are written after each query
     (atomically), so an update stopped half-way keeps what it finished.
     """
     moment = now or datetime.now(timezone.utc)
@@ -239,11 +241,10 @@ def run_update(client: EutilsClient, queries_dir: Path, files: ReviewFiles, *,
     update_log = files.extracted / "update-log.csv"
     history = load_update_log(update_log)
     entries, merges = files.load()
-    previous = load_previous_studies(files)
     outcomes: list[QueryOutcome] = []
     project = queries_dir.parent
     for query in queries:
-        harvest_dir = (latest_harvest(queries_dir / "runs", query)
+        harvest_dir = (latest_harvest(queries_dir / RUNS, query)
                        if not any(r.query == query.name for r in history) else None)
         if harvest_dir is not None:
             manifest, found = load_run(harvest_dir)
@@ -265,7 +266,7 @@ def run_update(client: EutilsClient, queries_dir: Path, files: ReviewFiles, *,
             outcomes.append(QueryOutcome(run, False, dict(result.matched), from_harvest=True))
         mindate, maxdate, first = update_window(query, history, day, overlap_days)
         spec = spec_from_query(query, mindate=mindate, maxdate=maxdate, datetype=DATETYPE)
-        run_dir = new_run_dir(queries_dir / "runs", query.name, moment)
+        run_dir = new_run_dir(queries_dir / RUNS, query.name, moment)
         harvest = run_query(client, spec, run_dir, progress=progress, today=day)
         found = list(harvest.records)
         records = [r for r in found if not is_previous_study(r, previous)]

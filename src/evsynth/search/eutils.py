@@ -37,16 +37,17 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlencode, urlsplit
-
-import requests
 
 from evsynth import __version__
 from evsynth.core.errors import EvsynthError
 from evsynth.search.pubmed_xml import PubmedXmlError, parse_pubmed_xml
 from evsynth.search.ratelimit import RateLimiter, default_lock_path, ncbi_rate
 from evsynth.search.records import Record
+
+if TYPE_CHECKING:  # requests is imported when a client is made: commands without the network start faster
+    import requests
 
 #: NCBI's E-utilities endpoint.
 DEFAULT_BASE_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
@@ -173,6 +174,8 @@ class EutilsClient:
                  sleep: Callable[[float], None] = time.sleep,
                  rng: random.Random | None = None,
                  on_retry: Callable[[str], None] | None = None) -> None:
+        import requests
+
         self.base_url = resolve_base_url(base_url)
         self.email = email
         self._api_key = api_key or None
@@ -203,6 +206,8 @@ class EutilsClient:
         ``parse`` raises :class:`MalformedResponse` for a body worth retrying and
         :class:`EutilsError` for a final answer.
         """
+        import requests
+
         items = list(params.items()) if isinstance(params, dict) else list(params)
         items.append(("tool", self.tool))
         if self.email:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from evsynth.core.atomic import atomic_open, write_bytes, write_text
+from evsynth.core.csv_text import neutralise
 from evsynth.core.errors import EvsynthError
 from evsynth.search.records import Record
 
@@ -87,7 +88,7 @@ def write_records(folder: Path, records: list[Record]) -> dict[str, str]:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for record in records:
-            writer.writerow(csv_row(record))
+            writer.writerow({key: neutralise(value) for key, value in csv_row(record).items()})
     return {name: sha256(folder / name) for name in (RECORDS_JSONL, RECORDS_CSV)}
 
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-RUNS_DIR = Path("queries") / "runs"
-MANIFEST = "manifest.json"
+from evsynth.core.project import Project
+from evsynth.search.runs import MANIFEST
+
 #: A manifest bigger than this is not a manifest (skipped without reading it).
 MAX_MANIFEST_BYTES = 5_000_000
 _STAMP = re.compile(r"^(?P<stamp>.+?)(?:-(?P<n>\d+))?$")
@@ -90,7 +91,7 @@ def run_from_manifest(manifest: dict[str, Any], query_folder: str, folder: str) 
 
 def latest_runs(root: Path) -> tuple[SearchRun, ...]:
     """The newest run with a usable manifest of each query under ``root/queries/runs``, by query folder name."""
-    runs_root = root / RUNS_DIR
+    runs_root = Project(root).runs
     try:
         query_dirs = sorted(p for p in runs_root.iterdir() if p.is_dir()) if runs_root.is_dir() else []
     except OSError:

@@ -24,10 +24,12 @@ from pandera.errors import SchemaErrors
 
 from evsynth.core.csv_read import CsvSyntaxError, iter_records
 from evsynth.core.text import CONTROL_OR_BREAK, control_problem
+from evsynth.core.project import EXTRACTED
 from evsynth.sheets.spec import Field, SheetSet, SheetSpec
 
 
-SHEETS_DIR = "extracted"
+#: The sheets' folder in the project (:mod:`evsynth.core.project`).
+SHEETS_DIR = EXTRACTED
 
 
 @dataclass(frozen=True, order=True)

@@ -47,8 +47,11 @@ from typing import Any
 
 from evsynth.core.errors import EvsynthError
 
+from evsynth.core.project import SHEET_SPEC_FILE
+
 #: The file a project declares its sheets in.
-SPEC_FILE = "sheets.toml"
+#: The specification file at the project root (:mod:`evsynth.core.project`).
+SPEC_FILE = SHEET_SPEC_FILE
 
 #: Column types: free text, whole number, decimal number, one value, a ';'-list of values,
 #: values joined by '+' or ';', ';'-separated footnote markers.

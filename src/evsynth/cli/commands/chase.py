@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from evsynth.screening.chase import LINKS, SOURCE, chase
-from evsynth.cli.options import add_eutils_arguments, make_client
-from evsynth.screening.known import load_previous_studies
+from evsynth.cli.options import add_eutils_arguments, add_root_argument, make_client, project_of
+from evsynth.screening.known import previous_from_rows
 from evsynth.screening.files import ReviewFiles, check_date, today
+from evsynth.review.load import read_studies
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--extracted", default="extracted", metavar="DIR",
-                        help="folder of the screening log and studies.csv (default: extracted)")
+    add_root_argument(parser)
     parser.add_argument("--date", default=None, help="date recorded as added (default: today, UTC)")
     add_eutils_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     date = check_date(args.date) if args.date else today()
-    files = ReviewFiles(Path(args.extracted))
+    project = project_of(args)
+    files = ReviewFiles(project.extracted)
     entries, merges = files.load()
-    previous = load_previous_studies(files)
+    previous = previous_from_rows(read_studies(project.root))
     result = chase(make_client(args), entries, merges, previous, date)
     if not result.chased:
         print(f"No included study has a PMID to chase ({result.without_pmid} without PMID).")

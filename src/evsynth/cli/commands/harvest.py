@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from evsynth.cli.options import ENV_EMAIL, print_retry
+from evsynth.cli.options import ENV_EMAIL, add_root_argument, print_retry, project_of
 from evsynth.core.errors import EvsynthError
 from evsynth.search.eutils import EutilsClient, api_key_from_env
 from evsynth.search.harvest import (DEFAULT_BATCH, SearchSpec, latest_unfinished_run, new_run_dir,
@@ -18,13 +18,12 @@ from evsynth.search.queries import DATETYPES, find_query, load_queries, term_pro
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``evsynth harvest``."""
     parser.add_argument("name", nargs="?", metavar="NAME",
-                        help="query to run (queries/NAME.toml); default: every query")
+                        help="query to run (queries/NAME.toml in the project); default: every query")
     parser.add_argument("--term", metavar="QUERY", help="an ad-hoc PubMed query (needs --out)")
     parser.add_argument("--out", metavar="DIR", type=Path,
                         help="run folder (default: queries/runs/NAME/<UTC timestamp>/); "
                              "an unfinished run there is resumed")
-    parser.add_argument("--queries", metavar="DIR", type=Path, default=Path("queries"),
-                        help="folder of query files (default: queries)")
+    add_root_argument(parser)
     parser.add_argument("--mindate", metavar="YYYY[/MM[/DD]]", help="earliest date (inclusive)")
     parser.add_argument("--maxdate", metavar="YYYY[/MM[/DD]]", help="latest date (inclusive)")
     parser.add_argument("--datetype", choices=DATETYPES,
@@ -67,11 +66,12 @@ def run(args: argparse.Namespace) -> int:
                           maxdate=args.maxdate or "", batch=args.batch)
         jobs.append(("ad-hoc", spec, args.out))
     else:
-        queries = ([find_query(args.queries, args.name)] if args.name
-                   else load_queries(args.queries))
+        project = project_of(args)
+        queries = ([find_query(project.queries, args.name)] if args.name
+                   else load_queries(project.queries))
         if args.out is not None and len(queries) > 1:
             raise EvsynthError("--out needs a single query NAME")
-        runs_root = args.queries / "runs"
+        runs_root = project.runs
         for query in queries:
             spec = spec_from_query(query, mindate=args.mindate, maxdate=args.maxdate,
                                    datetype=args.datetype, batch=args.batch)

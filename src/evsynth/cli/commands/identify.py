@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from evsynth.cli.options import add_eutils_arguments, make_client
+from evsynth.cli.options import add_eutils_arguments, add_root_argument, make_client, project_of
 from evsynth.core.errors import EvsynthError
 from evsynth.screening.files import ReviewFiles, check_date, today
 from evsynth.screening.identify import (confirm, parse_confirmation, propose, read_studies,
@@ -14,8 +13,7 @@ from evsynth.search.queries import query_terms
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--extracted", default="extracted", metavar="DIR",
-                        help="folder of studies.csv (default: extracted)")
+    add_root_argument(parser)
     parser.add_argument("--study", action="append", default=[], metavar="STUDY",
                         help="only this study id (repeatable; default: every study without a PMID)")
     parser.add_argument("--confirm", action="append", default=[], metavar="STUDY=PMID",
@@ -31,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    files = ReviewFiles(Path(args.extracted))
+    project = project_of(args)
+    files = ReviewFiles(project.extracted)
     client = make_client(args)
     if args.confirm:
         date = check_date(args.date) if args.date else today()
@@ -57,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if not studies:
         print("Every study has a PMID.")
         return 0
-    topic = query_terms(files.root / "queries")
+    topic = query_terms(project.queries)
     for proposal in propose(client, studies, topic, per_study=args.top):
         s = proposal.study
         print(f"{s.study_id} {s.first_author}" + (f" {s.year}" if s.year else "")

@@ -6,19 +6,20 @@ import argparse
 import re
 from pathlib import Path
 
+from evsynth.cli.options import add_root_argument, project_of
 from evsynth.screening.dedup import merge_records
 from evsynth.core.errors import EvsynthError
-from evsynth.screening.known import is_previous_study, load_previous_studies
+from evsynth.screening.known import is_previous_study, previous_from_rows
 from evsynth.screening.files import ReviewFiles, check_date, today
 from evsynth.screening.ris import read_ris
+from evsynth.review.load import read_studies
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE.ris", help="RIS file exported from a database")
     parser.add_argument("--source", required=True,
                         help="database or register it came from, e.g. embase, scopus, wos, central")
-    parser.add_argument("--extracted", default="extracted", metavar="DIR",
-                        help="folder of the screening log (default: extracted)")
+    add_root_argument(parser)
     parser.add_argument("--date", default=None, help="date recorded as added (default: today, UTC)")
 
 
@@ -39,9 +40,10 @@ def run(args: argparse.Namespace) -> int:
     if not re.fullmatch(r"[a-z0-9][a-z0-9 ._-]*", source):
         raise EvsynthError(f"--source {args.source!r}: use a short database name (letters, digits, - _ .)")
     date = check_date(args.date) if args.date else today()
-    files = ReviewFiles(Path(args.extracted))
+    project = project_of(args)
+    files = ReviewFiles(project.extracted)
     found = read_ris(args.file, source)
-    previous = load_previous_studies(files)
+    previous = previous_from_rows(read_studies(project.root))
     records = [r for r in found if not is_previous_study(r, previous)]
     entries, merges = files.load()
     result = merge_records(entries, merges, records, source, date)

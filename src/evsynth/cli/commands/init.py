@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from evsynth.core.project import Project
 from evsynth.review.scaffold import DEFAULT_TEMPLATE, TEMPLATES, create_project
 
 
@@ -27,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
     shown = os.path.relpath(args.directory.absolute())
     print(f"Created a review project in {shown}/ from the {args.template!r} template "
           f"({len(made)} files and folders).")
-    print(f"Next: edit {os.path.join(shown, 'queries', 'sample.toml')}, fill in the sheets in "
-          f"{os.path.join(shown, 'extracted')}/ (`evsynth sheets` lists their columns), then run "
+    project = Project(Path(shown))
+    print(f"Next: edit {project.queries / 'sample.toml'}, fill in the sheets in "
+          f"{project.extracted}/ (`evsynth sheets` lists their columns), then run "
           f"`evsynth validate` and `evsynth build` there (see {os.path.join(shown, 'README.md')}).")
     return 0

@@ -7,6 +7,7 @@ import json
 import math
 
 from evsynth.core.errors import EvsynthError
+from evsynth.core.formats import percent
 from evsynth.meta.count_table import read_counts
 from evsynth.meta.pooling import (BASIS_CRUDE, FALLBACKS, METHODS, PoolingError, PoolResult,
                                   SubgroupAnalysis, pool_proportions, pool_subgroups)
@@ -53,7 +54,8 @@ def _level(value: float) -> float:
 
 
 def _pct(value: float | None, digits: int = 1) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{100 * value:.{digits}f}%"
+    text = percent(value, digits, missing="n/a")
+    return text if text == "n/a" else text + "%"
 
 
 def _num(value: float | None, fmt: str = ".3f") -> str:

@@ -9,6 +9,7 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
+from evsynth.cli.options import add_root_argument, project_of
 from evsynth.core.errors import EvsynthError
 from evsynth.core.settings import load_settings
 from evsynth.report.workbench import make_server
@@ -28,8 +29,7 @@ from evsynth.search.runs import records_of_runs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--extracted", default="extracted", metavar="DIR",
-                        help="folder of the screening log (default: extracted)")
+    add_root_argument(parser)
     parser.add_argument("--next", action="store_true",
                         help="show the next record to decide, with its abstract")
     parser.add_argument("--decide", nargs="+", metavar="ID",
@@ -338,7 +338,7 @@ def listing(entries: Sequence[ScreeningEntry], files: ReviewFiles, width: int, l
 
 
 def run(args: argparse.Namespace) -> int:
-    files = ReviewFiles(Path(args.extracted))
+    files = ReviewFiles(project_of(args).extracted)
     if args.decide and args.from_file:
         raise EvsynthError("give --decide or --from, not both")
     if args.port and not args.serve:

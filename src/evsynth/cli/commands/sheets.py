@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from evsynth.cli.options import add_root_argument, project_root
+from evsynth.cli.options import add_root_argument, project_of
 from evsynth.review.load import review_sheets
 from evsynth.sheets.dictionary import FORMATS, data_dictionary
 
@@ -18,5 +18,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print every sheet and column: type, required, allowed values, references, description."""
-    sys.stdout.write(data_dictionary(review_sheets(project_root(args)), args.format))
+    sys.stdout.write(data_dictionary(review_sheets(project_of(args).root), args.format))
     return 0

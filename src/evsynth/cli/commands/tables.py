@@ -6,14 +6,11 @@ import argparse
 import os
 from pathlib import Path
 
+from evsynth.cli.options import add_root_argument, project_of
 from evsynth.core.errors import EvsynthError
 from evsynth.report.compute import review_tables
 from evsynth.report.supplementary import FORMATS, write_supplementary
 from evsynth.report.tables import Table
-
-
-#: Where the tables go when ``--out`` is not given, relative to the project folder.
-DEFAULT_OUT = Path("reports") / "supplementary"
 
 
 def parse_formats(text: str) -> list[str]:
@@ -35,9 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="csv, xlsx or docx; repeat or separate with commas "
                              "(default: all three)")
     parser.add_argument("--out", type=Path, metavar="DIR",
-                        help=f"output folder (default: {DEFAULT_OUT} in the project)")
-    parser.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
-                        help="the review project folder (default: the current folder)")
+                        help="output folder (default: reports/supplementary/ in the project)")
+    add_root_argument(parser)
 
 
 def load_tables(root: Path) -> list[Table]:
@@ -47,14 +43,12 @@ def load_tables(root: Path) -> list[Table]:
 
 def run(args: argparse.Namespace) -> int:
     """Collect the tables, write them, and list the files written."""
-    root: Path = args.root
-    if not root.is_dir():
-        raise EvsynthError(f"{root}: no such project folder")
+    project = project_of(args)
     formats = tuple(dict.fromkeys(args.formats or FORMATS))
-    out_dir = args.out if args.out is not None else root / DEFAULT_OUT
+    out_dir = args.out if args.out is not None else project.supplementary
     if out_dir.exists() and not out_dir.is_dir():
         raise EvsynthError(f"{out_dir} exists and is not a folder")
-    tables = load_tables(root)
+    tables = load_tables(project.root)
     if not tables:
         raise EvsynthError("the review has no tables to write")
     try:

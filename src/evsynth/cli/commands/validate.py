@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from evsynth.cli.options import add_root_argument, project_root
+from evsynth.cli.options import add_root_argument, project_with_sheets
+from evsynth.core.project import Project
 from evsynth.review.load import check, load_review, review_sheets
 from evsynth.review.outcomes import plan_problems
 from evsynth.review.plan import PLAN_FILE, PlanError, load_plan
@@ -22,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    root = project_root(args)
+    root = project_with_sheets(args).root
     checked = check(root)
     problems: list[object] = list(checked.problems)
     try:
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         if not problems and plan.outcomes:
             problems.extend(plan_problems(load_review(root), plan))
-    files = ReviewFiles(root / "extracted")
+    files = ReviewFiles(Project(root).extracted)
     for log in (files.screening, *files.second_reviewers()):
         problems.extend(validate_log(log, files.reasons))
     for item in checked.to_curate:

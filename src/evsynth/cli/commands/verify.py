@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from evsynth.review.claims import claims_summary, verify_claims
-from evsynth.cli.options import add_root_argument, project_root
+from evsynth.cli.options import add_root_argument, project_with_sheets
 from evsynth.review.load import load_review
 from evsynth.review.model import SheetsInvalid
 
@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    root = project_root(args)
+    root = project_with_sheets(args).root
     try:
         review = load_review(root)
     except SheetsInvalid as exc:

@@ -9,20 +9,21 @@ Each table ``KEY`` becomes two UTF-8 files:
   source note, one per line.
 
 Footnotes are kept out of the CSV on purpose: a footnote written as an extra
-row would be read as a data row by every program that loads the file. Cell
-text is written as given; in particular a cell starting with ``=`` is not
-altered (this is a data file, not a spreadsheet — the XLSX workbook stores
-such cells as text).
+row would be read as a data row by every program that loads the file. Text
+cells that a spreadsheet would run as a formula (starting with ``=``, ``+``,
+``-``, ``@``, tab or CR) get a leading apostrophe
+(:func:`evsynth.core.csv_text.neutralise`, as OWASP recommends); numbers
+such as ``-3`` are written as they are.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable
 from pathlib import Path
 
 from evsynth.core.atomic import write_text
+from evsynth.core.csv_text import csv_row, neutralise, writer
 from evsynth.report.tables import Table, cell_text, check_unique_keys
 
 CSV_SUFFIX = ".csv"
@@ -32,10 +33,10 @@ NOTES_SUFFIX = ".notes.txt"
 def render_csv(table: Table) -> str:
     """The CSV text of *table*: header row, then data rows (empty string for ``None``)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(table.columns)
+    out = writer(buffer)
+    out.writerow(csv_row(table.columns))
     for row in table.rows:
-        writer.writerow([cell_text(cell) for cell in row])
+        out.writerow([neutralise(cell) if isinstance(cell, str) else cell_text(cell) for cell in row])
     return buffer.getvalue()
 
 

@@ -34,7 +34,7 @@ from docx.table import _Cell, _Row
 from lxml import etree
 
 from evsynth.core.atomic import write_bytes
-from evsynth.report.ooxml import FIXED_TIMESTAMP, reproducible_package, xml_text
+from evsynth.report.ooxml import FIXED_TIMESTAMP, fit_cell, reproducible_package
 from evsynth.report.tables import Table, cell_text, check_unique_keys, column_kinds
 
 #: Tables with more columns than this are laid out on a landscape page.
@@ -150,12 +150,12 @@ def _set_widths(grid: DocxTable, widths: list[int]) -> None:
             cell.width = Emu(width)
 
 
-def _write_cell(cell: _Cell, text: str, bold: bool, right: bool) -> None:
-    """Put *text* (line breaks kept) into a table cell in table type size."""
+def _write_cell(cell: _Cell, text: str, bold: bool, right: bool, full_text_in: str = "the CSV file") -> None:
+    """Put *text* (line breaks kept, cut at :data:`MAX_CELL_CHARS`) into a table cell in table type size."""
     paragraph = cell.paragraphs[0]
     paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT if right else WD_ALIGN_PARAGRAPH.LEFT
     paragraph.paragraph_format.space_after = Pt(0)
-    for number, line in enumerate(xml_text(text).split("\n")):
+    for number, line in enumerate(fit_cell(text, full_text_in).split("\n")):
         run = paragraph.add_run()
         if number:
             run.add_break()
@@ -180,26 +180,26 @@ def _add_table(document: DocxDocument, table: Table, first: bool) -> None:
     title = document.add_paragraph()
     title.paragraph_format.keep_with_next = True
     title.paragraph_format.space_after = Pt(6)
-    run = title.add_run(xml_text(table.title))
+    run = title.add_run(fit_cell(table.title, f"{table.key}.notes.txt"))
     run.bold = True
     numeric = column_kinds(table)
     grid = document.add_table(rows=1 + len(table.rows), cols=len(table.columns))
     grid.alignment = WD_TABLE_ALIGNMENT.CENTER
     _three_line_rules(grid)
-    _caption(grid, xml_text(table.title))
+    _caption(grid, fit_cell(table.title, f"{table.key}.notes.txt"))
     available = section.page_width - section.left_margin - section.right_margin
     _set_widths(grid, column_widths(table, available))
     for index, row in enumerate(grid.rows):
         _set_row_flag(row, "w:cantSplit")
         values = table.columns if index == 0 else tuple(cell_text(c) for c in table.rows[index - 1])
         for col, (cell, text) in enumerate(zip(row.cells, values)):
-            _write_cell(cell, text, bold=index == 0, right=numeric[col])
+            _write_cell(cell, text, bold=index == 0, right=numeric[col], full_text_in=f"{table.key}.csv")
     _set_row_flag(grid.rows[0], "w:tblHeader")
     for number, note in enumerate(table.notes):
         paragraph = document.add_paragraph()
         paragraph.paragraph_format.space_before = Pt(4 if number == 0 else 0)
         paragraph.paragraph_format.space_after = Pt(0)
-        note_run = paragraph.add_run(xml_text(note))
+        note_run = paragraph.add_run(fit_cell(note, f"{table.key}.notes.txt"))
         note_run.font.size = NOTE_SIZE
 
 

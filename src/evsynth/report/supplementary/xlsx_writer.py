@@ -24,7 +24,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from evsynth.core.atomic import write_bytes
-from evsynth.report.ooxml import FIXED_TIMESTAMP, reproducible_package, xml_text
+from evsynth.report.ooxml import FIXED_TIMESTAMP, fit_cell, reproducible_package
 from evsynth.report.tables import Table, cell_text, check_unique_keys, column_kinds, is_number
 
 #: Excel's limit on the length of a sheet name.
@@ -83,11 +83,12 @@ def column_widths(table: Table) -> list[float]:
 
 def _fill_sheet(sheet: Worksheet, table: Table) -> None:
     """Write title, header, rows and footnotes of *table* into *sheet* and style them."""
-    title = sheet.cell(row=TITLE_ROW, column=1, value=xml_text(table.title))
+    full = f"{table.key}.csv"
+    title = sheet.cell(row=TITLE_ROW, column=1, value=fit_cell(table.title, full))
     title.font = _TITLE_FONT
     numeric = column_kinds(table)
     for col, name in enumerate(table.columns, start=1):
-        cell = sheet.cell(row=HEADER_ROW, column=col, value=xml_text(name))
+        cell = sheet.cell(row=HEADER_ROW, column=col, value=fit_cell(name, full))
         cell.font = _HEADER_FONT
         cell.fill = _HEADER_FILL
         cell.border = _HEADER_BORDER
@@ -99,14 +100,14 @@ def _fill_sheet(sheet: Worksheet, table: Table) -> None:
             if is_number(value) and abs(value) <= EXCEL_MAX_NUMBER:
                 cell.value = value
             elif value is not None:
-                text = xml_text(cell_text(value))
+                text = fit_cell(cell_text(value), full)
                 cell.value = text
                 cell.data_type = "s"  # never a formula, whatever the text starts with
                 if "\n" in text:
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
     last_row = HEADER_ROW + len(table.rows)
     for offset, note in enumerate(table.notes, start=2):
-        cell = sheet.cell(row=last_row + offset, column=1, value=xml_text(note))
+        cell = sheet.cell(row=last_row + offset, column=1, value=fit_cell(note, f"{table.key}.notes.txt"))
         cell.data_type = "s"
         cell.font = _NOTE_FONT
     for col, width in enumerate(column_widths(table), start=1):

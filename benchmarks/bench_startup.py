@@ -1,0 +1,100 @@
+"""Start-up time of the command line, as ratios against a bare ``python -c pass`` in the same run.
+
+Times ``evsynth --help``, ``evsynth validate`` and ``evsynth screen`` on the
+bundled review (copied to a temporary folder, run from there, so the project
+is found from the current folder) and ``python -c pass``, each as the median
+wall time of ``--repeat`` runs, the runs of all commands interleaved so that
+a busy machine slows them alike. Ratios, not seconds, are the result: the
+2-core machines these run on vary several-fold with their load.
+
+    .venv/bin/python benchmarks/bench_startup.py                     # this checkout
+    .venv/bin/python benchmarks/bench_startup.py --checkout before=../old-checkout --checkout after=.
+
+Each ``--checkout NAME=DIR`` is a checkout with its own ``.venv`` (e.g. a
+``git worktree`` of an older commit); the bundled review of each checkout is
+used with that checkout's evsynth. Aims (issue 10): ``--help`` within 3x of
+bare Python, ``validate`` within 10x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parents[1]
+COMMANDS: dict[str, list[str]] = {
+    "python -c pass": ["-c", "pass"],
+    "evsynth --help": ["-m", "evsynth", "--help"],
+    "evsynth validate": ["-m", "evsynth", "validate"],
+    "evsynth screen": ["-m", "evsynth", "screen"],
+}
+AIMS = {"evsynth --help": 3.0, "evsynth validate": 10.0}
+
+
+def _project_copy(checkout: Path, into: Path) -> Path:
+    """The checkout's bundled review (sheets, queries and its TOML files) in a fresh folder."""
+    root = into / checkout.name
+    shutil.copytree(checkout / "extracted", root / "extracted")
+    if (checkout / "queries").is_dir():
+        shutil.copytree(checkout / "queries", root / "queries")
+    for path in checkout.glob("*.toml"):  # review.toml, sheets.toml, analysis.toml where they exist
+        if path.name != "pyproject.toml":
+            shutil.copy2(path, root / path.name)
+    return root
+
+
+def _time(python: Path, args: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    done = subprocess.run([str(python), *args], cwd=cwd, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 2):  # --help without a command exits 0; nothing else may fail
+        raise SystemExit(f"{python} {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkout", action="append", default=[], metavar="NAME=DIR",
+                        help="a checkout with its own .venv (default: this one, as 'this')")
+    parser.add_argument("--repeat", type=int, default=7, help="runs per command (median reported)")
+    args = parser.parse_args()
+    checkouts = [(name, Path(folder).resolve()) for name, _, folder in
+                 (item.partition("=") for item in args.checkout)] or [("this", HERE)]
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = []
+        for name, checkout in checkouts:
+            python = checkout / ".venv" / "bin" / "python"
+            if not python.is_file():
+                raise SystemExit(f"{checkout}: no .venv/bin/python")
+            runs.append((name, python, _project_copy(checkout, Path(tmp))))
+        for _, python, project in runs:  # warm the file cache and the bytecode
+            for command in COMMANDS.values():
+                _time(python, command, project)
+        times: dict[tuple[str, str], list[float]] = {(n, c): [] for n, _, _ in runs for c in COMMANDS}
+        for _ in range(args.repeat):
+            for name, python, project in runs:
+                for label, command in COMMANDS.items():
+                    times[(name, label)].append(_time(python, command, project))
+    print(f"median of {args.repeat} runs each, interleaved; ratio = command / python -c pass of the same checkout")
+    header = f"{'command':<20}" + "".join(f"{name + ' s':>12}{name + ' ×':>10}" for name, _, _ in runs) + "  aim"
+    print(header)
+    for label in COMMANDS:
+        line = f"{label:<20}"
+        for name, _, _ in runs:
+            base = statistics.median(times[(name, "python -c pass")])
+            value = statistics.median(times[(name, label)])
+            line += f"{value:>12.3f}{value / base:>10.1f}"
+        aim = AIMS.get(label)
+        print(line + (f"  ≤ {aim:g}×" if aim else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
