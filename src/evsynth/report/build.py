@@ -77,7 +77,7 @@ def page_sources(build: Build) -> dict[str, Any]:
 
     The template places these; it spells no sheet, row or file itself.
     """
-    lit = build.counts["literature"]
+    lit = build.counts["current"]["literature"]
     ids = procedure_ids(build.review)
     return {
         "studies": provenance.sheet_row_count("studies", lit["studies"]),
