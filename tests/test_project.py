@@ -16,7 +16,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "evsynth"
 
 #: Commands that work on a project (init makes one from DIR; pool reads the CSV it is given).
 PROJECT_COMMANDS = {"harvest", "update", "import", "screen", "chase", "export", "validate", "verify",
-                    "build", "tables", "sheets"}
+                    "build", "tables", "sheets", "identify", "extract", "release", "simulate"}
 
 
 def test_the_root_is_found_from_any_subfolder(tmp_path, monkeypatch):

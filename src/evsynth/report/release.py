@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from evsynth.core.project import Project
 from evsynth import __version__
 from evsynth.core.atomic import write_bytes
 from evsynth.core.errors import EvsynthError
@@ -66,7 +67,7 @@ def release(root: Path, name: str, *, date: str, citation: str = "", doi: str = 
     check_regressions(build.claims)
     review = build.review
     studies = studies_section(review)
-    entries, merges = ReviewFiles(root / "extracted").load()
+    entries, merges = ReviewFiles(Project(root).extracted).load()
     record = ReleaseRecord(
         name=name, date=date, sheet_sha256=review.content_hash, studies=studies,
         counts=build.counts["current"], figures=snapshot(build),

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from evsynth.core.project import Project
 from evsynth.core.atomic import write_text
 from evsynth.core.errors import EvsynthError
 from evsynth.core.settings import VERSION_NAME, ReviewSettings
@@ -31,7 +32,8 @@ from evsynth.review.load import review_sheets
 from evsynth.review.versions import next_version
 from evsynth.screening.citations import split_name
 from evsynth.screening.dedup import normalise_doi
-from evsynth.screening.log import SCREENING_LOG, ScreeningEntry, find_entry, load_log
+from evsynth.screening.files import ReviewFiles
+from evsynth.screening.log import ScreeningEntry, find_entry, load_log
 from evsynth.sheets import engine as sheets
 from evsynth.sheets.engine import SheetRead
 from evsynth.sheets.spec import SheetSet, SheetSpec
@@ -126,9 +128,9 @@ def _version_for(studies: SheetRead, settings: ReviewSettings, asked: str | None
 def extract(root: Path, key: str, settings: ReviewSettings, *, version: str | None = None,
             today: date | None = None) -> Extraction:
     """Add the study of screening-log record *key* (record id or PMID) and its rows to curate."""
-    log = root / SCREENING_LOG
+    log = ReviewFiles(Project(root).extracted).screening
     if not log.is_file():
-        raise EvsynthError(f"{SCREENING_LOG}: no screening log yet (evsynth update or evsynth import fill it)")
+        raise EvsynthError(f"{Project(root).relative(log)}: no screening log yet (evsynth update or evsynth import fill it)")
     entries = load_log(log)
     entry = entries[find_entry(entries, key)]
     if not entry.is_included:

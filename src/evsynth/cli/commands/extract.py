@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from evsynth.cli.options import add_root_argument, project_root
+from evsynth.cli.options import add_root_argument, project_with_sheets
 from evsynth.core.settings import load_settings
 from evsynth.review.extraction import extract
 from evsynth.screening.files import check_date
@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    root = project_root(args)
+    root = project_with_sheets(args).root
     today = date.fromisoformat(check_date(args.today, "--today")) if args.today else None
     done = extract(root, args.record, load_settings(root), version=args.version, today=today)
     e = done.entry

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from evsynth.cli.options import add_root_argument, project_root
+from evsynth.cli.options import add_root_argument, project_with_sheets
 from evsynth.report.release import release
 from evsynth.screening.files import today
 
@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    root = project_root(args)
+    root = project_with_sheets(args).root
     done = release(root, args.name, date=args.date or today(), citation=args.citation, doi=args.doi)
     v = done.version
     added = f"{len(done.added)} added since {done.previous or 'the start'}" + (
