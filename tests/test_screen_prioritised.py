@@ -33,7 +33,7 @@ def project(tmp_path, pending_titles, decisions=True, toml=""):
 
 
 def listing(tmp_path, capsys):
-    assert main(["screen", "--extracted", str(tmp_path / "extracted")]) == 0
+    assert main(["screen", "--root", str(tmp_path)]) == 0
     return capsys.readouterr().out
 
 

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from evsynth.screening.known import previous_from_rows
+from evsynth.screening.files import ReviewFiles
+from evsynth.review.load import read_studies
 from evsynth.cli.main import main
 from evsynth.core.errors import EvsynthError
 from evsynth.core.settings import VersionSpec, append_version, load_settings
@@ -249,14 +252,22 @@ def test_a_release_stopped_before_review_toml_is_made_again(project, monkeypatch
 
 # ------------------------------------------------------------------ PRISMA from the versions
 
+def _prisma(project, **options):
+    """The PRISMA counts as the build computes them (studies.csv by the sheet engine, the logs once;
+    the bundled review has its own case series)."""
+    entries, merges = ReviewFiles(project / "extracted").load()
+    return review_prisma_counts(previous_from_rows(read_studies(project)), entries, merges,
+                                own_series=True, **options)
+
+
 def test_prisma_previous_version_and_the_records_settled_by_a_release(project):
     ext = project / "extracted"
     save_log(ext / "screening.csv", [decided(1, "include", stage="full text"), decided(2, "exclude", reason="wrong population"),
                                      entry(3), decided(4, "include")])
-    seed = review_prisma_counts(ext, previous_version=SEED)
+    seed = _prisma(project, previous_version=SEED)
     assert (seed.previous_studies, seed.new_studies, seed.total_studies) == (18, 1, 19)
     assert seed.previous_detail == ("17 published studies + the authors' case series",)
-    after = review_prisma_counts(ext, previous_version=SEED + ["S29"], released="2026-12",
+    after = _prisma(project, previous_version=SEED + ["S29"], released="2026-12",
                                  settled_records=["R00001", "R00002"])
     assert (after.previous_studies, after.new_studies, after.total_studies) == (19, 0, 19)
     assert after.databases.identified == {"pubmed": 2}  # R00003 (pending) and R00004 (awaiting full text)
