@@ -65,6 +65,54 @@ def test_next_shows_the_abstract_and_the_command_to_decide(project, capsys):
     assert "evsynth screen --as cd --decide R00001 include" in capsys.readouterr().out
 
 
+def test_next_shows_the_stopping_status_for_the_projects_target(project, capsys):
+    """--next says where the review stands (review.toml's target), also when nothing is left."""
+    from evsynth.screening.prioritise import stopping_status
+
+    with (project / "review.toml").open("a", encoding="utf-8") as handle:
+        handle.write("\n[screening]\ntarget_recall = 0.8\nconfidence = 0.9\n")
+
+    def expected(name: str = "screening.csv") -> list[str]:
+        status = stopping_status(list(log(project, name).values()), target_recall=0.8,
+                                 confidence=0.9)
+        return [status.describe(), "  " + status.heuristic()]
+
+    assert main(["screen", "--next"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Next: title/abstract (0 of 12 decided")
+    assert lines[1:3] == expected()
+    assert lines[1].startswith("0 of 12 records screened, 0 includes found. Stopping criterion "
+                               "not met for recall ≥ 80 % with 90 % confidence")
+    assert main(["screen", "--decide", "R00001", "include", "--reviewer", "AB",
+                 "--date", "2025-03-01"]) == 0
+    assert main(["screen", "--decide", "R00002", "R00003", "exclude", "--reviewer", "AB",
+                 "--date", "2025-03-02"]) == 0
+    capsys.readouterr()
+    assert main(["screen", "--next"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:3] == expected()
+    assert lines[1].startswith("3 of 12 records screened, 1 include found.")
+    assert lines[2] == ("  Heuristic only, no guarantee: the last 2 records screened were "
+                        "all excluded.")
+    # A second reviewer's --next counts their own (blind) decisions, not the main log's.
+    assert main(["screen", "--as", "cd", "--next"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:3] == expected("screening-cd.csv")
+    assert lines[1].startswith("0 of 12 records screened, 0 includes found.")
+    # Nothing left: the status still shows, and with every record screened the criterion is met.
+    rest = [f"R{n:05d}" for n in range(4, 13)]
+    assert main(["screen", "--decide", *rest, "exclude", "--reviewer", "AB",
+                 "--date", "2025-03-03"]) == 0
+    assert main(["screen", "--decide", "R00001", "exclude", "--reason", "wrong population",
+                 "--reviewer", "AB", "--date", "2025-03-04"]) == 0  # at full text
+    capsys.readouterr()
+    assert main(["screen", "--next"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["Nothing to screen (12 records in the log).", *expected()]
+    assert lines[1].startswith("12 of 12 records screened, 1 include found. Stopping "
+                               "criterion MET: recall ≥ 80 % with 90 % confidence")
+
+
 def test_listing_hint_keeps_as_name_for_a_second_reviewer(project, capsys):
     assert main(["screen", "--as", "cd", "--limit", "2"]) == 0
     out = capsys.readouterr().out

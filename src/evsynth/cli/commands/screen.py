@@ -188,6 +188,16 @@ def explain_report(entry: ScreeningEntry, merges: Sequence[Merge]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def screening_status(entries: Sequence[ScreeningEntry], files: ReviewFiles) -> StoppingStatus | None:
+    """The stopping status of *entries* for the project's ``[screening]`` target and
+    confidence (``review.toml``); ``None`` for an empty log."""
+    if not entries:
+        return None
+    settings = load_settings(files.root).screening
+    return stopping_status(entries, target_recall=settings.target_recall,
+                           confidence=settings.confidence)
+
+
 def _ranking_seed(files: ReviewFiles) -> int | None:
     """The seed of the ranking, or ``None`` when the project screens in log order."""
     settings = load_settings(files.root).screening
@@ -195,14 +205,20 @@ def _ranking_seed(files: ReviewFiles) -> int | None:
 
 
 def next_report(entries: Sequence[ScreeningEntry], records: dict[str, Record], width: int,
-                second: str | None = None, seed: int | None = 0) -> str:
-    """The next record to decide (highest ranked first) with its abstract, MeSH terms and the command to decide it."""
+                second: str | None = None, seed: int | None = 0,
+                status: StoppingStatus | None = None) -> str:
+    """The next record to decide (highest ranked first) with its abstract, MeSH terms and the command to decide it.
+
+    *status*: the stopping status of *entries* (:func:`screening_status`), shown
+    under the heading (and when nothing is left to screen) with the heuristic beside it.
+    """
     ranking = rank_pending(entries, record_texts(records.values()), seed) \
         if seed is not None and any(is_to_screen(e) for e in entries) else []
     queue = order_pending(entries, ranking)
     counts = progress(entries)
+    where = [status.describe(), "  " + status.heuristic()] if status is not None else []
     if not queue:
-        return f"Nothing to screen ({len(entries)} records in the log).\n"
+        return "\n".join([f"Nothing to screen ({len(entries)} records in the log).", *where]) + "\n"
     entry = queue[0]
     record = records.get(entry.pmid) if entry.pmid else None
     card = record_card(entry, record)
@@ -210,7 +226,7 @@ def next_report(entries: Sequence[ScreeningEntry], records: dict[str, Record], w
                                 subsequent_indent="    ")
     lines = [f"Next: {card['stage']} ({counts.decided} of {counts.total} decided; "
              f"{counts.title_abstract_open} open at title/abstract, {counts.full_text_open} at full text)",
-             ""]
+             *where, ""]
     lines.extend(format_entry(entry, width))
     if card["flag"]:
         lines.append(f"    ! {card['flag'].upper()}: {card['flag_detail']}")
@@ -314,7 +330,7 @@ def run_second(args: argparse.Namespace, files: ReviewFiles) -> int:
     width = shutil.get_terminal_size((100, 24)).columns - 2
     if args.next:
         print(next_report(own, records_of_runs(files.runs), width, args.second,
-                          _ranking_seed(files)), end="")
+                          _ranking_seed(files), screening_status(own, files)), end="")
         return 0
     print(f"{path.name}: {len(own)} records" + (f" ({added} new from the main log)" if added else ""))
     print(listing(own, files, width, max(args.limit, 0), args.second), end="")
@@ -332,9 +348,8 @@ def listing(entries: Sequence[ScreeningEntry], files: ReviewFiles, width: int, l
     if any(is_to_screen(e) for e in entries):
         order = rank_pending(entries, record_texts(records_of_runs(files.runs).values()),
                              settings.seed)
-    status = stopping_status(entries, target_recall=settings.target_recall,
-                             confidence=settings.confidence) if entries else None
-    return pending_report(entries, width, limit, second, order=order, status=status)
+    return pending_report(entries, width, limit, second, order=order,
+                          status=screening_status(entries, files))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -382,7 +397,8 @@ def run(args: argparse.Namespace) -> int:
     width = shutil.get_terminal_size((100, 24)).columns - 2
     if args.next:
         print(next_report(entries, records_of_runs(files.runs), width,
-                          seed=_ranking_seed(files)), end="")
+                          seed=_ranking_seed(files), status=screening_status(entries, files)),
+              end="")
         return 0
     print(listing(entries, files, width, max(args.limit, 0)), end="")
     return 0
