@@ -113,6 +113,92 @@ def test_next_shows_the_stopping_status_for_the_projects_target(project, capsys)
                                "criterion MET: recall ≥ 80 % with 90 % confidence")
 
 
+def test_page_api_reports_the_stopping_status_and_updates_it_after_each_decision(
+        project, monkeypatch):
+    """Through Flask's test client: /api/state carries where the review stands (review.toml's
+    target), every decision's answer carries the new status, and neither the ranking nor the
+    status is recomputed unless the log changed."""
+    from evsynth.report.workbench import Allowed, create_app
+    from evsynth.screening import session as session_module
+    from evsynth.screening.prioritise import stopping_status
+    from evsynth.screening.session import ScreeningSession
+
+    with (project / "review.toml").open("a", encoding="utf-8") as handle:
+        handle.write("\n[screening]\ntarget_recall = 0.8\nconfidence = 0.9\n")
+    calls = {"rank": 0, "status": 0}
+
+    def counted(name, real):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(session_module, "rank_pending", counted("rank", session_module.rank_pending))
+    monkeypatch.setattr(session_module, "stopping_status",
+                        counted("status", session_module.stopping_status))
+    files = ReviewFiles(project / "extracted")
+
+    def client_of(session):
+        app = create_app(session, "tok", Allowed(port=8765))
+        return app.test_client()
+
+    day = ["2025-03-04"]
+    main_session = ScreeningSession.open(files, "AB", clock=lambda: day[0])
+    client = client_of(main_session)
+    base = "http://127.0.0.1:8765"
+
+    def get_state():
+        response = client.get("/tok/api/state", base_url=base)
+        assert response.status_code == 200
+        return response.get_json()
+
+    def post(path, payload):
+        response = client.post(f"/tok/api/{path}", json=payload, base_url=base)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def expected(name="screening.csv"):
+        return stopping_status(list(log(project, name).values()), target_recall=0.8,
+                               confidence=0.9)
+
+    state = get_state()
+    stop = state["stopping"]
+    assert (stop["screened"], stop["total"], stop["includes_found"], stop["met"]) == (0, 12, 0, False)
+    assert stop["summary"] == expected().describe()
+    assert "recall ≥ 80 % with 90 % confidence" in stop["summary"]
+    assert stop["more_needed"] == expected().more_needed > 0
+    assert stop["heuristic"] == expected().heuristic()
+    assert stop["heuristic"].startswith("Heuristic only, no guarantee:")
+    assert get_state() == state
+    assert calls == {"rank": 1, "status": 1}   # a second look recomputes nothing
+
+    first = state["record"]["record_id"]
+    state = post("decide", {"record_id": first, "decision": "include"})
+    stop = state["stopping"]
+    assert (stop["screened"], stop["includes_found"], stop["irrelevant_streak"]) == (1, 1, 0)
+    assert stop["summary"] == expected().describe()
+    assert calls == {"rank": 2, "status": 2}   # once per change of the log
+    second = state["record"]["record_id"]
+    day[0] = "2025-03-05"  # a day later (within a day the log cannot tell the order)
+    state = post("decide", {"record_id": second, "decision": "exclude"})
+    stop = state["stopping"]
+    assert (stop["screened"], stop["includes_found"], stop["irrelevant_streak"]) == (2, 1, 1)
+    assert stop["summary"].startswith("2 of 12 records screened, 1 include found.")
+    assert stop["heuristic"] == expected().heuristic() == (
+        "Heuristic only, no guarantee: the last 1 records screened were all excluded.")
+    skipped = post("skip", {"record_id": state["record"]["record_id"]})
+    assert skipped["stopping"] == stop and calls == {"rank": 3, "status": 3}  # skip writes nothing
+    state = post("undo", {})
+    assert state["stopping"]["screened"] == 1
+    assert state["stopping"]["summary"] == expected().describe()
+    # A second reviewer's page counts their own blind decisions only.
+    blind = client_of(ScreeningSession.open(files, "CD", "cd", clock=lambda: "2025-03-04"))
+    response = blind.get("/tok/api/state", base_url=base)
+    stop = response.get_json()["stopping"]
+    assert (stop["screened"], stop["includes_found"]) == (0, 0)
+    assert stop["summary"] == expected("screening-cd.csv").describe()
+
+
 def test_listing_hint_keeps_as_name_for_a_second_reviewer(project, capsys):
     assert main(["screen", "--as", "cd", "--limit", "2"]) == 0
     out = capsys.readouterr().out

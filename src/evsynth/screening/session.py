@@ -28,8 +28,9 @@ from evsynth.core.settings import load_settings
 from evsynth.screening.dual import agreement_pairs, cohens_kappa, find_conflicts, sync_second_log
 from evsynth.screening.files import ReviewFiles, today
 from evsynth.screening.log import ScreeningEntry, decide, find_entry, is_blocked, save_log
-from evsynth.screening.prioritise import is_to_screen, rank_pending, record_texts
+from evsynth.screening.prioritise import is_to_screen, rank_pending, record_texts, stopping_status
 from evsynth.screening.queue import decision_stage, order_pending, progress
+from evsynth.screening.stopping import StoppingStatus
 from evsynth.search.queries import query_terms
 from evsynth.search.records import Record
 from evsynth.search.runs import records_of_runs
@@ -60,6 +61,22 @@ def record_card(entry: ScreeningEntry, record: Record | None) -> dict[str, Any]:
     }
 
 
+def stopping_card(status: StoppingStatus | None) -> dict[str, Any] | None:
+    """Where the review stands, for the page (JSON-ready; inserted as text): the counts,
+    whether the stopping criterion is met and how many more records it needs at least,
+    its one-line summary and the heuristic's line (which says it is no guarantee)."""
+    if status is None:
+        return None
+    return {
+        "screened": status.screened, "total": status.total,
+        "includes_found": status.includes_found, "met": status.met,
+        "more_needed": status.more_needed, "target_recall": status.target_recall,
+        "confidence": status.confidence, "p_value": status.p_value,
+        "irrelevant_streak": status.irrelevant_streak,
+        "summary": status.describe(), "heuristic": status.heuristic(),
+    }
+
+
 @dataclass
 class ScreeningSession:
     """One reviewer's screening session on the main log, or blind on a second reviewer's file."""
@@ -75,6 +92,7 @@ class ScreeningSession:
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _cache: tuple[tuple[int, int], list[ScreeningEntry]] | None = field(default=None, repr=False)
     _ranking: tuple[tuple[int, int], list[str]] | None = field(default=None, repr=False)
+    _status: tuple[tuple[int, int], StoppingStatus | None] | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, files: ReviewFiles, reviewer: str, second: str | None = None,
@@ -134,6 +152,23 @@ class ScreeningSession:
                 self._ranking = (key, ranked)
             return self._ranking[1]
 
+    def stopping(self, entries: list[ScreeningEntry]) -> StoppingStatus | None:
+        """The stopping status of this session's log for the project's ``[screening]``
+        target and confidence (recomputed when the log changed; ``None`` for an empty log).
+
+        A second reviewer's status counts their own blind decisions only.
+        """
+        with self._lock:
+            key = self._cache[0] if self._cache is not None else (0, 0)
+            if self._status is None or self._status[0] != key:
+                status = None
+                if entries:
+                    settings = load_settings(self.files.root).screening
+                    status = stopping_status(entries, target_recall=settings.target_recall,
+                                             confidence=settings.confidence)
+                self._status = (key, status)
+            return self._status[1]
+
     def queue(self) -> list[ScreeningEntry]:
         """The open records in order, those skipped in this session last."""
         entries = self.entries()
@@ -192,12 +227,14 @@ class ScreeningSession:
             return before
 
     def state(self) -> dict[str, Any]:
-        """Everything the page needs now: the record, progress, reasons, mode."""
+        """Everything the page needs now: the record, progress, where the review stands
+        against the stopping criterion (:func:`stopping_card`), reasons, mode."""
         with self._lock:
             entries = self.entries()
             now = self.current()
             counts = progress(entries)
             return {
+                "stopping": stopping_card(self.stopping(entries)),
                 "record": record_card(now, self.records.get(now.pmid) if now and now.pmid else None)
                 if now else None,
                 "progress": {"total": counts.total, "decided": counts.decided,

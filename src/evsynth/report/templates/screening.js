@@ -43,6 +43,13 @@
   function render() {
     const p = state.progress;
     $("progress").textContent = `${p.decided} of ${p.total} decided · open: ${p.title_abstract_open} at title/abstract, ${p.full_text_open} at full text`;
+    // Where the review stands: the stopping criterion's line and, apart, the heuristic's
+    // (which says itself that it is no guarantee); both as text.
+    const s = state.stopping;
+    $("where").hidden = !s;
+    $("stopping").textContent = s ? s.summary : "";
+    $("stopping").className = "stopping" + (s ? (s.met ? " met" : " not-met") : "");
+    $("heuristic").textContent = s ? s.heuristic : "";
     const r = state.record;
     $("card").hidden = !r;
     $("done").hidden = !!r;
