@@ -115,3 +115,30 @@ def test_init_error_has_no_traceback(tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_review_toml_spells_out_the_screening_defaults_of_the_code(tmp_path, template):
+    """``[screening]`` of a new project names every setting, each with a one-line comment, and
+    its values are the code's defaults (so the file says what the project does)."""
+    import dataclasses
+
+    from evsynth.core.settings import ScreeningSettings, VersionSpec, append_version, load_settings
+
+    target = tmp_path / "p"
+    assert main(["init", str(target), "--template", template]) == 0
+    text = (target / "review.toml").read_text(encoding="utf-8")
+    table = tomllib.loads(text)["screening"]
+    defaults = dataclasses.asdict(ScreeningSettings())
+    assert table == defaults
+    assert all(type(table[key]) is type(value) for key, value in defaults.items())
+    assert load_settings(target).screening == ScreeningSettings()
+    lines = text.splitlines()
+    for key in defaults:
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"{key} = "))
+        assert lines[at - 1].startswith("# ") and len(lines[at - 1]) > 10, key
+    # evsynth release appends [[versions]] after it; both still read back.
+    version = VersionSpec(name="2026-01", date="2026-01", studies=("S1",))
+    append_version(target, version)
+    settings = load_settings(target)
+    assert settings.versions == (version,) and settings.screening == ScreeningSettings()
