@@ -108,15 +108,15 @@ def test_every_record_is_new_merged_or_seen_and_prisma_adds_up(batch):
     assert len({e.record_id for e in entries}) == len(entries)
 
 
-def test_a_large_harvest_merges_in_linear_time():
-    import time
+def test_a_large_harvest_merges_every_record_once():
+    """12,000 records, then the same again from another source: every one merged by PMID,
+    none added twice (the speed, linear in N, is measured in benchmarks/bench_dedup.py)."""
     records = [Record(pmid=str(30000000 + i), doi=f"10.5555/x.{i}" if i % 3 else "",
                       title=f"Synthetic study {i}", authors=(f"Author{i % 7} A",), year=2000 + i % 20)
                for i in range(12000)]
-    started = time.perf_counter()
     first = merge_records([], [], records, "pubmed", "2025-01-01")
     again = merge_records(first.entries, first.merges, records[::-1], "embase", "2025-01-02")
-    elapsed = time.perf_counter() - started
     assert len(first.new_ids) == 12000 and again.merged == 12000 and not again.new_ids
     assert again.matched["pmid"] == 12000
-    assert elapsed < 10, f"merging 2 x 12,000 records took {elapsed:.1f} s"
+    assert len(again.entries) == 12000 and len(again.merges) == 12000
+    assert all(e.source == "pubmed; embase" for e in again.entries)
