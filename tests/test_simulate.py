@@ -28,7 +28,9 @@ def test_json_schema_and_files(tmp_path, capsys):
                          "--out", out_dir, "--root", tmp_path)
     assert code == 0, err
     result = json.loads(out)
-    assert list(result) == ["records", "relevant", "target_recall", "confidence", "runs", "summary"]
+    assert list(result) == ["records", "relevant", "target_recall", "confidence",
+                            "stopping_correction", "runs", "summary"]
+    assert result["stopping_correction"] == "bonferroni"
     assert (result["records"], result["relevant"]) == (393, 41)
     assert (result["target_recall"], result["confidence"]) == (0.95, 0.95)
     assert [r["seed"] for r in result["runs"]] == [0, 1]
@@ -71,6 +73,11 @@ def test_same_seed_same_result_and_settings_from_review_toml(tmp_path, capsys):
     stricter = json.loads(run(capsys, *args, "--target-recall", "0.99", "--confidence", "0.99")[1])
     assert stricter["runs"][0]["wss95"] == first["runs"][0]["wss95"]  # same order
     assert stricter["runs"][0]["stopped_at"] > first["runs"][0]["stopped_at"]
+    # the published rule without the correction stops no later, on the same order
+    plain = json.loads(run(capsys, *args, "--stopping-correction", "none")[1])
+    assert plain["stopping_correction"] == "none"
+    assert plain["runs"][0]["wss95"] == first["runs"][0]["wss95"]
+    assert plain["runs"][0]["stopped_at"] <= first["runs"][0]["stopped_at"]
 
 
 def write(path, rows, header=("title", "abstract", "label")):

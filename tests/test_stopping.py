@@ -11,8 +11,9 @@ from evsynth.core.errors import EvsynthError
 from evsynth.screening.stopping import first_stop, h0_p_value, stopping_status
 
 
-def every_window(labels, total, target):
-    """Independent reference: the module docstring's formula over every window n = 1 … t."""
+def every_window(labels, total, target, correction="none"):
+    """Independent reference: the module docstring's formula over every window n = 1 … t
+    (with the Bonferroni shares 1/2, 1/4, … by includes in the window, 1/2^r for all of it)."""
     labels = np.asarray(labels)
     t, r = labels.size, int(labels.sum())
     n = np.arange(1, t + 1)
@@ -20,6 +21,8 @@ def every_window(labels, total, target):
     k_hat = math.floor(r / target) + 1 - (r - k)
     urn = total - t + n
     p = np.where(k_hat > urn, 0.0, hypergeom.cdf(k, urn, np.minimum(k_hat, urn), n))
+    if correction == "bonferroni":
+        p = p / np.array([0.5 ** r if kk == r else 0.5 ** (kk + 1) for kk in k])
     return min(1.0, float(p.min()))
 
 
@@ -37,8 +40,38 @@ def test_a_run_of_excludes_after_the_includes():
     # k = 0 and needs K = floor(5 / 0.95) + 1 - 5 = 1 include among M = 995 records:
     # p = 945 / 995; every other window gives more.
     labels = [1] * 5 + [0] * 50
-    assert h0_p_value(labels, 1000) == pytest.approx(945 / 995, abs=1e-12)
-    assert h0_p_value(labels, 1000) == pytest.approx(every_window(labels, 1000, 0.95), abs=1e-12)
+    assert h0_p_value(labels, 1000, correction="none") == pytest.approx(945 / 995, abs=1e-12)
+    assert h0_p_value(labels, 1000, correction="none") == pytest.approx(
+        every_window(labels, 1000, 0.95), abs=1e-12)
+
+
+def test_the_correction_gives_the_window_since_the_last_include_half_the_allowance():
+    # 5 includes then 950 excludes, N = 1000: the window of the 950 excludes (k = 0) has
+    # p = 45 / 995 (uncorrected, below 0.05), counted against α/2: reported p = 90 / 995
+    labels = [1] * 5 + [0] * 950
+    assert h0_p_value(labels, 1000, correction="none") == pytest.approx(45 / 995, abs=1e-12)
+    assert h0_p_value(labels, 1000) == pytest.approx(90 / 995, abs=1e-12)
+    assert stopping_status(labels, 1000, correction="none").met
+    assert not stopping_status(labels, 1000).met
+    # no include yet: the only window is the whole sequence, whose share is 1/2^0 = 1
+    assert h0_p_value([0] * 97, 100) == h0_p_value([0] * 97, 100, correction="none")
+
+
+def test_in_a_random_order_the_corrected_rule_keeps_its_error_rate():
+    # shuffled sequences (no ranking), 5 includes in 300, target 95 % (all 5 must be
+    # found): share of replays that stop before the last include, nominal 5 %
+    rng = np.random.default_rng(2026)
+    early = {"bonferroni": 0, "none": 0}
+    runs = 300
+    for _ in range(runs):
+        labels = np.zeros(300, dtype=int)
+        labels[:5] = 1
+        rng.shuffle(labels)
+        for correction in early:
+            stop = first_stop(labels, correction=correction)
+            early[correction] += labels[:stop].sum() < 5
+    assert early["bonferroni"] <= 0.05 * runs
+    assert early["bonferroni"] < early["none"]
 
 
 def test_all_screened_always_meets_it():
@@ -55,8 +88,9 @@ def test_the_shortcut_windows_give_the_same_p_as_every_window():
         t = int(rng.integers(1, total + 1))
         labels = (rng.random(t) < rng.random() * 0.4).astype(int)
         target = float(rng.choice([0.8, 0.9, 0.95, 0.99, 1.0]))
-        assert h0_p_value(labels, total, target) == pytest.approx(
-            every_window(labels, total, target), abs=1e-12)
+        for correction in ("bonferroni", "none"):
+            assert h0_p_value(labels, total, target, correction) == pytest.approx(
+                every_window(labels, total, target, correction), abs=1e-12)
 
 
 def test_more_needed_is_the_first_count_of_excludes_that_meets_it():
@@ -82,8 +116,8 @@ def test_higher_targets_and_confidence_ask_for_more():
     assert h0_p_value(labels, 500, 0.8) < h0_p_value(labels, 500, 0.95)
     # with 8 found, missing a single include already breaks 95 % and 99 %: same H0, same p
     assert h0_p_value(labels, 500, 0.95) == h0_p_value(labels, 500, 0.99)
-    many = [1] * 40 + [0] * 300  # 40 found: 95 % allows 2 missed, 99 % none
-    assert h0_p_value(many, 2000, 0.95) < h0_p_value(many, 2000, 0.99)
+    many = [1] * 40 + [0] * 1500  # 40 found: 95 % allows 2 missed, 99 % none
+    assert h0_p_value(many, 2000, 0.95) < h0_p_value(many, 2000, 0.99) < 1
     lax = stopping_status(labels, 500, target_recall=0.8, confidence=0.9)
     strict = stopping_status(labels, 500, target_recall=0.95, confidence=0.99)
     assert lax.more_needed < strict.more_needed
@@ -97,6 +131,22 @@ def test_first_stop_is_the_first_decision_where_it_is_met():
         labels = np.concatenate([np.sort(labels[: n // 2])[::-1], labels[n // 2:]])
         expected = next(t for t in range(1, n + 1) if h0_p_value(labels[:t], n) < 0.05 - 1e-12)
         assert first_stop(labels) == expected
+
+
+@pytest.mark.parametrize("target,confidence", [(0.95, 0.95), (0.8, 0.9), (1.0, 0.99), (0.9, 0.5)])
+def test_first_stop_equals_checking_after_every_decision(target, confidence):
+    # first_stop checks only the end of each run of excludes and bisects; the answer must be
+    # the one a check after every single decision gives, for ranked-looking and random orders
+    rng = np.random.default_rng(int(target * 100 + confidence * 10))
+    for case in range(30):
+        n = int(rng.integers(30, 400))
+        labels = (rng.random(n) < rng.choice([0.02, 0.08, 0.3])).astype(int)
+        if case % 2:
+            head = int(rng.integers(1, n))
+            labels = np.concatenate([np.sort(labels[:head])[::-1], labels[head:]])
+        expected = next((t for t in range(1, n + 1)
+                         if h0_p_value(labels[:t], n, target) < 1 - confidence - 1e-12), None)
+        assert first_stop(labels, target_recall=target, confidence=confidence) == expected
 
 
 def test_status_line_says_where_the_review_stands():

@@ -219,10 +219,11 @@ def wss(labels_in_order: np.ndarray, recall: float) -> float:
 
 
 def judge(order: np.ndarray, labels: np.ndarray, seed: int, target_recall: float,
-          confidence: float) -> SimulationRun:
-    """Scores of one simulated order."""
+          confidence: float, correction: str = "bonferroni") -> SimulationRun:
+    """Scores of one simulated order (*correction*: see :mod:`evsynth.screening.stopping`)."""
     in_order = labels[order]
-    stop = first_stop(in_order, target_recall=target_recall, confidence=confidence)
+    stop = first_stop(in_order, target_recall=target_recall, confidence=confidence,
+                      correction=correction)
     curve = np.cumsum(in_order)
     recall = None if stop is None else float(curve[stop - 1]) / float(curve[-1])
     return SimulationRun(seed=seed, wss95=wss(in_order, 0.95), wss100=wss(in_order, 1.0),
@@ -230,7 +231,8 @@ def judge(order: np.ndarray, labels: np.ndarray, seed: int, target_recall: float
 
 
 def simulate(data: LabelledSet, seeds: Sequence[int], *, target_recall: float = 0.95,
-             confidence: float = 0.95, progress: Any = None) -> list[SimulationRun]:
+             confidence: float = 0.95, correction: str = "bonferroni",
+             progress: Any = None) -> list[SimulationRun]:
     """One :class:`SimulationRun` per seed. *progress*, if given, is called with each run."""
     check_target(target_recall, confidence)
     features = build_features(data.titles, data.abstracts, data.keywords)
@@ -238,7 +240,7 @@ def simulate(data: LabelledSet, seeds: Sequence[int], *, target_recall: float = 
     runs = []
     for seed in seeds:
         run = judge(replay(features, data.labels, seed, batch), data.labels, seed,
-                    target_recall, confidence)
+                    target_recall, confidence, correction)
         runs.append(run)
         if progress is not None:
             progress(run)
@@ -274,10 +276,11 @@ def summary(data: LabelledSet, runs: Sequence[SimulationRun], target_recall: flo
 
 
 def report(data: LabelledSet, runs: Sequence[SimulationRun], target_recall: float,
-           confidence: float) -> dict[str, Any]:
+           confidence: float, correction: str = "bonferroni") -> dict[str, Any]:
     """The JSON object ``evsynth simulate`` prints."""
     return {"records": data.records, "relevant": data.relevant, "target_recall": target_recall,
-            "confidence": confidence, "runs": [r.to_json() for r in runs],
+            "confidence": confidence, "stopping_correction": correction,
+            "runs": [r.to_json() for r in runs],
             "summary": summary(data, runs, target_recall)}
 
 

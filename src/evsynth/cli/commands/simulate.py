@@ -22,7 +22,7 @@ from evsynth.core.settings import load_settings
 from evsynth.screening.simulate import (
     SimulationRun, curve_csv, parse_labelled_csv, recall_curves_svg, report, simulate,
 )
-from evsynth.screening.stopping import check_target
+from evsynth.screening.stopping import CORRECTIONS, check_target
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="target recall, e.g. 0.95 (default: review.toml [screening], else 0.95)")
     parser.add_argument("--confidence", type=float, default=None, metavar="SHARE",
                         help="confidence, e.g. 0.95 (default: review.toml [screening], else 0.95)")
+    parser.add_argument("--stopping-correction", choices=CORRECTIONS, default=CORRECTIONS[0],
+                        help="bonferroni (default): the error allowance split over the windows "
+                             "the rule tries; none: Callaghan & Müller-Bloch's plain minimum, "
+                             "for comparison")
     parser.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
                         help="project folder whose review.toml to read (default: current folder)")
 
@@ -77,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"seed {one.seed}: WSS@95 {one.wss95:.3f}, stopped at {stop}", file=sys.stderr)
 
     runs = simulate(data, range(args.seeds), target_recall=target, confidence=confidence,
-                    progress=progress)
-    result = report(data, runs, target, confidence)
+                    correction=args.stopping_correction, progress=progress)
+    result = report(data, runs, target, confidence, args.stopping_correction)
     text = json.dumps(result, indent=2) + "\n"
     if args.out is not None:
         svg = recall_curves_svg(data, runs, target)
