@@ -8,23 +8,22 @@ relevant = ``label2 == "I"``), for seeds 0 … N-1, in one run:
   and of ASReview's default model if a Python with ``asreview`` is given
   (``--asreview-python``; ASReview is not an evsynth dependency, install it in
   a separate venv). ASReview starts from the same random records as evsynth
-  (its ``--prior-idx`` mechanism), so the runs differ only by the model;
-* the stopping rule (target recall and confidence 95 % / 95 %): recall at stop
-  (minimum, and share of runs reaching the target) and the share of records it
-  saved;
-* the model comparison behind the choice of model (same seeds, same start):
-  the chosen SVM, an SVM with "balanced" class weights, logistic regression,
-  multinomial naive Bayes, and the SVM on title + abstract only;
+  (its prior records) and retrains after every record, as its own simulation
+  does; evsynth retrains as ``evsynth simulate`` does (after every decision
+  for the first 100 records, then every 1 % of those screened);
+* the stopping rule (target recall and confidence 95 % / 95 %) on the same
+  orders, as evsynth applies it (``bonferroni``) and as published (``none``):
+  recall at stop (minimum, and share of runs reaching the target) and the
+  share of records it saved;
+* the model comparison behind the choice of model (same seeds, same start,
+  same retraining): :data:`VARIANTS`;
 * speed: ranking 5,000 records (features, training on 500 decisions, order)
-  against fitting the TF-IDF alone (the baseline), a re-rank with the features
-  reused, and 50,000 records (the four sets repeated, 1,617 relevant): parse,
-  features, one ranking and — unless ``--no-large-replay`` — a whole replay
-  with the stopping rule checked at every record. That last part is slow: the
-  check costs one hypergeometric CDF over up to ``r + 1`` windows per record,
-  O(N·r) in all (with 1,617 includes it ran for over 19 CPU minutes without
-  finishing on a 2-core machine).
+  against fitting the title/abstract TF-IDF alone (the baseline), a re-rank
+  with the features reused, and 50,000 records (the four sets repeated, 1,617
+  relevant): parse, features, one ranking and — unless ``--no-large-replay``
+  — a whole replay and the stopping rule over it.
 
-Run from the repository root (about 10–20 minutes on 2 cores)::
+Run from the repository root (the time is printed at the end)::
 
     PYTHONPATH=src python benchmarks/bench_screening.py [--seeds 10] \
         [--asreview-python PATH/TO/venv/bin/python] [--no-compare] [--no-large] [--json FILE]
@@ -53,12 +52,12 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from evsynth.screening import ranking  # noqa: E402
 from evsynth.screening.ranking import (  # noqa: E402
-    RankingItem, batch_size, build_features, random_keys, rank,
+    RankingItem, build_features, random_keys, rank,
 )
 from evsynth.screening.simulate import (  # noqa: E402
     LabelledSet, judge, parse_labelled_csv, random_start, replay, wss,
 )
-from evsynth.screening.stopping import first_stop  # noqa: E402
+from evsynth.screening.stopping import CORRECTIONS, first_stop  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "drug_class_review"
 SETS = ("ADHD", "Triptans", "NSAIDS", "BetaBlockers")
@@ -70,40 +69,78 @@ def load(name: str) -> LabelledSet:
     return parse_labelled_csv(path.read_text(encoding="utf-8"), path.name, "label2", "I")
 
 
-# --- the models compared (same features, same start, same batches) -----------------
+# --- the models compared (same start, same retraining schedule) ----------------------
 
-def _svm_balanced(features: Any, train: np.ndarray, labels: np.ndarray, seed: int,
-                  rows: np.ndarray) -> np.ndarray:
-    from sklearn.svm import LinearSVC
-    model = LinearSVC(C=ranking.C, class_weight="balanced", random_state=seed)
-    return model.fit(features[train], labels).decision_function(features[rows])
+def _weights(labels: np.ndarray, ratio: float, scale: bool) -> np.ndarray:
+    """Includes weigh, together, *ratio* times the excludes; *scale*: weights average 1."""
+    n_inc = labels.sum()
+    weight = np.where(labels == 1, 1.0, n_inc / (ratio * (labels.size - n_inc)))
+    return weight * (labels.size / weight.sum()) if scale else weight
+
+
+def _svm(c: float, ratio: float, scale: bool) -> Callable[..., np.ndarray]:
+    def scorer(features: Any, train: np.ndarray, labels: np.ndarray, seed: int,
+               rows: np.ndarray) -> np.ndarray:
+        from sklearn.svm import LinearSVC
+        model = LinearSVC(C=c, random_state=seed)
+        model.fit(features[train], labels, sample_weight=_weights(labels, ratio, scale))
+        return model.decision_function(features[rows])
+    return scorer
 
 
 def _logistic(features: Any, train: np.ndarray, labels: np.ndarray, seed: int,
               rows: np.ndarray) -> np.ndarray:
     from sklearn.linear_model import LogisticRegression
-    model = LogisticRegression(C=1.0, class_weight="balanced", solver="liblinear",
-                               random_state=seed)
-    return model.fit(features[train], labels).decision_function(features[rows])
+    model = LogisticRegression(C=1.0, solver="liblinear", random_state=seed)
+    model.fit(features[train], labels, sample_weight=_weights(labels, ranking.INCLUDE_WEIGHT, True))
+    return model.decision_function(features[rows])
 
 
 def _naive_bayes(features: Any, train: np.ndarray, labels: np.ndarray, seed: int,
                  rows: np.ndarray) -> np.ndarray:
     from sklearn.naive_bayes import MultinomialNB
-    n_inc = labels.sum()
-    weight = np.where(labels == 1, (labels.size - n_inc) / n_inc, 1.0)  # both classes weigh the same
-    model = MultinomialNB(alpha=3.822).fit(features[train], labels, sample_weight=weight)
+    model = MultinomialNB(alpha=3.822)  # ASReview's ELAS u3 (its former default)
+    model.fit(features[train], labels, sample_weight=_weights(labels, 1.2, True))
     log = model.predict_log_proba(features[rows])
     return log[:, 1] - log[:, 0]
 
 
-#: name -> (scorer or None for evsynth's own, features without keywords?)
-VARIANTS: dict[str, tuple[Callable[..., np.ndarray] | None, bool]] = {
-    "SVM, includes ×10 (evsynth)": (None, False),
-    "SVM, balanced weights": (_svm_balanced, False),
-    "logistic regression, balanced": (_logistic, False),
-    "naive Bayes, balanced": (_naive_bayes, False),
-    "SVM ×10, title+abstract only": (None, True),
+def _tfidf(data: LabelledSet, stop_words: str | None, min_df: int,
+           keyword_weight: float) -> Any:
+    """Title/abstract TF-IDF (words and word pairs) with an optional MeSH block."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    text = [f"{t} {a}" for t, a in zip(data.titles, data.abstracts)]
+    blocks = [TfidfVectorizer(ngram_range=(1, 2), stop_words=stop_words, sublinear_tf=True,
+                              min_df=min_df, max_df=0.95).fit_transform(text)]
+    if keyword_weight:
+        terms = TfidfVectorizer(tokenizer=lambda x: [k.strip().lower() for k in x.split(";")
+                                                     if k.strip()],
+                                token_pattern=None, lowercase=False, sublinear_tf=True,
+                                min_df=min_df)
+        blocks.append(keyword_weight * terms.fit_transform(data.keywords))
+    return hstack(blocks, format="csr")
+
+
+def _evsynth_features(data: LabelledSet) -> Any:
+    return build_features(data.titles, data.abstracts, data.keywords)
+
+
+def _no_mesh(data: LabelledSet) -> Any:
+    return build_features(data.titles, data.abstracts, [""] * data.records)
+
+
+#: name -> (features of a data set, scorer; ``None`` = evsynth's own)
+VARIANTS: dict[str, tuple[Callable[[LabelledSet], Any], Callable[..., np.ndarray] | None]] = {
+    "evsynth: SVM C 0.05, includes ×9.8, MeSH ×0.1": (_evsynth_features, None),
+    "same without MeSH": (_no_mesh, None),
+    "same with C 0.11 (ELAS u4's)": (_evsynth_features, _svm(0.11, ranking.INCLUDE_WEIGHT, True)),
+    "ELAS u4 settings (no stop words, no MeSH, C 0.11)":
+        (lambda d: _tfidf(d, None, 1, 0.0), _svm(0.11, 9.8, True)),
+    "previous evsynth (C 0.1, weights ×10 unscaled, MeSH ×0.2, terms in ≥ 2 records)":
+        (lambda d: _tfidf(d, "english", 2, 0.2), _svm(0.1, 10.0, False)),
+    "logistic regression, includes ×9.8": (_evsynth_features, _logistic),
+    "naive Bayes (ELAS u3 settings)": (lambda d: _tfidf(d, "english", 1, 0.0), _naive_bayes),
 }
 
 
@@ -149,32 +186,32 @@ def finish_asreview(process: subprocess.Popen[str], data: LabelledSet) -> dict[s
 # --- parts of the benchmark ------------------------------------------------------------
 
 def bench_set(data: LabelledSet, seeds: range, compare: bool) -> dict[str, Any]:
-    batch = batch_size(data.records)
     features = build_features(data.titles, data.abstracts, data.keywords)
-    plain = build_features(data.titles, data.abstracts, [""] * data.records)
-    out: dict[str, Any] = {"records": data.records, "relevant": data.relevant, "batch": batch}
-    runs, randoms, seconds = [], [], []
+    out: dict[str, Any] = {"records": data.records, "relevant": data.relevant}
+    orders, randoms, seconds = [], [], []
     for seed in seeds:
         started = time.perf_counter()
-        order = replay(features, data.labels, seed, batch)
+        orders.append(replay(features, data.labels, seed))
         seconds.append(time.perf_counter() - started)
-        runs.append(judge(order, data.labels, seed, TARGET, CONFIDENCE))
         tiebreak = random_keys([str(i) for i in range(data.records)], seed)
         randoms.append(wss(data.labels[np.argsort(tiebreak, kind="stable")], 0.95))
-    out["wss95"] = [r.wss95 for r in runs]
-    out["wss100"] = [r.wss100 for r in runs]
+    for correction in CORRECTIONS:  # the same orders judged by both forms of the rule
+        runs = [judge(order, data.labels, seed, TARGET, CONFIDENCE, correction)
+                for seed, order in zip(seeds, orders)]
+        out.setdefault("wss95", [r.wss95 for r in runs])
+        out.setdefault("wss100", [r.wss100 for r in runs])
+        out[f"stopped_at_{correction}"] = [r.stopped_at for r in runs]
+        out[f"recall_at_stop_{correction}"] = [r.recall_at_stop for r in runs]
     out["random_wss95"] = randoms
-    out["stopped_at"] = [r.stopped_at for r in runs]
-    out["recall_at_stop"] = [r.recall_at_stop for r in runs]
     out["replay_seconds"] = seconds
     if compare:
         table = {}
-        for name, (scorer, title_abstract_only) in VARIANTS.items():
-            if scorer is None and not title_abstract_only:
+        for name, (make, scorer) in VARIANTS.items():
+            if make is _evsynth_features and scorer is None:
                 table[name] = out["wss95"]
                 continue
-            X = plain if title_abstract_only else features
-            table[name] = [wss(data.labels[replay(X, data.labels, s, batch, scorer)], 0.95)
+            X = make(data)
+            table[name] = [wss(data.labels[replay(X, data.labels, s, scorer)], 0.95)
                            for s in seeds]
         out["models"] = table
     return out
@@ -206,7 +243,7 @@ def bench_speed(large: bool, large_replay: bool = True) -> dict[str, Any]:
              for i, (t, a, k) in enumerate(zip(titles, abstracts, keywords))]
     started, cpu = time.perf_counter(), time.process_time()
     TfidfVectorizer(ngram_range=(1, 2), stop_words="english", sublinear_tf=True,
-                    min_df=2).fit_transform([f"{t} {a}" for t, a in zip(titles, abstracts)])
+                    max_df=0.95).fit_transform([f"{t} {a}" for t, a in zip(titles, abstracts)])
     out["tfidf_5000_seconds"] = time.perf_counter() - started
     out["tfidf_5000_cpu_seconds"] = time.process_time() - cpu
     started, cpu = time.perf_counter(), time.process_time()
@@ -247,10 +284,9 @@ def bench_speed(large: bool, large_replay: bool = True) -> dict[str, Any]:
         out["large_rank_cpu_seconds"] = time.process_time() - cpu
         out["large_records"] = n
         out["large_relevant"] = data.relevant
-        out["large_batch"] = batch_size(n)
-        if large_replay:  # slow: ~200 retrainings, and the stopping rule checked at every record
+        if large_replay:  # the slow part: about 720 trainings on up to 50,000 records
             started = time.perf_counter()
-            order = replay(features, data.labels, 0, batch_size(n))
+            order = replay(features, data.labels, 0)
             out["large_replay_seconds"] = time.perf_counter() - started
             out["large_wss95"] = wss(data.labels[order], 0.95)
             started = time.perf_counter()
@@ -289,19 +325,23 @@ def print_sets(results: dict[str, Any], sets: dict[str, Any]) -> None:
         cell = _m(a["wss95"]) if "wss95" in a else a.get("error", asr or "not run")
         print(f"| {name} | {r['records']} | {r['relevant']} | {_m(r['wss95'])} | "
               f"{_m(r['random_wss95'])} | {cell} |")
-    print("\nStopping rule (fires when H0 'recall < target' is rejected)")
-    print("| set | runs stopped | recall at stop, min | runs reaching target | records saved, mean (min–max) |")
-    print("|---|---:|---:|---:|---|")
+    print("\nStopping rule (fires when H0 'recall < target' is rejected), on the same orders;"
+          " bonferroni = evsynth's rule, none = the published plain minimum")
+    print("| set | correction | runs stopped | recall at stop, min | runs reaching target | "
+          "records saved, mean (min–max) |")
+    print("|---|---|---:|---:|---:|---|")
     for name, r in sets.items():
-        stops = [s for s in r["stopped_at"] if s is not None]
-        recalls = [x for x in r["recall_at_stop"] if x is not None]
-        saved = [1 - s / r["records"] for s in stops]
-        reach = sum(1 for x in recalls if x >= TARGET - 1e-12) / len(recalls) if recalls else float("nan")
-        print(f"| {name} | {len(stops)}/{len(r['stopped_at'])} | {min(recalls):.3f} | {reach:.0%} | "
-              f"{_m(saved)} |")
+        for correction in CORRECTIONS:
+            stops = [s for s in r[f"stopped_at_{correction}"] if s is not None]
+            recalls = [x for x in r[f"recall_at_stop_{correction}"] if x is not None]
+            saved = [1 - s / r["records"] for s in stops]
+            reach = (sum(1 for x in recalls if x >= TARGET - 1e-12) / len(recalls) if recalls
+                     else float("nan"))
+            print(f"| {name} | {correction} | {len(stops)}/{len(r[f'stopped_at_{correction}'])} | "
+                  f"{min(recalls):.3f} | {reach:.0%} | {_m(saved)} |")
     if all("models" in r for r in sets.values()):
         names = list(next(iter(sets.values()))["models"])
-        print("\nModel comparison, WSS@95 mean over seeds (same start, same batches)")
+        print("\nModel comparison, WSS@95 mean over seeds (same start, same retraining schedule)")
         print("| model | " + " | ".join(sets) + " | mean |")
         print("|---|" + "---:|" * (len(sets) + 1))
         for model in names:
@@ -324,7 +364,7 @@ def print_speed(s: dict[str, Any]) -> None:
               f"ranking them once with 1,000 decided {s['large_rank_seconds']:.1f} s "
               f"(CPU {s['large_rank_cpu_seconds']:.1f} s); simulate's steps: "
               f"parse {s['large_parse_seconds']:.1f} s, features {s['large_features_seconds']:.1f} s, "
-              + (f"replay (batch {s['large_batch']}) {s['large_replay_seconds']:.1f} s, WSS@95 "
+              + (f"replay {s['large_replay_seconds']:.1f} s, WSS@95 "
                  f"{s['large_wss95']:.3f}, stopping rule over every decision "
                  f"{s['large_stop_seconds']:.1f} s (stopped at {s['large_stopped_at']})"
                  if "large_replay_seconds" in s else "replay and stopping rule not run"))

@@ -5,19 +5,21 @@ writes files.
 
 * **Features** (:func:`build_features`): TF-IDF of title + abstract (words and
   word pairs, English stop words removed, sublinear term frequency, terms in
-  at least 2 records and at most 95 % of them), side by side with a TF-IDF of
-  the MeSH headings/keywords (each ``;``-separated heading one term) scaled by
+  at most 95 % of the records), side by side with a TF-IDF of the MeSH
+  headings/keywords (each ``;``-separated heading one term) scaled by
   :data:`KEYWORD_WEIGHT`. Fitted on all records, decided or not (no labels
   are used).
 * **Model** (:func:`scores`): a linear support-vector machine
-  (scikit-learn ``LinearSVC``, ``C`` = :data:`C`), trained on the decided
-  records with class weights that give the includes, together,
-  :data:`INCLUDE_WEIGHT` times the weight of the excludes (includes are rare;
-  without weighting the model learns "exclude everything"). The values of
-  ``C`` and the weight ratio follow ASReview's default model (ELAS u4, TF-IDF
-  + SVM, whose parameters its authors tuned on the SYNERGY data sets); the
-  comparison of models on the Cohen et al. 2006 sets is in
-  ``benchmarks/bench_screening.py``.
+  (scikit-learn ``LinearSVC``, squared hinge loss, ``C`` = :data:`C`),
+  trained on the decided records with sample weights that give the includes,
+  together, :data:`INCLUDE_WEIGHT` times the weight of the excludes, scaled so
+  the weights average 1 (includes are rare; without weighting the model learns
+  "exclude everything"). The weighting and the word-pair features follow
+  ASReview's default model (ELAS u4: TF-IDF with word pairs, ``LinearSVC``
+  with ``C`` = 0.11, includes ×9.8); evsynth adds the stop-word list, the MeSH
+  block and a smaller ``C``, chosen on the Cohen et al. 2006 sets that also
+  serve as the benchmark (``benchmarks/bench_screening.py`` has the
+  comparison; that choice is tuning on the evaluation data, and is said so).
 * **Order** (:func:`rank`): pending records by decreasing decision value; ties
   (and everything before the first include *and* the first exclude exist) by
   a seeded random key, ``SHA-256(seed, record id)``, so the same seed and the
@@ -26,7 +28,8 @@ writes files.
 
 The model is retrained from scratch on every call: a screening view calls
 :func:`rank` after each batch of decisions; ``evsynth simulate`` after every
-:func:`batch_size` decisions.
+:func:`batch_size` decisions (every decision for the first 100 records, then
+whenever the records screened have grown by 1 %).
 """
 
 from __future__ import annotations
@@ -39,11 +42,11 @@ from typing import Any
 import numpy as np
 
 #: Regularisation of the linear SVM (ASReview ELAS u4 uses 0.11).
-C = 0.1
-#: Includes weigh, in total, this many times as much as the excludes (ELAS u4: 9.8).
-INCLUDE_WEIGHT = 10.0
+C = 0.05
+#: Includes weigh, in total, this many times as much as the excludes (as in ELAS u4).
+INCLUDE_WEIGHT = 9.8
 #: Weight of the MeSH/keyword block relative to the title/abstract block.
-KEYWORD_WEIGHT = 0.2
+KEYWORD_WEIGHT = 0.1
 #: Word n-grams of the title/abstract block.
 NGRAM_RANGE = (1, 2)
 
@@ -62,10 +65,19 @@ class RankingItem:
     label: int | None = None
 
 
-def batch_size(total: int) -> int:
-    """Decisions between retrainings in a simulation: 10, or 1/200 of the records if more
-    (so a replay retrains at most about 200 times)."""
-    return max(10, total // 200)
+#: A simulation retrains after every ``screened // RETRAIN_DIVISOR`` decisions (at least one).
+RETRAIN_DIVISOR = 100
+
+
+def batch_size(screened: int) -> int:
+    """Decisions before the next retraining in a simulation, with *screened* records
+    decided so far: 1 until 100 are, then 1 % of them (``screened // 100``).
+
+    Early decisions change the model most, so it learns from each one; later a
+    batch grows with the records screened, which keeps a replay of ``N``
+    records at about ``100 + 100·ln(N / 100)`` trainings (≈ 720 for 50,000)
+    whose cost adds up to about as much as 100 trainings on all ``N``."""
+    return max(1, screened // RETRAIN_DIVISOR)
 
 
 def random_keys(keys: Sequence[str], seed: int) -> np.ndarray:
@@ -90,18 +102,16 @@ def build_features(titles: Sequence[str], abstracts: Sequence[str],
 
     n = len(titles)
     text = [f"{t} {a}" for t, a in zip(titles, abstracts)]
-    small = n < 20  # a handful of records: keep every term
     blocks = []
     words = TfidfVectorizer(ngram_range=NGRAM_RANGE, stop_words="english", sublinear_tf=True,
-                            min_df=1 if small else 2, max_df=1.0 if small else 0.95,
-                            dtype=np.float64)
+                            max_df=1.0 if n < 20 else 0.95, dtype=np.float64)
     try:
         blocks.append(words.fit_transform(text))
     except ValueError:  # empty vocabulary
         pass
     if any(k.strip() for k in keywords):
         terms = TfidfVectorizer(tokenizer=_split_keywords, token_pattern=None, lowercase=False,
-                                sublinear_tf=True, min_df=1 if small else 2, dtype=np.float64)
+                                sublinear_tf=True, dtype=np.float64)
         try:
             blocks.append(KEYWORD_WEIGHT * terms.fit_transform(keywords))
         except ValueError:
@@ -119,9 +129,10 @@ def scores(features: Any, train: np.ndarray, labels: np.ndarray, seed: int,
 
     n_inc = int(labels.sum())
     n_exc = labels.shape[0] - n_inc
-    weights = {1: 1.0, 0: n_inc / (INCLUDE_WEIGHT * n_exc)}
-    model = LinearSVC(C=C, class_weight=weights, random_state=seed)
-    model.fit(features[train], labels)
+    weight = np.where(labels == 1, 1.0, n_inc / (INCLUDE_WEIGHT * n_exc))
+    weight *= labels.shape[0] / weight.sum()
+    model = LinearSVC(C=C, random_state=seed)
+    model.fit(features[train], labels, sample_weight=weight)
     return model.decision_function(features[rows])
 
 

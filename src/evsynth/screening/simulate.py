@@ -11,7 +11,8 @@ order, and the order and the stopping rule judged against the truth.
 * :func:`replay` screens it once for a seed: a seeded random order until one
   include and one exclude have been seen, then the ranking
   (:mod:`evsynth.screening.ranking`) retrained after every
-  :func:`~evsynth.screening.ranking.batch_size` decisions.
+  :func:`~evsynth.screening.ranking.batch_size` decisions (each one for the
+  first 100, then 1 % of those screened so far).
 * :func:`simulate` does that for several seeds and judges each run: work
   saved over sampling (WSS) at 95 % and 100 % recall, and where the stopping
   rule (:mod:`evsynth.screening.stopping`) first fires and the recall there.
@@ -190,13 +191,14 @@ def random_start(labels: np.ndarray, seed: int, tiebreak: np.ndarray | None = No
     return order
 
 
-def replay(features: Any, labels: np.ndarray, seed: int, batch: int,
+def replay(features: Any, labels: np.ndarray, seed: int,
            scorer: Scorer | None = None) -> np.ndarray:
     """The order in which the records would be screened (row numbers), for *seed*.
 
     Random (seeded keys of the row numbers) until one include and one exclude
-    have been screened, then by the model, retrained after every *batch* decisions
-    (*scorer*: another model, see :func:`~evsynth.screening.ranking.order_rows`).
+    have been screened, then by the model, retrained after every
+    :func:`~evsynth.screening.ranking.batch_size` decisions (*scorer*: another
+    model, see :func:`~evsynth.screening.ranking.order_rows`).
     """
     total = labels.shape[0]
     tiebreak = random_keys([str(i) for i in range(total)], seed)
@@ -204,7 +206,7 @@ def replay(features: Any, labels: np.ndarray, seed: int, batch: int,
     state = np.full(total, -1, dtype=np.int64)
     state[order] = labels[order]
     while len(order) < total:
-        for row in order_rows(features, state, tiebreak, seed, scorer)[:batch]:
+        for row in order_rows(features, state, tiebreak, seed, scorer)[:batch_size(len(order))]:
             order.append(int(row))
             state[row] = labels[row]
     return np.array(order, dtype=np.int64)
@@ -236,10 +238,9 @@ def simulate(data: LabelledSet, seeds: Sequence[int], *, target_recall: float = 
     """One :class:`SimulationRun` per seed. *progress*, if given, is called with each run."""
     check_target(target_recall, confidence)
     features = build_features(data.titles, data.abstracts, data.keywords)
-    batch = batch_size(data.records)
     runs = []
     for seed in seeds:
-        run = judge(replay(features, data.labels, seed, batch), data.labels, seed,
+        run = judge(replay(features, data.labels, seed), data.labels, seed,
                     target_recall, confidence, correction)
         runs.append(run)
         if progress is not None:
@@ -257,7 +258,8 @@ def summary(data: LabelledSet, runs: Sequence[SimulationRun], target_recall: flo
     stopped = [r for r in runs if r.stopped_at is not None]
     out: dict[str, Any] = {
         "seeds": len(runs),
-        "batch": batch_size(data.records),
+        "retrain": "after every decision for the first 100 records, then after every 1 % "
+                   "of the records screened so far",
         "wss95": _spread([r.wss95 for r in runs]),
         "wss100": _spread([r.wss100 for r in runs]),
         "stopped_runs": len(stopped),
