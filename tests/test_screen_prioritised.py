@@ -44,9 +44,9 @@ def test_pending_records_come_most_likely_include_first(tmp_path, capsys):
     shown = [line.split()[0] for line in out.splitlines() if line.startswith("R000")]
     liver = {f"R000{10 + i}" for i in range(8) if i % 2 == 1}
     assert set(shown[:4]) == liver, shown
-    assert out.index("5 of 13 records screened, 2 includes found. Stopping criterion not met "
-                     "for recall ≥ 95 % with 95 % confidence") < out.index("title/abstract: 8")
-    assert "Heuristic only, no guarantee: the last 0 records screened were all excluded." not in out
+    assert out.index("5 of 13 records screened at title/abstract, 2 includes found. "
+                     "Stopping criterion not met for recall ≥ 95 % with 95 % confidence") < out.index("title/abstract: 8")
+    assert "Heuristic only, no guarantee: the last record screened was an include." not in out
     assert "Heuristic only, no guarantee: the last 3 records screened were all excluded." in out
 
 
@@ -63,7 +63,7 @@ def test_random_order_before_both_kinds_of_decision_follows_the_project_seed(tmp
         return [line.split()[0] for line in out.splitlines() if line.startswith("R000")]
 
     assert sorted(ids(first)) == sorted(ids(other)) and ids(first) != ids(other)
-    assert "0 of 10 records screened, 0 includes found." in first
+    assert "0 of 10 records screened at title/abstract, 0 includes found." in first
 
 
 def test_target_from_review_toml_shows_in_the_status(tmp_path, capsys):

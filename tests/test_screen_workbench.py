@@ -81,8 +81,8 @@ def test_next_shows_the_stopping_status_for_the_projects_target(project, capsys)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("Next: title/abstract (0 of 12 decided")
     assert lines[1:3] == expected()
-    assert lines[1].startswith("0 of 12 records screened, 0 includes found. Stopping criterion "
-                               "not met for recall ≥ 80 % with 90 % confidence")
+    assert lines[1].startswith("0 of 12 records screened at title/abstract, 0 includes found. "
+                               "Stopping criterion not met for recall ≥ 80 % with 90 % confidence")
     assert main(["screen", "--decide", "R00001", "include", "--reviewer", "AB",
                  "--date", "2025-03-01"]) == 0
     assert main(["screen", "--decide", "R00002", "R00003", "exclude", "--reviewer", "AB",
@@ -91,14 +91,14 @@ def test_next_shows_the_stopping_status_for_the_projects_target(project, capsys)
     assert main(["screen", "--next"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[1:3] == expected()
-    assert lines[1].startswith("3 of 12 records screened, 1 include found.")
+    assert lines[1].startswith("3 of 12 records screened at title/abstract, 1 include found.")
     assert lines[2] == ("  Heuristic only, no guarantee: the last 2 records screened were "
                         "all excluded.")
     # A second reviewer's --next counts their own (blind) decisions, not the main log's.
     assert main(["screen", "--as", "cd", "--next"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[1:3] == expected("screening-cd.csv")
-    assert lines[1].startswith("0 of 12 records screened, 0 includes found.")
+    assert lines[1].startswith("0 of 12 records screened at title/abstract, 0 includes found.")
     # Nothing left: the status still shows, and with every record screened the criterion is met.
     rest = [f"R{n:05d}" for n in range(4, 13)]
     assert main(["screen", "--decide", *rest, "exclude", "--reviewer", "AB",
@@ -109,7 +109,7 @@ def test_next_shows_the_stopping_status_for_the_projects_target(project, capsys)
     assert main(["screen", "--next"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines == ["Nothing to screen (12 records in the log).", *expected()]
-    assert lines[1].startswith("12 of 12 records screened, 1 include found. Stopping "
+    assert lines[1].startswith("12 of 12 records screened at title/abstract, 1 include found. Stopping "
                                "criterion MET: recall ≥ 80 % with 90 % confidence")
 
 
@@ -183,9 +183,9 @@ def test_page_api_reports_the_stopping_status_and_updates_it_after_each_decision
     state = post("decide", {"record_id": second, "decision": "exclude"})
     stop = state["stopping"]
     assert (stop["screened"], stop["includes_found"], stop["irrelevant_streak"]) == (2, 1, 1)
-    assert stop["summary"].startswith("2 of 12 records screened, 1 include found.")
+    assert stop["summary"].startswith("2 of 12 records screened at title/abstract, 1 include found.")
     assert stop["heuristic"] == expected().heuristic() == (
-        "Heuristic only, no guarantee: the last 1 records screened were all excluded.")
+        "Heuristic only, no guarantee: the last record screened was excluded.")
     skipped = post("skip", {"record_id": state["record"]["record_id"]})
     assert skipped["stopping"] == stop and calls == {"rank": 3, "status": 3}  # skip writes nothing
     state = post("undo", {})

@@ -131,21 +131,22 @@ def test_screen_20_records_with_the_keyboard_reload_and_nothing_is_lost(chromium
         assert page.locator("#where").is_visible()
         assert page.locator("#stopping").inner_text() == stopping_line(project)[0]
         assert page.locator("#stopping").inner_text().startswith(
-            "0 of 26 records screened, 0 includes found. Stopping criterion not met")
+            "0 of 26 records screened at title/abstract, 0 includes found. Stopping criterion not met")
         assert page.locator("#heuristic").is_visible()
         assert page.locator("#heuristic").inner_text().startswith("Heuristic only, no guarantee:")
         started = time.perf_counter()
         done = screen_by_keyboard(page, 1, plan)
         assert page.locator("#stopping").inner_text().startswith(
-            "1 of 26 records screened, 0 includes found.")
+            "1 of 26 records screened at title/abstract, 0 includes found.")
         assert page.locator("#heuristic").inner_text() == \
-            "Heuristic only, no guarantee: the last 1 records screened were all excluded."
+            "Heuristic only, no guarantee: the last record screened was excluded."
         done += screen_by_keyboard(page, 19, lambda i, rid: plan(i + 1, rid))
         seconds = time.perf_counter() - started
         assert [page.locator(f"#{n}").inner_text() for n in ("stopping", "heuristic")] == \
             stopping_line(project)
         assert page.locator("#stopping").inner_text().startswith(
-            f"{sum(1 for _, d, _ in done if d in ('include', 'exclude'))} of 26 records screened, "
+            f"{sum(1 for _, d, _ in done if d in ('include', 'exclude'))} of 26 records "
+            "screened at title/abstract, "
             f"{sum(1 for _, d, _ in done if d == 'include')} includes found.")
         print(f"\nscreening page: 20 records by keyboard in {seconds:.2f} s "
               f"({seconds / 20 * 1000:.0f} ms per record)")

@@ -152,7 +152,7 @@ def test_first_stop_equals_checking_after_every_decision(target, confidence):
 def test_status_line_says_where_the_review_stands():
     status = stopping_status([1, 0, 1] + [0] * 5, 1000)
     line = status.describe()
-    assert line.startswith("8 of 1000 records screened, 2 includes found.")
+    assert line.startswith("8 of 1000 records screened at title/abstract, 2 includes found.")
     assert "not met for recall ≥ 95 % with 95 % confidence" in line
     assert f"at least {status.more_needed} more of the 992 left, if none of them is an include" in line
     assert status.irrelevant_streak == 5

@@ -106,8 +106,8 @@ class StoppingStatus:
 
     def describe(self) -> str:
         """One line for the screening views."""
-        head = (f"{self.screened} of {self.total} records screened, {self.includes_found} "
-                f"include{'s' if self.includes_found != 1 else ''} found. ")
+        head = (f"{self.screened} of {self.total} records screened at title/abstract, "
+                f"{self.includes_found} include{'s' if self.includes_found != 1 else ''} found. ")
         target = f"recall ≥ {_percent(self.target_recall)} with {_percent(self.confidence)} confidence"
         if self.met:
             return head + f"Stopping criterion MET: {target} (p = {self.p_value:.3g})."
@@ -117,8 +117,16 @@ class StoppingStatus:
 
     def heuristic(self) -> str:
         """The irrelevant-in-a-row count, labelled as a heuristic."""
-        return (f"Heuristic only, no guarantee: the last {self.irrelevant_streak} records "
-                f"screened were all excluded.")
+        streak = self.irrelevant_streak
+        if self.screened == 0:
+            said = "nothing screened yet."
+        elif streak == 0:
+            said = "the last record screened was an include."
+        elif streak == 1:
+            said = "the last record screened was excluded."
+        else:
+            said = f"the last {streak} records screened were all excluded."
+        return "Heuristic only, no guarantee: " + said
 
 
 def _percent(value: float) -> str:
