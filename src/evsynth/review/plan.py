@@ -159,8 +159,13 @@ class OutcomePlan:
         if self.events_from == "adverse_events":
             events = f"patients with an adverse event of CTCAE grade ≥ {self.min_grade} (adverse_events.csv)"
         else:
-            events = " + ".join(self.events)
-        return f"{events} / {' + '.join(self.denominator)}"
+            events = _sum(self.events)
+        return f"{events} / {_sum(self.denominator)}"
+
+
+def _sum(columns: tuple[str, ...] | list[str]) -> str:
+    """``a`` or ``(a + b + …)``: a sum in brackets, so ``(a + b) / (a + b + c)`` reads right."""
+    return columns[0] if len(columns) == 1 else f"({' + '.join(columns)})"
 
 
 @dataclass(frozen=True)
