@@ -41,6 +41,11 @@ def test_the_bundled_plan_parses_with_its_choices():
     assert ae.events_from == "adverse_events" and ae.min_grade == 3
     assert ae.primary.eligibility.response_criteria == ()
     assert "RECIST only" not in [s.name for s in ae.sensitivity]
+    # sums are bracketed so the fraction reads as meant
+    assert pr.definition() == "resp_pr / (resp_cr + resp_pr + resp_sd + resp_pd)"
+    assert plan.outcome("orr").definition() == \
+        "(resp_cr + resp_pr) / (resp_cr + resp_pr + resp_sd + resp_pd)"
+    assert ae.definition().endswith(" / n_patients")
 
 
 def test_key_lines_resolve_arrays_of_tables():
