@@ -290,9 +290,11 @@ def bench_speed(large: bool, large_replay: bool = True) -> dict[str, Any]:
             out["large_replay_seconds"] = time.perf_counter() - started
             out["large_wss95"] = wss(data.labels[order], 0.95)
             started = time.perf_counter()
-            out["large_stopped_at"] = first_stop(data.labels[order], target_recall=TARGET,
-                                                 confidence=CONFIDENCE)
+            stop = first_stop(data.labels[order], target_recall=TARGET, confidence=CONFIDENCE)
             out["large_stop_seconds"] = time.perf_counter() - started
+            out["large_stopped_at"] = stop
+            out["large_recall_at_stop"] = (None if stop is None else
+                                           float(data.labels[order][:stop].sum() / data.relevant))
     return out
 
 
@@ -366,7 +368,8 @@ def print_speed(s: dict[str, Any]) -> None:
               f"parse {s['large_parse_seconds']:.1f} s, features {s['large_features_seconds']:.1f} s, "
               + (f"replay {s['large_replay_seconds']:.1f} s, WSS@95 "
                  f"{s['large_wss95']:.3f}, stopping rule over every decision "
-                 f"{s['large_stop_seconds']:.1f} s (stopped at {s['large_stopped_at']})"
+                 f"{s['large_stop_seconds']:.1f} s (stopped at {s['large_stopped_at']}, recall "
+                 f"{s['large_recall_at_stop']:.3f})"
                  if "large_replay_seconds" in s else "replay and stopping rule not run"))
 
 

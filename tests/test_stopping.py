@@ -57,6 +57,32 @@ def test_the_correction_gives_the_window_since_the_last_include_half_the_allowan
     assert h0_p_value([0] * 97, 100) == h0_p_value([0] * 97, 100, correction="none")
 
 
+def test_over_a_thousand_includes_neither_underflows_nor_warns():
+    # the shares 1/2^(k+1) pass below the smallest double for k > 1,073; p / w_k must still
+    # be exact (compared in rational arithmetic) and no floating-point warning may escape
+    from fractions import Fraction
+    import warnings
+    rng = np.random.default_rng(5)
+    labels = np.concatenate([np.ones(1200, dtype=int), (rng.random(3000) < 0.01).astype(int),
+                             np.zeros(2000, dtype=int)])
+    total = labels.size + 800
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = h0_p_value(labels, total)
+        stop = first_stop(labels)
+    r = int(labels.sum())
+    t = labels.size
+    n = np.arange(1, t + 1)
+    k = np.cumsum(labels[::-1])
+    k_hat = math.floor(r / 0.95) + 1 - (r - k)
+    urn = total - t + n
+    p = np.where(k_hat > urn, 0.0, hypergeom.cdf(k, urn, np.minimum(k_hat, urn), n))
+    exact = min(Fraction(1), *(Fraction(float(pp)) * 2 ** (r if kk == r else int(kk) + 1)
+                               for pp, kk in zip(p, k)))
+    assert got == float(exact)
+    assert stop is not None and 1200 < stop <= labels.size
+
+
 def test_in_a_random_order_the_corrected_rule_keeps_its_error_rate():
     # shuffled sequences (no ranking), 5 includes in 300, target 95 % (all 5 must be
     # found): share of replays that stop before the last include, nominal 5 %

@@ -168,19 +168,22 @@ def _check_correction(correction: str) -> None:
                            f"not {correction!r}")
 
 
-def window_weights(k: np.ndarray, r: int, correction: str = "bonferroni") -> np.ndarray:
-    """Share ``w_k`` of the error allowance for a window holding *k* of the *r* includes:
-    ``1 / 2^(k+1)`` for ``k < r``, ``1 / 2^r`` for the whole sequence (``k = r``); all 1
-    with ``correction = "none"`` (the plain minimum)."""
-    k = np.asarray(k, dtype=np.float64)
+def window_shares(k: np.ndarray, r: int, correction: str = "bonferroni") -> np.ndarray:
+    """``−log2 w_k`` (integers). The share of the error allowance for a window holding
+    *k* of the *r* includes is ``w_k = 1 / 2^(k+1)`` for ``k < r`` and ``1 / 2^r`` for the
+    whole sequence (``k = r``); ``w_k = 1`` (exponent 0) with ``correction = "none"``
+    (the plain minimum). Kept as exponents: ``2^−(k+1)`` is below the smallest double
+    once ``k`` passes 1,073."""
+    k = np.asarray(k, dtype=np.int64)
     if correction == "none":
-        return np.ones_like(k)
-    return np.where(k >= r, 0.5 ** r, 0.5 ** (k + 1.0))
+        return np.zeros_like(k)
+    return np.where(k >= r, r, k + 1)
 
 
 def _p_value(labels: np.ndarray, include_positions: np.ndarray, total: int,
              target_recall: float, correction: str = "bonferroni") -> float:
-    """``min_n p_n / w_k`` over the windows that can give the minimum (module docstring)."""
+    """``min_n p_n / w_k`` over the windows that can give the minimum (module docstring),
+    capped at 1; ``p_n / w_k = p_n · 2^shares`` is exact in floating point (``ldexp``)."""
     from scipy.stats import hypergeom
 
     t = labels.shape[0]
@@ -195,9 +198,10 @@ def _p_value(labels: np.ndarray, include_positions: np.ndarray, total: int,
     k_hat = math.floor(r / target_recall) + 1 - (r - k)
     urn = total - t + sizes
     impossible = k_hat > urn
-    p = hypergeom.cdf(k, urn, np.minimum(k_hat, urn), sizes)
-    p = np.where(impossible, 0.0, p) / window_weights(k, r, correction)
-    return float(min(1.0, p.min()))
+    p = np.where(impossible, 0.0, hypergeom.cdf(k, urn, np.minimum(k_hat, urn), sizes))
+    with np.errstate(over="ignore"):  # p · 2^shares may pass the largest double: inf, capped below
+        adjusted = np.ldexp(p, window_shares(k, r, correction))
+    return float(min(1.0, adjusted.min()))
 
 
 def h0_p_value(labels: Sequence[int] | np.ndarray, total: int, target_recall: float = 0.95,
