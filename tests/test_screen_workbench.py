@@ -61,6 +61,8 @@ def test_next_shows_the_abstract_and_the_command_to_decide(project, capsys):
     assert "BACKGROUND: Loco-regional therapy in case 0." in out  # from records.jsonl of the run
     assert "MeSH: *Thyroid Neoplasms; Liver Neoplasms; Humans" in out
     assert "evsynth screen --decide R00001 include|exclude|maybe" in out
+    # in log order the status says its promise was not measured for that order
+    assert 'The records are screened in log order (review.toml [screening] order = "log")' in out
     assert main(["screen", "--as", "cd", "--next"]) == 0
     assert "evsynth screen --as cd --decide R00001 include" in capsys.readouterr().out
 
@@ -83,6 +85,7 @@ def test_next_shows_the_stopping_status_for_the_projects_target(project, capsys)
     assert lines[1:3] == expected()
     assert lines[1].startswith("0 of 12 records screened at title/abstract, 0 includes found. "
                                "Stopping criterion not met for recall ≥ 80 % with 90 % confidence")
+    assert "log order" not in lines[1]  # ranked (the default): no caveat
     assert main(["screen", "--decide", "R00001", "include", "--reviewer", "AB",
                  "--date", "2025-03-01"]) == 0
     assert main(["screen", "--decide", "R00002", "R00003", "exclude", "--reviewer", "AB",

@@ -98,7 +98,8 @@ def stopping_line(project: Path) -> list[str]:
     from evsynth.screening.prioritise import stopping_status
 
     status = stopping_status(load_log(project / "extracted" / "screening.csv",
-                                      reasons=ReviewFiles(project / "extracted").reasons))
+                                      reasons=ReviewFiles(project / "extracted").reasons),
+                             order="log")  # the project screens in log order (see above)
     return [status.describe(), status.heuristic()]
 
 
@@ -132,6 +133,9 @@ def test_screen_20_records_with_the_keyboard_reload_and_nothing_is_lost(chromium
         assert page.locator("#stopping").inner_text() == stopping_line(project)[0]
         assert page.locator("#stopping").inner_text().startswith(
             "0 of 26 records screened at title/abstract, 0 includes found. Stopping criterion not met")
+        # this project screens in log order, and the status says what that means for the promise
+        assert page.locator("#stopping").inner_text().endswith(
+            "what this criterion promises was measured for ranked and random orders only.")
         assert page.locator("#heuristic").is_visible()
         assert page.locator("#heuristic").inner_text().startswith("Heuristic only, no guarantee:")
         started = time.perf_counter()

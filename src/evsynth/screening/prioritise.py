@@ -42,7 +42,7 @@ date counts as the earliest if it is an exclude and the latest if an include.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from evsynth.screening.log import ScreeningEntry
 from evsynth.screening.ranking import RankingItem, rank
@@ -115,8 +115,19 @@ def screening_sequence(entries: Sequence[ScreeningEntry]) -> list[int]:
     return [label for _, label, _ in decided]
 
 
+#: Said beside the status when the project screens in the log's own order.
+LOG_ORDER_NOTE = ('The records are screened in log order (review.toml [screening] order = "log"), '
+                  "neither ranked nor at random: what this criterion promises was measured for "
+                  "ranked and random orders only.")
+
+
 def stopping_status(entries: Sequence[ScreeningEntry], *, target_recall: float = 0.95,
-                    confidence: float = 0.95) -> StoppingStatus:
-    """Where the log stands against the stopping criterion (all rows count as records)."""
-    return _status(screening_sequence(entries), len(entries), target_recall=target_recall,
-                   confidence=confidence)
+                    confidence: float = 0.95, order: str = "ranked") -> StoppingStatus:
+    """Where the log stands against the stopping criterion (all rows count as records).
+
+    *order*: the project's ``[screening] order``; with ``"log"`` the status carries
+    :data:`LOG_ORDER_NOTE`.
+    """
+    status = _status(screening_sequence(entries), len(entries), target_recall=target_recall,
+                     confidence=confidence)
+    return replace(status, note=LOG_ORDER_NOTE) if order == "log" else status

@@ -165,7 +165,8 @@ class ScreeningSession:
                 if entries:
                     settings = load_settings(self.files.root).screening
                     status = stopping_status(entries, target_recall=settings.target_recall,
-                                             confidence=settings.confidence)
+                                             confidence=settings.confidence,
+                                             order=settings.order)
                 self._status = (key, status)
             return self._status[1]
 

@@ -112,17 +112,21 @@ class StoppingStatus:
     more_needed: int
     #: Heuristic only: irrelevant records in a row at the end of the sequence.
     irrelevant_streak: int
+    #: A caveat the screening views add to :meth:`describe` (e.g. for an unranked order).
+    note: str = ""
 
     def describe(self) -> str:
         """One line for the screening views."""
         head = (f"{self.screened} of {self.total} records screened at title/abstract, "
                 f"{self.includes_found} include{'s' if self.includes_found != 1 else ''} found. ")
         target = f"recall ≥ {_percent(self.target_recall)} with {_percent(self.confidence)} confidence"
+        tail = f" {self.note}" if self.note else ""
         if self.met:
-            return head + f"Stopping criterion MET: {target} (p = {self.p_value:.3g})."
+            return head + f"Stopping criterion MET: {target} (p = {self.p_value:.3g})." + tail
         left = self.total - self.screened
         return (head + f"Stopping criterion not met for {target} (p = {self.p_value:.3g}); "
-                f"at least {self.more_needed} more of the {left} left, if none of them is an include.")
+                f"at least {self.more_needed} more of the {left} left, if none of them is an "
+                "include." + tail)
 
     def heuristic(self) -> str:
         """The irrelevant-in-a-row count, labelled as a heuristic."""

@@ -195,7 +195,7 @@ def screening_status(entries: Sequence[ScreeningEntry], files: ReviewFiles) -> S
         return None
     settings = load_settings(files.root).screening
     return stopping_status(entries, target_recall=settings.target_recall,
-                           confidence=settings.confidence)
+                           confidence=settings.confidence, order=settings.order)
 
 
 def _ranking_seed(files: ReviewFiles) -> int | None:
