@@ -34,6 +34,11 @@ class ReviewFiles:
         return self.extracted / "merge-log.csv"
 
     @property
+    def sample(self) -> Path:
+        """The random order of the random-sample check (:mod:`evsynth.screening.sample`)."""
+        return self.extracted / "screening-sample.csv"
+
+    @property
     def studies(self) -> Path:
         return self.extracted / "studies.csv"
 

@@ -30,6 +30,7 @@ from evsynth.screening.files import ReviewFiles, today
 from evsynth.screening.log import ScreeningEntry, decide, find_entry, is_blocked, save_log
 from evsynth.screening.prioritise import is_to_screen, rank_pending, record_texts, stopping_status
 from evsynth.screening.queue import decision_stage, order_pending, progress
+from evsynth.screening.sample import in_sample_order, read_sample, sample_status
 from evsynth.screening.stopping import StoppingStatus
 from evsynth.search.queries import query_terms
 from evsynth.search.records import Record
@@ -149,8 +150,18 @@ class ScreeningSession:
                 settings = load_settings(self.files.root).screening
                 if settings.order == "ranked" and any(is_to_screen(e) for e in entries):
                     ranked = rank_pending(entries, record_texts(self.records.values()), settings.seed)
+                sample = self.sample(entries)
+                if sample:
+                    ranked = in_sample_order(ranked, sample, entries)
                 self._ranking = (key, ranked)
             return self._ranking[1]
+
+    def sample(self, entries: list[ScreeningEntry]) -> list[str]:
+        """The random-sample order of the main log (:mod:`evsynth.screening.sample`); a
+        second reviewer's blind session has none."""
+        if self.second:
+            return []
+        return read_sample(self.files.sample, {e.record_id for e in entries})
 
     def stopping(self, entries: list[ScreeningEntry]) -> StoppingStatus | None:
         """The stopping status of this session's log for the project's ``[screening]``
@@ -164,9 +175,12 @@ class ScreeningSession:
                 status = None
                 if entries:
                     settings = load_settings(self.files.root).screening
-                    status = stopping_status(entries, target_recall=settings.target_recall,
-                                             confidence=settings.confidence,
-                                             order=settings.order)
+                    sample = self.sample(entries)
+                    status = (sample_status(entries, sample, target_recall=settings.target_recall,
+                                            confidence=settings.confidence) if sample else
+                              stopping_status(entries, target_recall=settings.target_recall,
+                                              confidence=settings.confidence,
+                                              order=settings.order))
                 self._status = (key, status)
             return self._status[1]
 

@@ -160,7 +160,8 @@ def check_target(target_recall: float, confidence: float) -> None:
 _SLACK = 1e-12
 
 
-def _rejects(p: float, alpha: float) -> bool:
+def rejects(p: float, alpha: float) -> bool:
+    """H0 rejected: *p* below ``alpha`` by more than the floating-point slack."""
     return p < alpha - _SLACK
 
 
@@ -246,7 +247,7 @@ def stopping_status(labels: Sequence[int] | np.ndarray, total: int, *,
     positions = np.flatnonzero(array)
     alpha = 1.0 - confidence
     p = _p_value(array, positions, total, target_recall, correction)
-    met = _rejects(p, alpha)
+    met = rejects(p, alpha)
     more = 0 if met else _more_needed(array, positions, total, target_recall, alpha, correction)
     streak = t - (int(positions[-1]) + 1) if positions.size else t
     return StoppingStatus(screened=t, total=total, includes_found=int(positions.size),
@@ -261,7 +262,7 @@ def _more_needed(labels: np.ndarray, positions: np.ndarray, total: int,
 
     def met_after(m: int) -> bool:
         extended = np.concatenate((labels, np.zeros(m, dtype=np.int64)))
-        return _rejects(_p_value(extended, positions, total, target_recall, correction), alpha)
+        return rejects(_p_value(extended, positions, total, target_recall, correction), alpha)
 
     low, high = 0, left  # met_after(left) holds: once every record is screened, p = 0
     while low < high:
@@ -296,7 +297,7 @@ def first_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float = 0.9
 
     def met(t: int) -> bool:
         seen = positions[: np.searchsorted(positions, t)]
-        return _rejects(_p_value(array[:t], seen, total, target_recall, correction), alpha)
+        return rejects(_p_value(array[:t], seen, total, target_recall, correction), alpha)
 
     # stretches of t (records screened) that end with excludes only: [1, p0], [p0+1, p1], …
     starts = np.concatenate(([1], positions + 1))
@@ -312,3 +313,61 @@ def first_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float = 0.9
                 low = mid + 1
         return low
     return None
+
+
+# --- the random-sample check -----------------------------------------------------------
+#
+# Callaghan & Müller-Bloch's variant that does not lean on the ranking: at some point
+# the records still unscreened (the urn, ``N_s`` of them) are put in a random order and
+# screened in it. The first ``n`` of that order are a random draw from the urn, so the
+# hypergeometric test is exact for them, whatever the ranking did before. With
+# ``r_b`` includes found before the sample began and ``k`` among the ``n`` drawn,
+# ``r = r_b + k`` and H0 "recall < target" needs ``K̂ = floor(r / τ) + 1 − r_b`` includes
+# in the urn: ``p_k(n) = P(X ≤ k)``, ``X ~ Hypergeometric(N_s, K̂, n)``.
+#
+# Checked after every decision, and still exact: while the sample holds ``k`` includes,
+# ``K̂`` is fixed and ``p_k(n)`` only falls as ``n`` grows, so the rule fires during that
+# stretch exactly when the (k+1)-th include of the sample has not come by the first ``n*_k``
+# with ``p_k(n*_k) < α_k``, a number fixed in advance. If recall is below the target there,
+# the urn holds at least ``K̂`` includes and that happens with probability at most
+# ``p_k(n*_k) < α_k``. Giving stretch ``k`` the share ``α_k = α / 2^(k+1)`` (they add up to
+# α), the rule stops short of the target with probability at most α, for any urn: a
+# bound, not a measurement. The reported p-value is ``min(1, p_k(n) · 2^(k+1))``.
+
+
+def sample_p_value(drawn: int, includes: int, urn: int, includes_before: int,
+                   target_recall: float = 0.95) -> float:
+    """p-value of H0 "recall is below *target_recall*" after *drawn* records of a random
+    sample from an urn of *urn* records held *includes* includes, *includes_before* having
+    been found before the sample began: ``min(1, p_k(n) · 2^(k+1))`` (formula above)."""
+    from scipy.stats import hypergeom
+
+    check_target(target_recall, 0.5)
+    if not 0 <= includes <= drawn <= urn or includes_before < 0:
+        raise EvsynthError(f"a sample of {drawn} records with {includes} includes cannot come "
+                           f"from {urn} records")
+    if drawn == 0:
+        return 1.0
+    found = includes_before + includes
+    k_hat = math.floor(found / target_recall) + 1 - includes_before
+    if k_hat > urn:
+        return 0.0
+    with np.errstate(over="ignore"):  # the share 2^-(k+1) may pass below the smallest double
+        return float(min(1.0, np.ldexp(hypergeom.cdf(includes, urn, k_hat, drawn), includes + 1)))
+
+
+def sample_more_needed(drawn: int, includes: int, urn: int, includes_before: int,
+                       target_recall: float = 0.95, confidence: float = 0.95) -> int:
+    """Further records of the sample that would meet the criterion if none of them is an
+    include (0 when met): ``p`` falls as ``n`` grows with ``k`` fixed, so bisection;
+    with the whole urn drawn ``p = 0``."""
+    alpha = 1.0 - confidence
+    low, high = 0, urn - drawn
+    while low < high:
+        mid = (low + high) // 2
+        if rejects(sample_p_value(drawn + mid, includes, urn, includes_before, target_recall),
+                    alpha):
+            high = mid
+        else:
+            low = mid + 1
+    return low

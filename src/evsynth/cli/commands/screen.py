@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evsynth.cli.options import add_root_argument, project_of
+from evsynth.core.atomic import write_text
 from evsynth.core.errors import EvsynthError
 from evsynth.core.settings import load_settings
 from evsynth.report.workbench import make_server
@@ -22,6 +23,9 @@ from evsynth.screening.prioritise import (
     is_to_screen, rank_pending, record_texts, stopping_status, title_abstract_label,
 )
 from evsynth.screening.queue import decision_stage, order_pending, progress
+from evsynth.screening.sample import (
+    draw_sample, in_sample_order, read_sample, sample_csv, sample_status,
+)
 from evsynth.screening.session import ScreeningSession, record_card
 from evsynth.screening.stopping import StoppingStatus
 from evsynth.search.records import Record
@@ -61,6 +65,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="show which records were merged into this one, and by which key")
     parser.add_argument("--unmerge", metavar="MERGE_ID",
                         help="undo a merge of the merge log: the record returns as its own pending row")
+    parser.add_argument("--sample", action="store_true",
+                        help="start the random-sample check: put every record still to screen "
+                             "at title/abstract in a random order (extracted/screening-sample.csv)"
+                             "; they are offered in it from now on and the stopping criterion "
+                             "tests that sample, whatever the ranking did")
     parser.add_argument("--serve", action="store_true",
                         help="open the screening page on this machine (127.0.0.1); the first "
                              "line printed is its address with its access token")
@@ -188,14 +197,36 @@ def explain_report(entry: ScreeningEntry, merges: Sequence[Merge]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def screening_status(entries: Sequence[ScreeningEntry], files: ReviewFiles) -> StoppingStatus | None:
+def screening_status(entries: Sequence[ScreeningEntry], files: ReviewFiles,
+                     sample: Sequence[str] = ()) -> StoppingStatus | None:
     """The stopping status of *entries* for the project's ``[screening]`` target and
-    confidence (``review.toml``); ``None`` for an empty log."""
+    confidence (``review.toml``); ``None`` for an empty log. With a random *sample*
+    (:func:`main_sample`) the criterion tests the sample
+    (:func:`evsynth.screening.sample.sample_status`)."""
     if not entries:
         return None
     settings = load_settings(files.root).screening
+    if sample:
+        return sample_status(entries, sample, target_recall=settings.target_recall,
+                             confidence=settings.confidence)
     return stopping_status(entries, target_recall=settings.target_recall,
                            confidence=settings.confidence, order=settings.order)
+
+
+def main_sample(files: ReviewFiles, entries: Sequence[ScreeningEntry]) -> list[str]:
+    """The random-sample order of the main log (``[]`` if none was drawn)."""
+    return read_sample(files.sample, {e.record_id for e in entries})
+
+
+def draw(files: ReviewFiles, entries: Sequence[ScreeningEntry]) -> str:
+    """Draw the random sample and write it (once: an existing one is never replaced)."""
+    if files.sample.exists():
+        raise EvsynthError(f"{files.sample}: a random sample was drawn already; delete the file "
+                           "to draw a new one (the check then starts again)")
+    order = draw_sample(entries, load_settings(files.root).screening.seed)
+    write_text(files.sample, sample_csv(order))
+    return (f"random-sample check started: {len(order)} records to screen at title/abstract "
+            f"put in a random order ({files.sample.name}); they come in that order from now on\n")
 
 
 def _ranking_seed(files: ReviewFiles) -> int | None:
@@ -206,14 +237,17 @@ def _ranking_seed(files: ReviewFiles) -> int | None:
 
 def next_report(entries: Sequence[ScreeningEntry], records: dict[str, Record], width: int,
                 second: str | None = None, seed: int | None = 0,
-                status: StoppingStatus | None = None) -> str:
+                status: StoppingStatus | None = None, sample: Sequence[str] = ()) -> str:
     """The next record to decide (highest ranked first) with its abstract, MeSH terms and the command to decide it.
 
     *status*: the stopping status of *entries* (:func:`screening_status`), shown
-    under the heading (and when nothing is left to screen) with the heuristic beside it.
+    under the heading (and when nothing is left to screen) with the heuristic beside it;
+    *sample*: the random-sample order, whose records come first (:func:`main_sample`).
     """
     ranking = rank_pending(entries, record_texts(records.values()), seed) \
         if seed is not None and any(is_to_screen(e) for e in entries) else []
+    if sample:
+        ranking = in_sample_order(ranking, sample, entries)
     queue = order_pending(entries, ranking)
     counts = progress(entries)
     where = [status.describe(), "  " + status.heuristic()] if status is not None else []
@@ -344,12 +378,15 @@ def listing(entries: Sequence[ScreeningEntry], files: ReviewFiles, width: int, l
     The project (``review.toml``, ``queries/runs``) is the folder holding ``extracted/``.
     """
     settings = load_settings(files.root).screening
+    sample = main_sample(files, entries) if second is None else []
     order = None
     if any(is_to_screen(e) for e in entries):
         order = rank_pending(entries, record_texts(records_of_runs(files.runs).values()),
                              settings.seed)
+        if sample:
+            order = in_sample_order(order, sample, entries)
     return pending_report(entries, width, limit, second, order=order,
-                          status=screening_status(entries, files))
+                          status=screening_status(entries, files, sample))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -360,6 +397,9 @@ def run(args: argparse.Namespace) -> int:
         raise EvsynthError("--port goes with --serve")
     if not 0 <= args.port <= 65535:
         raise EvsynthError(f"--port {args.port}: not a port number (0-65535)")
+    if args.sample and (args.decide or args.from_file or args.explain or args.unmerge
+                        or args.conflicts or args.serve or args.second):
+        raise EvsynthError("--sample works alone (or with --next)")
     if args.serve:
         if args.decide or args.from_file or args.explain or args.unmerge or args.conflicts or args.next:
             raise EvsynthError("--serve works alone (with --as, --reviewer, --port)")
@@ -394,10 +434,14 @@ def run(args: argparse.Namespace) -> int:
         text, total = conflicts_report(files, entries)
         print(text, end="")
         return 0
+    if args.sample:  # then the listing below, which shows the sample's status
+        print(draw(files, entries), end="")
     width = shutil.get_terminal_size((100, 24)).columns - 2
     if args.next:
+        sample = main_sample(files, entries)
         print(next_report(entries, records_of_runs(files.runs), width,
-                          seed=_ranking_seed(files), status=screening_status(entries, files)),
+                          seed=_ranking_seed(files), status=screening_status(entries, files, sample),
+                          sample=sample),
               end="")
         return 0
     print(listing(entries, files, width, max(args.limit, 0)), end="")
