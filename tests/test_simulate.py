@@ -29,8 +29,8 @@ def test_json_schema_and_files(tmp_path, capsys):
     assert code == 0, err
     result = json.loads(out)
     assert list(result) == ["records", "relevant", "target_recall", "confidence",
-                            "stopping_correction", "runs", "summary"]
-    assert result["stopping_correction"] == "bonferroni"
+                            "stopping_correction", "sample_after", "runs", "summary"]
+    assert result["stopping_correction"] == "bonferroni" and result["sample_after"] is None
     assert (result["records"], result["relevant"]) == (393, 41)
     assert (result["target_recall"], result["confidence"]) == (0.95, 0.95)
     assert [r["seed"] for r in result["runs"]] == [0, 1]
@@ -78,6 +78,41 @@ def test_same_seed_same_result_and_settings_from_review_toml(tmp_path, capsys):
     assert plain["stopping_correction"] == "none"
     assert plain["runs"][0]["wss95"] == first["runs"][0]["wss95"]
     assert plain["runs"][0]["stopped_at"] <= first["runs"][0]["stopped_at"]
+
+
+def test_the_random_sample_check_replayed(tmp_path, capsys):
+    """--sample-after N: ranked until N excludes in a row, then the rest in a random order;
+    the sample check decides the stop, and the curve is the order actually followed."""
+    from evsynth.screening.ranking import build_features
+    from evsynth.screening.simulate import parse_labelled_csv, replay, switch_to_sample
+    from evsynth.screening.stopping import first_sample_stop
+
+    out_dir = tmp_path / "sim"
+    code, out, err = run(capsys, NSAIDS, "--label", "label2", "--relevant", "I", "--seeds", "1",
+                         "--sample-after", "40", "--out", out_dir, "--root", tmp_path)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["sample_after"] == 40
+    one = result["runs"][0]
+    # the same replay by hand
+    data = parse_labelled_csv(NSAIDS.read_text(encoding="utf-8"), "NSAIDS.csv", "label2", "I")
+    ranked = replay(build_features(data.titles, data.abstracts, data.keywords), data.labels, 0)
+    followed, switch = switch_to_sample(ranked, data.labels, 40, 0)
+    assert switch is not None and 40 <= switch < 393
+    labels = data.labels[ranked]
+    assert labels[switch - 40:switch].sum() == 0 and (followed[:switch] == ranked[:switch]).all()
+    assert sorted(followed[switch:]) == sorted(ranked[switch:])
+    assert not (followed[switch:] == ranked[switch:]).all()  # the rest is reshuffled
+    drawn = first_sample_stop(data.labels[followed][switch:],
+                              int(data.labels[followed][:switch].sum()))
+    assert one["stopped_at"] == switch + drawn
+    assert one["recall_at_stop"] == pytest.approx(
+        data.labels[followed][:one["stopped_at"]].sum() / 41, abs=1e-6)
+    found = [int(line.split(",")[1]) for line in
+             (out_dir / "recall-seed0.csv").read_text().splitlines()[2:]]
+    assert found == np.cumsum(data.labels[followed]).tolist()
+    code, _, err = run(capsys, NSAIDS, "--label", "label2", "--relevant", "I", "--sample-after", "0")
+    assert code == 1 and "--sample-after must be at least 1" in err
 
 
 def write(path, rows, header=("title", "abstract", "label")):

@@ -39,7 +39,7 @@ from evsynth.core.errors import EvsynthError
 from evsynth.screening.ranking import (
     Scorer, batch_size, build_features, order_rows, random_keys,
 )
-from evsynth.screening.stopping import check_target, first_stop
+from evsynth.screening.stopping import check_target, first_sample_stop, first_stop
 
 #: Accepted label values (compared lower-case, spaces trimmed): value -> include?
 LABEL_VALUES: dict[str, int] = {"1": 1, "0": 0, "yes": 1, "no": 0, "i": 1, "e": 0,
@@ -220,12 +220,44 @@ def wss(labels_in_order: np.ndarray, recall: float) -> float:
     return (total - screened) / total - (1.0 - recall)
 
 
-def judge(order: np.ndarray, labels: np.ndarray, seed: int, target_recall: float,
-          confidence: float, correction: str = "bonferroni") -> SimulationRun:
-    """Scores of one simulated order (*correction*: see :mod:`evsynth.screening.stopping`)."""
+def switch_to_sample(order: np.ndarray, labels: np.ndarray, sample_after: int,
+                     seed: int) -> tuple[np.ndarray, int | None]:
+    """The order a reviewer follows who starts the random-sample check (``evsynth screen
+    --sample``) once *sample_after* records in a row were excluded: the ranked order up
+    to there, then the records left in a seeded random order. Also the records screened
+    at the switch (``None``: never switched, the order is unchanged)."""
     in_order = labels[order]
-    stop = first_stop(in_order, target_recall=target_recall, confidence=confidence,
-                      correction=correction)
+    streak = 0
+    for t, label in enumerate(in_order.tolist(), 1):
+        streak = 0 if label else streak + 1
+        if streak >= sample_after and t < order.shape[0]:
+            rest = order[t:]
+            keys = random_keys([str(int(row)) for row in rest], seed + 104_729)
+            return np.concatenate((order[:t], rest[np.argsort(keys, kind="stable")])), t
+    return order, None
+
+
+def judge(order: np.ndarray, labels: np.ndarray, seed: int, target_recall: float,
+          confidence: float, correction: str = "bonferroni",
+          sample_after: int | None = None) -> SimulationRun:
+    """Scores of one simulated order (*correction*: see :mod:`evsynth.screening.stopping`).
+
+    With *sample_after*, the reviewer switches to the random-sample check after that
+    many excludes in a row (:func:`switch_to_sample`): the scores are those of the order
+    then followed, and the stop is the sample check's
+    (:func:`~evsynth.screening.stopping.first_sample_stop`).
+    """
+    switch = None
+    if sample_after is not None:
+        order, switch = switch_to_sample(order, labels, sample_after, seed)
+    in_order = labels[order]
+    if switch is None:
+        stop = first_stop(in_order, target_recall=target_recall, confidence=confidence,
+                          correction=correction)
+    else:
+        drawn = first_sample_stop(in_order[switch:], int(in_order[:switch].sum()),
+                                  target_recall=target_recall, confidence=confidence)
+        stop = None if drawn is None else switch + drawn
     curve = np.cumsum(in_order)
     recall = None if stop is None else float(curve[stop - 1]) / float(curve[-1])
     return SimulationRun(seed=seed, wss95=wss(in_order, 0.95), wss100=wss(in_order, 1.0),
@@ -234,14 +266,14 @@ def judge(order: np.ndarray, labels: np.ndarray, seed: int, target_recall: float
 
 def simulate(data: LabelledSet, seeds: Sequence[int], *, target_recall: float = 0.95,
              confidence: float = 0.95, correction: str = "bonferroni",
-             progress: Any = None) -> list[SimulationRun]:
+             sample_after: int | None = None, progress: Any = None) -> list[SimulationRun]:
     """One :class:`SimulationRun` per seed. *progress*, if given, is called with each run."""
     check_target(target_recall, confidence)
     features = build_features(data.titles, data.abstracts, data.keywords)
     runs = []
     for seed in seeds:
         run = judge(replay(features, data.labels, seed), data.labels, seed,
-                    target_recall, confidence, correction)
+                    target_recall, confidence, correction, sample_after)
         runs.append(run)
         if progress is not None:
             progress(run)
@@ -278,10 +310,12 @@ def summary(data: LabelledSet, runs: Sequence[SimulationRun], target_recall: flo
 
 
 def report(data: LabelledSet, runs: Sequence[SimulationRun], target_recall: float,
-           confidence: float, correction: str = "bonferroni") -> dict[str, Any]:
+           confidence: float, correction: str = "bonferroni",
+           sample_after: int | None = None) -> dict[str, Any]:
     """The JSON object ``evsynth simulate`` prints."""
     return {"records": data.records, "relevant": data.relevant, "target_recall": target_recall,
             "confidence": confidence, "stopping_correction": correction,
+            "sample_after": sample_after,
             "runs": [r.to_json() for r in runs],
             "summary": summary(data, runs, target_recall)}
 

@@ -84,7 +84,7 @@ reported as a heuristic and gives no guarantee.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -299,7 +299,13 @@ def first_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float = 0.9
         seen = positions[: np.searchsorted(positions, t)]
         return rejects(_p_value(array[:t], seen, total, target_recall, correction), alpha)
 
-    # stretches of t (records screened) that end with excludes only: [1, p0], [p0+1, p1], …
+    return _first_met(met, positions, total)
+
+
+def _first_met(met: Callable[[int], bool], positions: np.ndarray, total: int) -> int | None:
+    """The first ``t`` in 1 … *total* with ``met(t)``, where ``met`` can only turn true within
+    a stretch of ``t`` that adds no include (*positions*: the includes' 0-based positions):
+    each stretch ``[1, p0], [p0+1, p1], …`` is checked at its end and bisected if met there."""
     starts = np.concatenate(([1], positions + 1))
     ends = np.concatenate((positions, [total]))
     for low, high in zip(starts.tolist(), ends.tolist()):
@@ -371,3 +377,22 @@ def sample_more_needed(drawn: int, includes: int, urn: int, includes_before: int
         else:
             low = mid + 1
     return low
+
+
+def first_sample_stop(sample: Sequence[int] | np.ndarray, includes_before: int, *,
+                      target_recall: float = 0.95, confidence: float = 0.95) -> int | None:
+    """Records of a random sample (decisions in its order, the whole urn) screened when the
+    random-sample check is first met; ``None`` if never. Within a stretch without a new
+    include ``p`` only falls, so each stretch is checked at its end and bisected, as in
+    :func:`first_stop`."""
+    check_target(target_recall, confidence)
+    array = _as_labels(sample)
+    urn = array.shape[0]
+    positions = np.flatnonzero(array)
+    alpha = 1.0 - confidence
+
+    def met(n: int) -> bool:
+        found = int(np.searchsorted(positions, n))
+        return rejects(sample_p_value(n, found, urn, includes_before, target_recall), alpha)
+
+    return _first_met(met, positions, urn)

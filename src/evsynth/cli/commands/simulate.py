@@ -47,6 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="bonferroni (default): the error allowance split over the windows "
                              "the rule tries; none: Callaghan & Müller-Bloch's plain minimum, "
                              "for comparison")
+    parser.add_argument("--sample-after", type=int, default=None, metavar="N",
+                        help="replay the random-sample check: after N excludes in a row, the "
+                             "records left come in a random order and the check on that sample "
+                             "decides when to stop (as `evsynth screen --sample` at that point)")
     parser.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
                         help="project folder whose review.toml to read (default: current folder)")
 
@@ -66,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     target = settings.target_recall if args.target_recall is None else args.target_recall
     confidence = settings.confidence if args.confidence is None else args.confidence
     check_target(target, confidence)
+    if args.sample_after is not None and args.sample_after < 1:
+        raise EvsynthError(f"--sample-after must be at least 1, not {args.sample_after}")
     if args.seeds < 1:
         raise EvsynthError(f"--seeds must be at least 1, not {args.seeds}")
     if args.out is not None and args.out.exists() and not args.out.is_dir():
@@ -81,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"seed {one.seed}: WSS@95 {one.wss95:.3f}, stopped at {stop}", file=sys.stderr)
 
     runs = simulate(data, range(args.seeds), target_recall=target, confidence=confidence,
-                    correction=args.stopping_correction, progress=progress)
-    result = report(data, runs, target, confidence, args.stopping_correction)
+                    correction=args.stopping_correction, sample_after=args.sample_after,
+                    progress=progress)
+    result = report(data, runs, target, confidence, args.stopping_correction, args.sample_after)
     text = json.dumps(result, indent=2) + "\n"
     if args.out is not None:
         svg = recall_curves_svg(data, runs, target)
