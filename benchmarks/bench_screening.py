@@ -14,7 +14,8 @@ relevant = ``label2 == "I"``), for seeds 0 … N-1, in one run:
 * the stopping rule (target recall and confidence 95 % / 95 %) on the same
   orders, as evsynth applies it (``bonferroni``) and as published (``none``):
   recall at stop (minimum, and share of runs reaching the target) and the
-  share of records it saved;
+  share of records it saved; and the random-sample check after
+  :data:`SAMPLE_AFTER` excludes in a row (``evsynth simulate --sample-after``);
 * the model comparison behind the choice of model (same seeds, same start,
   same retraining): :data:`VARIANTS`;
 * speed: ranking 5,000 records (features, training on 500 decisions, order)
@@ -62,6 +63,10 @@ from evsynth.screening.stopping import CORRECTIONS, first_stop  # noqa: E402
 DATA = ROOT / "tests" / "data" / "drug_class_review"
 SETS = ("ADHD", "Triptans", "NSAIDS", "BetaBlockers")
 TARGET, CONFIDENCE = 0.95, 0.95
+#: Excludes in a row after which the replay switches to the random-sample check.
+SAMPLE_AFTER = (25, 50, 100, 200)
+#: The same for the 50,000-record set.
+LARGE_SAMPLE_AFTER = (500, 1000, 2000, 4000)
 
 
 def load(name: str) -> LabelledSet:
@@ -202,6 +207,11 @@ def bench_set(data: LabelledSet, seeds: range, compare: bool) -> dict[str, Any]:
         out.setdefault("wss100", [r.wss100 for r in runs])
         out[f"stopped_at_{correction}"] = [r.stopped_at for r in runs]
         out[f"recall_at_stop_{correction}"] = [r.recall_at_stop for r in runs]
+    for after in SAMPLE_AFTER:  # the random-sample check, from the same ranked orders
+        runs = [judge(order, data.labels, seed, TARGET, CONFIDENCE, sample_after=after)
+                for seed, order in zip(seeds, orders)]
+        out[f"sample_after_{after}"] = {"stopped_at": [r.stopped_at for r in runs],
+                                        "recall_at_stop": [r.recall_at_stop for r in runs]}
     out["random_wss95"] = randoms
     out["replay_seconds"] = seconds
     if compare:
@@ -295,6 +305,9 @@ def bench_speed(large: bool, large_replay: bool = True) -> dict[str, Any]:
             out["large_stopped_at"] = stop
             out["large_recall_at_stop"] = (None if stop is None else
                                            float(data.labels[order][:stop].sum() / data.relevant))
+            for after in LARGE_SAMPLE_AFTER:
+                run = judge(order, data.labels, 0, TARGET, CONFIDENCE, sample_after=after)
+                out[f"large_sample_after_{after}"] = [run.stopped_at, run.recall_at_stop]
     return out
 
 
@@ -341,6 +354,20 @@ def print_sets(results: dict[str, Any], sets: dict[str, Any]) -> None:
                      else float("nan"))
             print(f"| {name} | {correction} | {len(stops)}/{len(r[f'stopped_at_{correction}'])} | "
                   f"{min(recalls):.3f} | {reach:.0%} | {_m(saved)} |")
+    print("\nThe random-sample check (evsynth screen --sample) after N excludes in a row, on the "
+          "same orders")
+    print("| set | N | runs stopped | recall at stop, min | runs reaching target | "
+          "records saved, mean (min–max) |")
+    print("|---|---:|---:|---:|---:|---|")
+    for name, r in sets.items():
+        for after in SAMPLE_AFTER:
+            got = r[f"sample_after_{after}"]
+            stops = [s for s in got["stopped_at"] if s is not None]
+            recalls = [x for x in got["recall_at_stop"] if x is not None]
+            reach = sum(1 for x in recalls if x >= TARGET - 1e-12)
+            print(f"| {name} | {after} | {len(stops)}/{len(got['stopped_at'])} | "
+                  f"{min(recalls):.3f} | {reach}/{len(recalls)} | "
+                  f"{_m([1 - s / r['records'] for s in stops])} |")
     if all("models" in r for r in sets.values()):
         names = list(next(iter(sets.values()))["models"])
         print("\nModel comparison, WSS@95 mean over seeds (same start, same retraining schedule)")
@@ -369,7 +396,10 @@ def print_speed(s: dict[str, Any]) -> None:
               + (f"replay {s['large_replay_seconds']:.1f} s, WSS@95 "
                  f"{s['large_wss95']:.3f}, stopping rule over every decision "
                  f"{s['large_stop_seconds']:.1f} s (stopped at {s['large_stopped_at']}, recall "
-                 f"{s['large_recall_at_stop']:.3f})"
+                 f"{s['large_recall_at_stop']:.3f}); the random-sample check after N excludes in "
+                 "a row: " + "; ".join(
+                     f"N = {a}: stopped at {s[f'large_sample_after_{a}'][0]}, recall "
+                     f"{s[f'large_sample_after_{a}'][1]:.3f}" for a in LARGE_SAMPLE_AFTER)
                  if "large_replay_seconds" in s else "replay and stopping rule not run"))
 
 

@@ -129,20 +129,20 @@ def test_a_sample_that_meets_it_and_one_with_a_late_record():
 
 
 def test_the_sample_file_round_trips_and_bad_files_name_line_and_column(tmp_path):
-    path = tmp_path / "screening-sample.csv"
+    path = tmp_path / "sample-order.csv"
     assert read_sample(path) == []
     path.write_text(sample_csv(["R3", "R1", "R2"]), encoding="utf-8")
     assert read_sample(path, {"R1", "R2", "R3"}) == ["R3", "R1", "R2"]
-    with pytest.raises(EvsynthError, match=r"screening-sample.csv:3:record_id: R1 is not in"):
+    with pytest.raises(EvsynthError, match=r"sample-order.csv:3:record_id: R1 is not in"):
         read_sample(path, {"R3", "R2"})
     path.write_text("position,record_id\n1,R3\n3,R1\n", encoding="utf-8")
-    with pytest.raises(EvsynthError, match=r"screening-sample.csv:3:position: '3', expected 2"):
+    with pytest.raises(EvsynthError, match=r"sample-order.csv:3:position: '3', expected 2"):
         read_sample(path)
     path.write_text("position,record_id\n1,R3\n2,R3\n", encoding="utf-8")
     with pytest.raises(EvsynthError, match=r":3:record_id: R3 is listed twice"):
         read_sample(path)
     path.write_text("id\n1\n", encoding="utf-8")
-    with pytest.raises(EvsynthError, match=r"screening-sample.csv:1: the header must be"):
+    with pytest.raises(EvsynthError, match=r"sample-order.csv:1: the header must be"):
         read_sample(path)
 
 
@@ -206,3 +206,18 @@ def test_the_page_follows_the_sample(project):
     state = session.state()
     assert state["record"]["record_id"] == order[1]
     assert "Random-sample check: 1 of the 12 records" in state["stopping"]["summary"]
+
+
+def test_validate_checks_the_sample_file_against_the_log(tmp_path, capsys):
+    from tests.conftest import REPO
+
+    shutil.copytree(REPO / "extracted", tmp_path / "extracted")
+    for name in ("review.toml", "sheets.toml", "analysis.toml"):
+        shutil.copy2(REPO / name, tmp_path / name)
+    assert main(["validate", "--root", str(tmp_path)]) == 0
+    capsys.readouterr()
+    (tmp_path / "extracted" / "sample-order.csv").write_text("position,record_id\n1,R00001\n",
+                                                              encoding="utf-8")
+    assert main(["validate", "--root", str(tmp_path)]) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == ["extracted/sample-order.csv:2:record_id: R00001 is not in the screening log"]

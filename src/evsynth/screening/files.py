@@ -36,7 +36,7 @@ class ReviewFiles:
     @property
     def sample(self) -> Path:
         """The random order of the random-sample check (:mod:`evsynth.screening.sample`)."""
-        return self.extracted / "screening-sample.csv"
+        return self.extracted / "sample-order.csv"
 
     @property
     def studies(self) -> Path:

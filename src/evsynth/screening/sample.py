@@ -9,7 +9,7 @@ them in that order; the first ``n`` are then a true random draw from them.
 
 * :func:`draw_sample` fixes that order (seeded, reproducible) for the records
   pending at title/abstract now; :func:`sample_csv` / :func:`read_sample` keep it
-  in ``extracted/screening-sample.csv`` (``position,record_id``), written once.
+  in ``extracted/sample-order.csv`` (``position,record_id``), written once.
 * :func:`sample_progress` reads the log against it: the longest *prefix* of the
   order whose records are all decided at title/abstract is the sample drawn so
   far (a record skipped holds back the ones after it, so what counts is always
@@ -35,7 +35,7 @@ from evsynth.screening.stopping import (
     StoppingStatus, rejects, check_target, sample_more_needed, sample_p_value,
 )
 
-#: The columns of ``screening-sample.csv``.
+#: The columns of ``sample-order.csv``.
 SAMPLE_COLUMNS = ("position", "record_id")
 
 
@@ -66,18 +66,18 @@ def draw_sample(entries: Sequence[ScreeningEntry], seed: int) -> list[str]:
 
 
 def sample_csv(order: Sequence[str]) -> str:
-    """``screening-sample.csv``'s text for *order*."""
+    """``sample-order.csv``'s text for *order*."""
     lines = [",".join(SAMPLE_COLUMNS)]
     lines.extend(f"{i},{record_id}" for i, record_id in enumerate(order, 1))
     return "\n".join(lines) + "\n"
 
 
-def read_sample(path: Path, known: set[str] | None = None) -> list[str]:
+def read_sample(path: Path, known: set[str] | None = None, label: str = "") -> list[str]:
     """The sample's record ids in order; ``[]`` if there is no sample file. Every
-    problem is one line naming ``FILE:LINE:COLUMN``."""
+    problem is one line naming ``FILE:LINE:COLUMN`` (FILE: *label*, else *path*)."""
     if not path.is_file():
         return []
-    label = str(path)
+    label = label or str(path)
     order: list[str] = []
     records = iter(iter_records(path.read_text(encoding="utf-8"), label))
     header = next(records, None)

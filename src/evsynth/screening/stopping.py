@@ -62,8 +62,9 @@ hides includes it cannot tell from the rest at the bottom of the order, the
 recent records are *poorer* than what is left and the rule can stop short of
 the target; the benchmark's artificial 50,000-record set (the four sets
 repeated, so every hidden include is hidden twelve times) shows it. Only
-screening a random sample of what is left removes that dependence (Callaghan
-& Müller-Bloch's random-sampling variant; not built here).
+screening a random sample of what is left removes that dependence: the
+random-sample check at the end of this module (:func:`sample_p_value`,
+used by :mod:`evsynth.screening.sample`).
 
 Within a run of irrelevant records the window's ``k`` stays put while ``n``
 and ``M`` grow by one, which can only lower ``p_n``; so among the windows

@@ -67,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="undo a merge of the merge log: the record returns as its own pending row")
     parser.add_argument("--sample", action="store_true",
                         help="start the random-sample check: put every record still to screen "
-                             "at title/abstract in a random order (extracted/screening-sample.csv)"
+                             "at title/abstract in a random order (extracted/sample-order.csv)"
                              "; they are offered in it from now on and the stopping criterion "
                              "tests that sample, whatever the ranking did")
     parser.add_argument("--serve", action="store_true",

@@ -10,12 +10,14 @@ import argparse
 import sys
 
 from evsynth.cli.options import add_root_argument, project_with_sheets
+from evsynth.core.errors import EvsynthError
 from evsynth.core.project import Project
 from evsynth.review.load import check, load_review, review_sheets
 from evsynth.review.outcomes import plan_problems
 from evsynth.review.plan import PLAN_FILE, PlanError, load_plan
 from evsynth.screening.files import ReviewFiles
 from evsynth.screening.log import validate_log
+from evsynth.screening.sample import read_sample
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +38,12 @@ def run(args: argparse.Namespace) -> int:
     files = ReviewFiles(Project(root).extracted)
     for log in (files.screening, *files.second_reviewers()):
         problems.extend(validate_log(log, files.reasons))
+    if files.sample.is_file() and not problems:
+        try:  # the random-sample order must list records of the log, once each
+            read_sample(files.sample, {e.record_id for e in files.load_log(files.screening)},
+                        Project(root).relative(files.sample))
+        except EvsynthError as exc:
+            problems.append(str(exc))
     for item in checked.to_curate:
         print(item)
     for problem in problems:
