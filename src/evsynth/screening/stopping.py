@@ -265,10 +265,15 @@ def _more_needed(labels: np.ndarray, positions: np.ndarray, total: int,
         extended = np.concatenate((labels, np.zeros(m, dtype=np.int64)))
         return rejects(_p_value(extended, positions, total, target_recall, correction), alpha)
 
-    low, high = 0, left  # met_after(left) holds: once every record is screened, p = 0
+    return _first_true(met_after, 0, left)  # met_after(left): all screened, p = 0
+
+
+def _first_true(met: Callable[[int], bool], low: int, high: int) -> int:
+    """The smallest ``m`` in ``low … high`` with ``met(m)``, for a *met* that stays true
+    once true and holds at *high* (bisection)."""
     while low < high:
         mid = (low + high) // 2
-        if met_after(mid):
+        if met(mid):
             high = mid
         else:
             low = mid + 1
@@ -310,15 +315,8 @@ def _first_met(met: Callable[[int], bool], positions: np.ndarray, total: int) ->
     starts = np.concatenate(([1], positions + 1))
     ends = np.concatenate((positions, [total]))
     for low, high in zip(starts.tolist(), ends.tolist()):
-        if low > high or not met(high):
-            continue
-        while low < high:
-            mid = (low + high) // 2
-            if met(mid):
-                high = mid
-            else:
-                low = mid + 1
-        return low
+        if low <= high and met(high):
+            return _first_true(met, low, high)
     return None
 
 
@@ -369,15 +367,12 @@ def sample_more_needed(drawn: int, includes: int, urn: int, includes_before: int
     include (0 when met): ``p`` falls as ``n`` grows with ``k`` fixed, so bisection;
     with the whole urn drawn ``p = 0``."""
     alpha = 1.0 - confidence
-    low, high = 0, urn - drawn
-    while low < high:
-        mid = (low + high) // 2
-        if rejects(sample_p_value(drawn + mid, includes, urn, includes_before, target_recall),
-                    alpha):
-            high = mid
-        else:
-            low = mid + 1
-    return low
+
+    def met_after(m: int) -> bool:
+        return rejects(sample_p_value(drawn + m, includes, urn, includes_before, target_recall),
+                       alpha)
+
+    return _first_true(met_after, 0, urn - drawn)
 
 
 def first_sample_stop(sample: Sequence[int] | np.ndarray, includes_before: int, *,
