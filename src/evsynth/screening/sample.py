@@ -37,6 +37,9 @@ from evsynth.screening.stopping import (
 
 #: The columns of ``sample-order.csv``.
 SAMPLE_COLUMNS = ("position", "record_id")
+#: Added to the project's seed for the sample's random order: another stream than the
+#: ranking's random start (same seed, different order).
+SAMPLE_STREAM = 104_729
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def draw_sample(entries: Sequence[ScreeningEntry], seed: int) -> list[str]:
     pending = [e.record_id for e in entries if title_abstract_label(e) is None]
     if not pending:
         raise EvsynthError("nothing is left to screen at title/abstract: no sample to draw")
-    keys = random_keys(pending, seed + 104_729)  # another stream than the ranking's start
+    keys = random_keys(pending, seed + SAMPLE_STREAM)
     return [pending[i] for i in np.argsort(keys, kind="stable")]
 
 

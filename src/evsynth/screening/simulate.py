@@ -39,6 +39,7 @@ from evsynth.core.errors import EvsynthError
 from evsynth.screening.ranking import (
     Scorer, batch_size, build_features, order_rows, random_keys,
 )
+from evsynth.screening.sample import SAMPLE_STREAM
 from evsynth.screening.stopping import check_target, first_sample_stop, first_stop
 
 #: Accepted label values (compared lower-case, spaces trimmed): value -> include?
@@ -232,7 +233,7 @@ def switch_to_sample(order: np.ndarray, labels: np.ndarray, sample_after: int,
         streak = 0 if label else streak + 1
         if streak >= sample_after and t < order.shape[0]:
             rest = order[t:]
-            keys = random_keys([str(int(row)) for row in rest], seed + 104_729)
+            keys = random_keys([str(int(row)) for row in rest], seed + SAMPLE_STREAM)
             return np.concatenate((order[:t], rest[np.argsort(keys, kind="stable")])), t
     return order, None
 
