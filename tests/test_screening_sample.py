@@ -195,9 +195,11 @@ def test_the_page_follows_the_sample(project):
 
     files = ReviewFiles(project / "extracted")
     entries = files.load_log(files.screening)
+    session = ScreeningSession.open(files, "AB", clock=lambda: "2025-03-04")
+    assert "Random-sample check" not in session.state()["stopping"]["summary"]
+    # drawn from the terminal while the page is open: picked up without a decision
     order = draw_sample(entries, 0)
     files.sample.write_text(sample_csv(order), encoding="utf-8")
-    session = ScreeningSession.open(files, "AB", clock=lambda: "2025-03-04")
     state = session.state()
     assert state["record"]["record_id"] == order[0]
     assert state["stopping"]["summary"].startswith("0 of 12 records screened at title/abstract")

@@ -92,8 +92,9 @@ class ScreeningSession:
     history: list[tuple[ScreeningEntry, ScreeningEntry]] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _cache: tuple[tuple[int, int], list[ScreeningEntry]] | None = field(default=None, repr=False)
-    _ranking: tuple[tuple[int, int], list[str]] | None = field(default=None, repr=False)
-    _status: tuple[tuple[int, int], StoppingStatus | None] | None = field(default=None, repr=False)
+    _ranking: tuple[tuple[object, ...], list[str]] | None = field(default=None, repr=False)
+    _status: tuple[tuple[object, ...], StoppingStatus | None] | None = field(default=None,
+                                                                             repr=False)
 
     @classmethod
     def open(cls, files: ReviewFiles, reviewer: str, second: str | None = None,
@@ -144,7 +145,7 @@ class ScreeningSession:
     def ranking(self, entries: list[ScreeningEntry]) -> list[str]:
         """Pending record ids, most likely include first (retrained when the log changed)."""
         with self._lock:
-            key = self._cache[0] if self._cache is not None else (0, 0)
+            key = self._order_key()
             if self._ranking is None or self._ranking[0] != key:
                 ranked: list[str] = []
                 settings = load_settings(self.files.root).screening
@@ -155,6 +156,16 @@ class ScreeningSession:
                     ranked = in_sample_order(ranked, sample, entries)
                 self._ranking = (key, ranked)
             return self._ranking[1]
+
+    def _order_key(self) -> tuple[object, ...]:
+        """What the ranking and the status depend on: the log's state and the sample file's
+        (a sample drawn from the terminal while the page is open is picked up at once)."""
+        log = self._cache[0] if self._cache is not None else (0, 0)
+        try:
+            stat = self.files.sample.stat()
+        except FileNotFoundError:
+            return (log, None)
+        return (log, (stat.st_mtime_ns, stat.st_size))
 
     def sample(self, entries: list[ScreeningEntry]) -> list[str]:
         """The random-sample order of the main log (:mod:`evsynth.screening.sample`); a
@@ -170,7 +181,7 @@ class ScreeningSession:
         A second reviewer's status counts their own blind decisions only.
         """
         with self._lock:
-            key = self._cache[0] if self._cache is not None else (0, 0)
+            key = self._order_key()
             if self._status is None or self._status[0] != key:
                 status = None
                 if entries:
