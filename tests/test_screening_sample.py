@@ -169,6 +169,9 @@ def test_screen_sample_draws_once_and_the_views_follow_it(project, capsys):
     out = capsys.readouterr().out
     assert out.startswith("random-sample check started: 10 records to screen at title/abstract")
     assert "Random-sample check: 0 of the 10 records in the random order screened" in out
+    assert "title/abstract: 10 to screen, the random-sample check's order first" in out
+    shown = [line.split()[0] for line in out.splitlines() if line.startswith("R000")]
+    assert shown[:10] == read_sample(files.sample)
     order = read_sample(files.sample)
     assert sorted(order) == [f"R{i:05d}" for i in range(3, 13)]
     # --next offers the sample's first record, and the status tests the sample
@@ -223,3 +226,17 @@ def test_validate_checks_the_sample_file_against_the_log(tmp_path, capsys):
     assert main(["validate", "--root", str(tmp_path)]) == 1
     out = capsys.readouterr().out.strip().splitlines()
     assert out == ["extracted/sample-order.csv:2:record_id: R00001 is not in the screening log"]
+
+
+def test_the_listing_in_log_order_is_the_logs_order(project, capsys):
+    with (project / "review.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[screening]\norder = "log"\n')
+    assert main(["screen", "--decide", "R00005", "include", "--reviewer", "AB"]) == 0
+    assert main(["screen", "--decide", "R00002", "exclude", "--reviewer", "AB"]) == 0
+    capsys.readouterr()
+    assert main(["screen", "--limit", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "title/abstract: 10 to screen\n" in out and "most likely include first" not in out
+    shown = [line.split()[0] for line in out.splitlines() if line.startswith("R000")]
+    ids = [f"R{i:05d}" for i in (1, 3, 4, 6, 7, 8, 9, 10, 11, 12)]
+    assert shown[:10] == ids

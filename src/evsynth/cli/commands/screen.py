@@ -101,12 +101,13 @@ def decide_hint(second: str | None = None, record_id: str = "RECORD_ID") -> str:
 
 def pending_report(entries: Sequence[ScreeningEntry], width: int, limit: int = 0,
                    second: str | None = None, order: Sequence[str] | None = None,
-                   status: StoppingStatus | None = None) -> str:
+                   status: StoppingStatus | None = None, sampled: bool = False) -> str:
     """The pending and maybe records by stage, flagged records first.
 
     *order*: record ids of the title/abstract group in the order to show them
-    (:func:`evsynth.screening.prioritise.rank_pending`); *status*: the stopping
-    status, shown after the flagged records with the heuristic beside it.
+    (:func:`evsynth.screening.prioritise.rank_pending`; *sampled*: the random-sample
+    check's order first); *status*: the stopping status, shown after the flagged
+    records with the heuristic beside it.
     """
     out: list[str] = []
     flagged = [e for e in entries if e.flag]
@@ -131,7 +132,9 @@ def pending_report(entries: Sequence[ScreeningEntry], width: int, limit: int = 0
         position = {key: i for i, key in enumerate(order)}
         to_screen.sort(key=lambda e: position.get(e.record_id, len(position)))
         labels = {title_abstract_label(e) for e in entries}
-        heading += (", most likely include first (ranked on the decisions so far)"
+        heading += (", the random-sample check's order first (evsynth screen --sample)"
+                    if sampled else
+                    ", most likely include first (ranked on the decisions so far)"
                     if {0, 1} <= labels else
                     ", in a seeded random order (ranking starts once there is one include "
                     "and one exclude)")
@@ -381,12 +384,13 @@ def listing(entries: Sequence[ScreeningEntry], files: ReviewFiles, width: int, l
     sample = main_sample(files, entries) if second is None else []
     order = None
     if any(is_to_screen(e) for e in entries):
-        order = rank_pending(entries, record_texts(records_of_runs(files.runs).values()),
-                             settings.seed)
+        if settings.order == "ranked":
+            order = rank_pending(entries, record_texts(records_of_runs(files.runs).values()),
+                                 settings.seed)
         if sample:
-            order = in_sample_order(order, sample, entries)
+            order = in_sample_order(order or [], sample, entries)
     return pending_report(entries, width, limit, second, order=order,
-                          status=screening_status(entries, files, sample))
+                          status=screening_status(entries, files, sample), sampled=bool(sample))
 
 
 def run(args: argparse.Namespace) -> int:
