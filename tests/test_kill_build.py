@@ -232,18 +232,39 @@ def test_an_unwritable_folder_is_one_line_and_nothing_is_replaced(project, capsy
     assert _snapshot(project / "reports") == before and _leftovers(project) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders; covered by the probe test above")
+def _read_only(folder: Path) -> tuple[list[str], list[str]] | None:
+    """Commands that make *folder* read-only for this user and undo it: permissions for a
+    user, the immutable attribute for root (whom permissions do not stop); ``None`` when
+    root cannot set it here (no ``chattr``, or a file system without the attribute)."""
+    if os.geteuid() != 0:
+        return ["chmod", "555", str(folder)], ["chmod", "755", str(folder)]
+    if shutil.which("chattr") is None:
+        return None
+    probe = subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
+    if probe.returncode != 0:
+        return None
+    subprocess.run(["chattr", "-i", str(folder)], check=True)
+    return ["chattr", "+i", str(folder)], ["chattr", "-i", str(folder)]
+
+
 def test_a_read_only_folder_by_permissions(project, capsys):
     assert main(["build", "--root", str(project)]) == 0
     before = _snapshot(project / "reports")
     supplementary = project / "reports" / "supplementary"
-    supplementary.chmod(0o555)
+    commands = _read_only(supplementary)
+    if commands is None:
+        pytest.skip("root here cannot make a folder read-only (no chattr +i); the probe test "
+                    "above covers the refusal")
+    lock, unlock = commands
+    subprocess.run(lock, check=True)
     try:
         assert main(["build", "--root", str(project)]) == 1
     finally:
-        supplementary.chmod(0o755)
-    assert "cannot write here" in capsys.readouterr().err
-    assert _snapshot(project / "reports") == before
+        subprocess.run(unlock, check=True)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"{supplementary}: cannot write here" in err and "nothing was replaced" in err
+    assert _snapshot(project / "reports") == before and _leftovers(project) == []
 
 
 def test_stale_files_of_older_builds_are_removed(project):
