@@ -325,6 +325,17 @@ def print_report(results: dict[str, Any]) -> None:
         print_speed(results["speed"])
 
 
+def _stop_cells(stopped_at: list[int | None], recall_at_stop: list[float | None],
+                records: int) -> str:
+    """Runs stopped, lowest recall at stop, runs reaching the target, records saved."""
+    stops = [s for s in stopped_at if s is not None]
+    recalls = [x for x in recall_at_stop if x is not None]
+    reach = sum(1 for x in recalls if x >= TARGET - 1e-12)
+    lowest = f"{min(recalls):.3f}" if recalls else "–"
+    saved = _m([1 - s / records for s in stops]) if stops else "–"
+    return f"{len(stops)}/{len(stopped_at)} | {lowest} | {reach}/{len(recalls)} | {saved} |"
+
+
 def print_sets(results: dict[str, Any], sets: dict[str, Any]) -> None:
     print(f"\nseeds per set: {results['seeds']}; target recall {TARGET:.0%}, confidence {CONFIDENCE:.0%}")
     asr = results.get("asreview_note", "")
@@ -347,13 +358,8 @@ def print_sets(results: dict[str, Any], sets: dict[str, Any]) -> None:
     print("|---|---|---:|---:|---:|---|")
     for name, r in sets.items():
         for correction in CORRECTIONS:
-            stops = [s for s in r[f"stopped_at_{correction}"] if s is not None]
-            recalls = [x for x in r[f"recall_at_stop_{correction}"] if x is not None]
-            saved = [1 - s / r["records"] for s in stops]
-            reach = (sum(1 for x in recalls if x >= TARGET - 1e-12) / len(recalls) if recalls
-                     else float("nan"))
-            print(f"| {name} | {correction} | {len(stops)}/{len(r[f'stopped_at_{correction}'])} | "
-                  f"{min(recalls):.3f} | {reach:.0%} | {_m(saved)} |")
+            print(f"| {name} | {correction} | " + _stop_cells(
+                r[f"stopped_at_{correction}"], r[f"recall_at_stop_{correction}"], r["records"]))
     print("\nThe random-sample check (evsynth screen --sample) after N excludes in a row, on the "
           "same orders")
     print("| set | N | runs stopped | recall at stop, min | runs reaching target | "
@@ -362,12 +368,8 @@ def print_sets(results: dict[str, Any], sets: dict[str, Any]) -> None:
     for name, r in sets.items():
         for after in SAMPLE_AFTER:
             got = r[f"sample_after_{after}"]
-            stops = [s for s in got["stopped_at"] if s is not None]
-            recalls = [x for x in got["recall_at_stop"] if x is not None]
-            reach = sum(1 for x in recalls if x >= TARGET - 1e-12)
-            print(f"| {name} | {after} | {len(stops)}/{len(got['stopped_at'])} | "
-                  f"{min(recalls):.3f} | {reach}/{len(recalls)} | "
-                  f"{_m([1 - s / r['records'] for s in stops])} |")
+            print(f"| {name} | {after} | "
+                  + _stop_cells(got["stopped_at"], got["recall_at_stop"], r["records"]))
     if all("models" in r for r in sets.values()):
         names = list(next(iter(sets.values()))["models"])
         print("\nModel comparison, WSS@95 mean over seeds (same start, same retraining schedule)")

@@ -225,15 +225,12 @@ def _ae_rows(review: Review, phrases: str) -> pd.DataFrame:
     return events[mask]
 
 
-@metric("lit.ae_patients")
-def _lit_ae_patients(review: Review, args: list[str]) -> Value:
-    """Patients with an adverse event whose name contains ``args[0]``.
-
-    Uses the printed count; for a single-patient report without a count, 1.
-    """
+def _patients_affected(review: Review, events: pd.DataFrame) -> int:
+    """Patients affected by *events* (adverse-event rows): the printed count, or 1 for a
+    single-patient report without one; a ValueError when neither is given."""
     n_of = dict(zip(review.cohorts["cohort_id"], review.cohorts["n_patients"]))
     total = 0
-    for _, e in _ae_rows(review, args[0]).iterrows():
+    for _, e in events.iterrows():
         if not pd.isna(e["patients"]):
             total += int(e["patients"])
         elif int(n_of[e["cohort_id"]]) == 1:
@@ -241,6 +238,15 @@ def _lit_ae_patients(review: Review, args: list[str]) -> Value:
         else:
             raise ValueError(f"patients affected by {e['event']!r} in {e['cohort_id']} are not given")
     return total
+
+
+@metric("lit.ae_patients")
+def _lit_ae_patients(review: Review, args: list[str]) -> Value:
+    """Patients with an adverse event whose name contains ``args[0]``.
+
+    Uses the printed count; for a single-patient report without a count, 1.
+    """
+    return _patients_affected(review, _ae_rows(review, args[0]))
 
 
 @metric("lit.ae_references")
@@ -259,16 +265,7 @@ def _lit_ae_patients_grade(review: Review, args: list[str]) -> Value:
     cohorts = set(_cohorts_of(review, _refs(args[1]))["cohort_id"])
     events = review.adverse_events[review.adverse_events["cohort_id"].isin(cohorts)]
     severe = events[events["ctcae_grade_min"].fillna(0) >= int(args[0])]
-    n_of = dict(zip(review.cohorts["cohort_id"], review.cohorts["n_patients"]))
-    total = 0
-    for _, e in severe.iterrows():
-        if not pd.isna(e["patients"]):
-            total += int(e["patients"])
-        elif int(n_of[e["cohort_id"]]) == 1:
-            total += 1
-        else:
-            raise ValueError(f"patients affected by {e['event']!r} in {e['cohort_id']} are not given")
-    return total
+    return _patients_affected(review, severe)
 
 
 # ------------------------------------------------------------ case series
