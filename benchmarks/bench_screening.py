@@ -3,7 +3,7 @@
 On ADHD, Triptans, NSAIDS and BetaBlockers (``tests/data/drug_class_review/``,
 relevant = ``label2 == "I"``), for seeds 0 … N-1, in one run:
 
-* WSS@95 of evsynth's ranking (:mod:`evsynth.screening.ranking`), of random
+* WSS@95 of evsynth's ranking (:mod:`evsynth.prioritise.ranking`), of random
   order (the seeded random order evsynth starts with, continued to the end),
   and of ASReview's default model if a Python with ``asreview`` is given
   (``--asreview-python``; ASReview is not an evsynth dependency, install it in
@@ -51,14 +51,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from evsynth.screening import ranking  # noqa: E402
-from evsynth.screening.ranking import (  # noqa: E402
+from evsynth.prioritise import ranking  # noqa: E402
+from evsynth.prioritise.ranking import (  # noqa: E402
     RankingItem, build_features, random_keys, rank,
 )
-from evsynth.screening.simulate import (  # noqa: E402
+from evsynth.prioritise.simulate import (  # noqa: E402
     LabelledSet, judge, parse_labelled_csv, random_start, replay, wss,
 )
-from evsynth.screening.stopping import CORRECTIONS, first_stop  # noqa: E402
+from evsynth.prioritise.stopping import CORRECTIONS, first_stop  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "drug_class_review"
 SETS = ("ADHD", "Triptans", "NSAIDS", "BetaBlockers")

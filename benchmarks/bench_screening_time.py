@@ -31,9 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evsynth.report.workbench import WorkbenchServer  # noqa: E402
+from evsynth.workbench.app import WorkbenchServer  # noqa: E402
 from evsynth.screening.files import ReviewFiles  # noqa: E402
-from evsynth.screening.session import ScreeningSession  # noqa: E402
+from evsynth.workbench.session import ScreeningSession  # noqa: E402
 from tests.support.browser import Chromium  # noqa: E402
 from tests.support.screening_project import corpus, make_project  # noqa: E402
 

@@ -1,6 +1,6 @@
 """How often the stopping criterion misses its target when the screening order is *random*.
 
-The criterion (:mod:`evsynth.screening.stopping`) computes each window's
+The criterion (:mod:`evsynth.prioritise.stopping`) computes each window's
 p-value as if the last ``n`` records had been a random draw, then takes the
 smallest over the windows and is checked after every decision: multiple
 looks. This script measures what that costs when the order really is random
@@ -29,9 +29,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from evsynth.screening.ranking import random_keys  # noqa: E402
-from evsynth.screening.simulate import parse_labelled_csv  # noqa: E402
-from evsynth.screening.stopping import CORRECTIONS, first_stop  # noqa: E402
+from evsynth.prioritise.ranking import random_keys  # noqa: E402
+from evsynth.prioritise.simulate import parse_labelled_csv  # noqa: E402
+from evsynth.prioritise.stopping import CORRECTIONS, first_stop  # noqa: E402
 
 TARGET = CONFIDENCE = 0.95
 SETS = ("ADHD", "Triptans", "NSAIDS", "BetaBlockers")

@@ -26,10 +26,12 @@ ALLOWED: dict[str, set[str]] = {
     "meta": {"core"},
     "search": {"core"},
     "screening": {"core", "search"},
+    "prioritise": {"core", "search", "screening"},
+    "workbench": {"core", "search", "screening", "prioritise"},
     "sheets": {"core"},
     "review": {"core", "meta", "search", "screening", "sheets"},
     "report": {"core", "meta", "search", "screening", "sheets", "review"},
-    "cli": {"core", "meta", "search", "screening", "sheets", "review", "report"},
+    "cli": {"core", "meta", "search", "screening", "prioritise", "workbench", "sheets", "review", "report"},
 }
 
 

@@ -4,8 +4,8 @@ import hashlib
 
 import numpy as np
 
-from evsynth.screening.ranking import RankingItem, build_features, rank
-from evsynth.screening.simulate import parse_labelled_csv
+from evsynth.prioritise.ranking import RankingItem, build_features, rank
+from evsynth.prioritise.simulate import parse_labelled_csv
 from tests.conftest import REPO
 
 NSAIDS = REPO / "tests" / "data" / "drug_class_review" / "NSAIDS.csv"

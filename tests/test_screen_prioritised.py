@@ -4,7 +4,7 @@ import json
 
 from evsynth.cli.main import main
 from evsynth.screening.log import save_log
-from evsynth.screening.prioritise import (
+from evsynth.prioritise.pending import (
     rank_pending, record_texts, screening_sequence, stopping_status,
 )
 from evsynth.search.records import MeshHeading, Record

@@ -41,7 +41,7 @@ def log(project: Path, name: str = "screening.csv"):
 
 def test_next_follows_the_ranking_by_default(project, capsys):
     """Before any decision the order is the project's seeded random start; --next shows its first record."""
-    from evsynth.screening.prioritise import rank_pending, record_texts
+    from evsynth.prioritise.pending import rank_pending, record_texts
     from evsynth.search.runs import records_of_runs
 
     files = ReviewFiles(project / "extracted")
@@ -69,7 +69,7 @@ def test_next_shows_the_abstract_and_the_command_to_decide(project, capsys):
 
 def test_next_shows_the_stopping_status_for_the_projects_target(project, capsys):
     """--next says where the review stands (review.toml's target), also when nothing is left."""
-    from evsynth.screening.prioritise import stopping_status
+    from evsynth.prioritise.pending import stopping_status
 
     with (project / "review.toml").open("a", encoding="utf-8") as handle:
         handle.write("\n[screening]\ntarget_recall = 0.8\nconfidence = 0.9\n")
@@ -121,10 +121,10 @@ def test_page_api_reports_the_stopping_status_and_updates_it_after_each_decision
     """Through Flask's test client: /api/state carries where the review stands (review.toml's
     target), every decision's answer carries the new status, and neither the ranking nor the
     status is recomputed unless the log changed."""
-    from evsynth.report.workbench import Allowed, create_app
-    from evsynth.screening import session as session_module
-    from evsynth.screening.prioritise import stopping_status
-    from evsynth.screening.session import ScreeningSession
+    from evsynth.workbench.app import Allowed, create_app
+    from evsynth.workbench import session as session_module
+    from evsynth.prioritise.pending import stopping_status
+    from evsynth.workbench.session import ScreeningSession
 
     with (project / "review.toml").open("a", encoding="utf-8") as handle:
         handle.write("\n[screening]\ntarget_recall = 0.8\nconfidence = 0.9\n")

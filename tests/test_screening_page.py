@@ -12,11 +12,11 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from evsynth.report.workbench import WorkbenchServer
+from evsynth.workbench.app import WorkbenchServer
 from evsynth.screening.dual import agreement_pairs, cohens_kappa
 from evsynth.screening.files import ReviewFiles
 from evsynth.screening.log import load_log
-from evsynth.screening.session import ScreeningSession
+from evsynth.workbench.session import ScreeningSession
 from tests.support.screening_project import corpus, make_project
 from tests.test_browser import PAYLOADS
 
@@ -95,7 +95,7 @@ def screen_by_keyboard(page, count: int, plan) -> list[tuple[str, str, str]]:
 
 def stopping_line(project: Path) -> list[str]:
     """The stopping status of the log on disk and its heuristic, as ``evsynth screen`` says them."""
-    from evsynth.screening.prioritise import stopping_status
+    from evsynth.prioritise.pending import stopping_status
 
     status = stopping_status(load_log(project / "extracted" / "screening.csv",
                                       reasons=ReviewFiles(project / "extracted").reasons),
@@ -306,7 +306,7 @@ def test_hostile_record_text_is_shown_as_text_and_runs_nothing(chromium, project
 def test_page_offers_records_in_ranked_order(tmp_path):
     """With the default ``[screening] order = "ranked"``, the page's queue is the ranking's order."""
     from evsynth.screening.log import decide, load_log, save_log
-    from evsynth.screening.prioritise import rank_pending, record_texts
+    from evsynth.prioritise.pending import rank_pending, record_texts
 
     root = make_project(tmp_path / "review", corpus(26))
     files = ReviewFiles(root / "extracted")

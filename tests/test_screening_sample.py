@@ -14,10 +14,10 @@ from evsynth.cli.main import main
 from evsynth.core.errors import EvsynthError
 from evsynth.screening.files import ReviewFiles
 from evsynth.screening.log import ScreeningEntry
-from evsynth.screening.sample import (
+from evsynth.prioritise.sample import (
     draw_sample, in_sample_order, read_sample, sample_csv, sample_progress, sample_status,
 )
-from evsynth.screening.stopping import rejects, sample_more_needed, sample_p_value
+from evsynth.prioritise.stopping import rejects, sample_more_needed, sample_p_value
 from tests.support.screening_project import corpus, make_project
 
 
@@ -194,7 +194,7 @@ def test_screen_sample_draws_once_and_the_views_follow_it(project, capsys):
 
 
 def test_the_page_follows_the_sample(project):
-    from evsynth.screening.session import ScreeningSession
+    from evsynth.workbench.session import ScreeningSession
 
     files = ReviewFiles(project / "extracted")
     entries = files.load_log(files.screening)

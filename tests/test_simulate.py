@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from evsynth.cli.main import main
-from evsynth.screening.simulate import wss
+from evsynth.prioritise.simulate import wss
 from tests.conftest import REPO
 
 DATA = REPO / "tests" / "data" / "drug_class_review"
@@ -83,9 +83,9 @@ def test_same_seed_same_result_and_settings_from_review_toml(tmp_path, capsys):
 def test_the_random_sample_check_replayed(tmp_path, capsys):
     """--sample-after N: ranked until N excludes in a row, then the rest in a random order;
     the sample check decides the stop, and the curve is the order actually followed."""
-    from evsynth.screening.ranking import build_features
-    from evsynth.screening.simulate import parse_labelled_csv, replay, switch_to_sample
-    from evsynth.screening.stopping import first_sample_stop
+    from evsynth.prioritise.ranking import build_features
+    from evsynth.prioritise.simulate import parse_labelled_csv, replay, switch_to_sample
+    from evsynth.prioritise.stopping import first_sample_stop
 
     out_dir = tmp_path / "sim"
     code, out, err = run(capsys, NSAIDS, "--label", "label2", "--relevant", "I", "--seeds", "1",

@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import hypergeom
 
 from evsynth.core.errors import EvsynthError
-from evsynth.screening.stopping import first_stop, h0_p_value, stopping_status
+from evsynth.prioritise.stopping import first_stop, h0_p_value, stopping_status
 
 
 def every_window(labels, total, target, correction="none"):

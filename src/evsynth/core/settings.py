@@ -57,7 +57,7 @@ class ScreeningSettings:
 
     ``target_recall``: the share of the includes the review wants to have found
     when the stopping criterion says "met"; ``confidence``: how sure it wants
-    to be of that (see :mod:`evsynth.screening.stopping`); ``seed``: orders the
+    to be of that (see :mod:`evsynth.prioritise.stopping`); ``seed``: orders the
     records at random (reproducibly) before the ranking can learn; ``order``:
     ``ranked`` (default: most likely include first, retrained as decisions come
     in) or ``log`` (the log's own order, e.g. for a second pass in a fixed order).

@@ -35,7 +35,7 @@ class ReviewFiles:
 
     @property
     def sample(self) -> Path:
-        """The random order of the random-sample check (:mod:`evsynth.screening.sample`)."""
+        """The random order of the random-sample check (:mod:`evsynth.prioritise.sample`)."""
         return self.extracted / "sample-order.csv"
 
     @property

@@ -34,7 +34,7 @@ def order_pending(entries: Sequence[ScreeningEntry],
     """The open records in the order they are offered (see the module docstring).
 
     *ranking* is record ids, most likely include first
-    (:func:`evsynth.screening.prioritise.rank_pending`): within a stage, ranked
+    (:func:`evsynth.prioritise.pending.rank_pending`): within a stage, ranked
     records come in that order, the others after them by record id.
     """
     position = {record_id: i for i, record_id in enumerate(ranking)}

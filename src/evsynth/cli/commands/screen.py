@@ -13,21 +13,21 @@ from evsynth.cli.options import add_root_argument, project_of
 from evsynth.core.atomic import write_text
 from evsynth.core.errors import EvsynthError
 from evsynth.core.settings import load_settings
-from evsynth.report.workbench import make_server
+from evsynth.workbench.app import make_server
 from evsynth.screening.batch import apply_decisions, read_decisions
 from evsynth.screening.dedup import Merge, load_merges, unmerge
 from evsynth.screening.dual import cohens_kappa, agreement_pairs, find_conflicts, sync_second_log
 from evsynth.screening.files import ReviewFiles, check_date, today
 from evsynth.screening.log import DECISIONS, STAGES, ScreeningEntry, decide, find_entry, save_log
-from evsynth.screening.prioritise import (
+from evsynth.prioritise.pending import (
     is_to_screen, rank_pending, record_texts, stopping_status, title_abstract_label,
 )
 from evsynth.screening.queue import decision_stage, order_pending, progress
-from evsynth.screening.sample import (
+from evsynth.prioritise.sample import (
     draw_sample, in_sample_order, read_sample, sample_csv, sample_status,
 )
-from evsynth.screening.session import ScreeningSession, record_card
-from evsynth.screening.stopping import StoppingStatus
+from evsynth.workbench.session import ScreeningSession, record_card
+from evsynth.prioritise.stopping import StoppingStatus
 from evsynth.search.records import Record
 from evsynth.search.runs import records_of_runs
 
@@ -105,7 +105,7 @@ def pending_report(entries: Sequence[ScreeningEntry], width: int, limit: int = 0
     """The pending and maybe records by stage, flagged records first.
 
     *order*: record ids of the title/abstract group in the order to show them
-    (:func:`evsynth.screening.prioritise.rank_pending`; *sampled*: the random-sample
+    (:func:`evsynth.prioritise.pending.rank_pending`; *sampled*: the random-sample
     check's order first); *status*: the stopping status, shown after the flagged
     records with the heuristic beside it.
     """
@@ -205,7 +205,7 @@ def screening_status(entries: Sequence[ScreeningEntry], files: ReviewFiles,
     """The stopping status of *entries* for the project's ``[screening]`` target and
     confidence (``review.toml``); ``None`` for an empty log. With a random *sample*
     (:func:`main_sample`) the criterion tests the sample
-    (:func:`evsynth.screening.sample.sample_status`)."""
+    (:func:`evsynth.prioritise.sample.sample_status`)."""
     if not entries:
         return None
     settings = load_settings(files.root).screening

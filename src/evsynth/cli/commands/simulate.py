@@ -1,6 +1,6 @@
 """``evsynth simulate``: replay a fully labelled screening data set through the ranking and stopping rule.
 
-Prints one JSON object on stdout (see :func:`evsynth.screening.simulate.report`);
+Prints one JSON object on stdout (see :func:`evsynth.prioritise.simulate.report`);
 with ``--out DIR`` also writes, per run, ``recall-seed<N>.csv`` (records
 screened, includes found), all runs' ``recall-curves.svg`` and the same JSON
 as ``simulation.json``. Everything is computed before anything is written, and
@@ -19,10 +19,10 @@ from pathlib import Path
 from evsynth.core.atomic import write_text
 from evsynth.core.errors import EvsynthError
 from evsynth.core.settings import load_settings
-from evsynth.screening.simulate import (
+from evsynth.prioritise.simulate import (
     SimulationRun, curve_csv, parse_labelled_csv, recall_curves_svg, report, simulate,
 )
-from evsynth.screening.stopping import CORRECTIONS, check_target
+from evsynth.prioritise.stopping import CORRECTIONS, check_target
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

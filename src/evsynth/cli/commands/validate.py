@@ -17,7 +17,7 @@ from evsynth.review.outcomes import plan_problems
 from evsynth.review.plan import PLAN_FILE, PlanError, load_plan
 from evsynth.screening.files import ReviewFiles
 from evsynth.screening.log import validate_log
-from evsynth.screening.sample import read_sample
+from evsynth.prioritise.sample import read_sample
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,7 @@ handling, which is where the security checks below would be easiest to get
 wrong. Flask is imported inside the functions that need it, so ``evsynth``'s
 other commands do not pay its start-up.
 
-What the page does is in :class:`evsynth.screening.session.ScreeningSession`;
+What the page does is in :class:`evsynth.workbench.session.ScreeningSession`;
 this module only serves it. Security (the page can change the screening log):
 
 * it listens on 127.0.0.1 only; every address carries a random token
@@ -38,7 +38,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from evsynth import __version__
 from evsynth.core.errors import EvsynthError
-from evsynth.screening.session import ScreeningSession
+from evsynth.workbench.session import ScreeningSession
 
 HOST = "127.0.0.1"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -54,12 +54,12 @@ STATIC = {"app.js": "application/javascript; charset=utf-8", "app.css": "text/cs
 
 
 def _static(name: str) -> str:
-    return resources.files("evsynth.report").joinpath(f"templates/screening.{name}").read_text(
+    return resources.files("evsynth.workbench").joinpath(f"templates/screening.{name}").read_text(
         encoding="utf-8")
 
 
 def _environment() -> Environment:
-    return Environment(loader=PackageLoader("evsynth.report", "templates"),
+    return Environment(loader=PackageLoader("evsynth.workbench", "templates"),
                        autoescape=select_autoescape(default=True, default_for_string=True))
 
 

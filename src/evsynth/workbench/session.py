@@ -28,10 +28,10 @@ from evsynth.core.settings import load_settings
 from evsynth.screening.dual import agreement_pairs, cohens_kappa, find_conflicts, sync_second_log
 from evsynth.screening.files import ReviewFiles, today
 from evsynth.screening.log import ScreeningEntry, decide, find_entry, is_blocked, save_log
-from evsynth.screening.prioritise import is_to_screen, rank_pending, record_texts, stopping_status
+from evsynth.prioritise.pending import is_to_screen, rank_pending, record_texts, stopping_status
 from evsynth.screening.queue import decision_stage, order_pending, progress
-from evsynth.screening.sample import in_sample_order, read_sample, sample_status
-from evsynth.screening.stopping import StoppingStatus
+from evsynth.prioritise.sample import in_sample_order, read_sample, sample_status
+from evsynth.prioritise.stopping import StoppingStatus
 from evsynth.search.queries import query_terms
 from evsynth.search.records import Record
 from evsynth.search.runs import records_of_runs
@@ -168,7 +168,7 @@ class ScreeningSession:
         return (log, (stat.st_mtime_ns, stat.st_size))
 
     def sample(self, entries: list[ScreeningEntry]) -> list[str]:
-        """The random-sample order of the main log (:mod:`evsynth.screening.sample`); a
+        """The random-sample order of the main log (:mod:`evsynth.prioritise.sample`); a
         second reviewer's blind session has none."""
         if self.second:
             return []

@@ -64,7 +64,7 @@ the target; the benchmark's artificial 50,000-record set (the four sets
 repeated, so every hidden include is hidden twelve times) shows it. Only
 screening a random sample of what is left removes that dependence: the
 random-sample check at the end of this module (:func:`sample_p_value`,
-used by :mod:`evsynth.screening.sample`).
+used by :mod:`evsynth.prioritise.sample`).
 
 Within a run of irrelevant records the window's ``k`` stays put while ``n``
 and ``M`` grow by one, which can only lower ``p_n``; so among the windows

@@ -3,7 +3,7 @@
 The API the screening views use (``evsynth screen``, the screening page,
 ``screen --next``)::
 
-    from evsynth.screening.prioritise import rank_pending, record_texts, stopping_status
+    from evsynth.prioritise.pending import rank_pending, record_texts, stopping_status
 
     texts = record_texts(records_of_runs(files.runs).values())   # evsynth.search.runs
     order = rank_pending(entries, texts, seed=settings.screening.seed)
@@ -15,11 +15,11 @@ The API the screening views use (``evsynth screen``, the screening page,
 * :func:`rank_pending` — record ids of the records still to screen at
   title/abstract (``pending`` or ``maybe``), most likely include first. Random
   (seeded, reproducible) until the log has one include and one exclude at
-  title/abstract; then ranked by the model of :mod:`evsynth.screening.ranking`,
+  title/abstract; then ranked by the model of :mod:`evsynth.prioritise.ranking`,
   retrained on every call (so after each batch of decisions). Features: the
   log's title plus, for records with a PMID, the abstract and MeSH headings of
   the harvested record (:func:`record_texts`).
-* :func:`stopping_status` — a :class:`~evsynth.screening.stopping.StoppingStatus`
+* :func:`stopping_status` — a :class:`~evsynth.prioritise.stopping.StoppingStatus`
   for the title/abstract decisions so far (:func:`screening_sequence`).
 
 Which decisions count (title/abstract screening, the stage the ranking serves):
@@ -45,9 +45,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from evsynth.screening.log import ScreeningEntry
-from evsynth.screening.ranking import RankingItem, rank
-from evsynth.screening.stopping import StoppingStatus
-from evsynth.screening.stopping import stopping_status as _status
+from evsynth.prioritise.ranking import RankingItem, rank
+from evsynth.prioritise.stopping import StoppingStatus
+from evsynth.prioritise.stopping import stopping_status as _status
 from evsynth.search.records import Record
 
 

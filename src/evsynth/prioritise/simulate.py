@@ -10,12 +10,12 @@ order, and the order and the stopping rule judged against the truth.
   one-line error naming the file, line and column.
 * :func:`replay` screens it once for a seed: a seeded random order until one
   include and one exclude have been seen, then the ranking
-  (:mod:`evsynth.screening.ranking`) retrained after every
-  :func:`~evsynth.screening.ranking.batch_size` decisions (each one for the
+  (:mod:`evsynth.prioritise.ranking`) retrained after every
+  :func:`~evsynth.prioritise.ranking.batch_size` decisions (each one for the
   first 100, then 1 % of those screened so far).
 * :func:`simulate` does that for several seeds and judges each run: work
   saved over sampling (WSS) at 95 % and 100 % recall, and where the stopping
-  rule (:mod:`evsynth.screening.stopping`) first fires and the recall there.
+  rule (:mod:`evsynth.prioritise.stopping`) first fires and the recall there.
 * :func:`recall_curves_svg` draws the runs' recall curves.
 
 WSS@r (Cohen et al. 2006, JAMIA 13:206–219): ``(N − n_r) / N − (1 − r)`` with
@@ -36,11 +36,11 @@ from typing import Any
 import numpy as np
 
 from evsynth.core.errors import EvsynthError
-from evsynth.screening.ranking import (
+from evsynth.prioritise.ranking import (
     Scorer, batch_size, build_features, order_rows, random_keys,
 )
-from evsynth.screening.sample import SAMPLE_STREAM
-from evsynth.screening.stopping import check_target, first_sample_stop, first_stop
+from evsynth.prioritise.sample import SAMPLE_STREAM
+from evsynth.prioritise.stopping import check_target, first_sample_stop, first_stop
 
 #: Accepted label values (compared lower-case, spaces trimmed): value -> include?
 LABEL_VALUES: dict[str, int] = {"1": 1, "0": 0, "yes": 1, "no": 0, "i": 1, "e": 0,
@@ -198,8 +198,8 @@ def replay(features: Any, labels: np.ndarray, seed: int,
 
     Random (seeded keys of the row numbers) until one include and one exclude
     have been screened, then by the model, retrained after every
-    :func:`~evsynth.screening.ranking.batch_size` decisions (*scorer*: another
-    model, see :func:`~evsynth.screening.ranking.order_rows`).
+    :func:`~evsynth.prioritise.ranking.batch_size` decisions (*scorer*: another
+    model, see :func:`~evsynth.prioritise.ranking.order_rows`).
     """
     total = labels.shape[0]
     tiebreak = random_keys([str(i) for i in range(total)], seed)
@@ -241,12 +241,12 @@ def switch_to_sample(order: np.ndarray, labels: np.ndarray, sample_after: int,
 def judge(order: np.ndarray, labels: np.ndarray, seed: int, target_recall: float,
           confidence: float, correction: str = "bonferroni",
           sample_after: int | None = None) -> SimulationRun:
-    """Scores of one simulated order (*correction*: see :mod:`evsynth.screening.stopping`).
+    """Scores of one simulated order (*correction*: see :mod:`evsynth.prioritise.stopping`).
 
     With *sample_after*, the reviewer switches to the random-sample check after that
     many excludes in a row (:func:`switch_to_sample`): the scores are those of the order
     then followed, and the stop is the sample check's
-    (:func:`~evsynth.screening.stopping.first_sample_stop`).
+    (:func:`~evsynth.prioritise.stopping.first_sample_stop`).
     """
     switch = None
     if sample_after is not None:

@@ -2,7 +2,7 @@
 criterion no longer leans on the ranking.
 
 A ranking's stopping criterion reads the records screened most recently as a
-random draw, which they are not (:mod:`evsynth.screening.stopping`). Callaghan &
+random draw, which they are not (:mod:`evsynth.prioritise.stopping`). Callaghan &
 Müller-Bloch (2020) give the remedy: once the ranking stops finding includes,
 put every record still to screen at title/abstract in a random order and screen
 them in that order; the first ``n`` are then a true random draw from them.
@@ -29,9 +29,9 @@ import numpy as np
 from evsynth.core.csv_read import iter_records
 from evsynth.core.errors import EvsynthError
 from evsynth.screening.log import ScreeningEntry
-from evsynth.screening.prioritise import stopping_status, title_abstract_label
-from evsynth.screening.ranking import random_keys
-from evsynth.screening.stopping import (
+from evsynth.prioritise.pending import stopping_status, title_abstract_label
+from evsynth.prioritise.ranking import random_keys
+from evsynth.prioritise.stopping import (
     StoppingStatus, rejects, check_target, sample_more_needed, sample_p_value,
 )
 
@@ -144,7 +144,7 @@ def sample_status(entries: Sequence[ScreeningEntry], order: Sequence[str], *,
                   target_recall: float = 0.95, confidence: float = 0.95) -> StoppingStatus:
     """The stopping status once a random sample was drawn: the log's counts as before,
     the p-value, "met" and "how many more" from the sample's test
-    (:func:`evsynth.screening.stopping.sample_p_value`), and the sample's line as its note.
+    (:func:`evsynth.prioritise.stopping.sample_p_value`), and the sample's line as its note.
     Records added after the sample was drawn keep it from being met until they are screened.
     """
     check_target(target_recall, confidence)
