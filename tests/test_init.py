@@ -27,7 +27,7 @@ def test_init_lays_out_sheets_query_reports_and_readme(tmp_path, capsys):
             assert list(csv.reader(handle)) == [list(columns)]
     with open(target / "queries" / "sample.toml", "rb") as handle:
         query = tomllib.load(handle)
-    assert set(query) == {"name", "database", "term", "rationale"}
+    assert set(query) == {"name", "version", "database", "term", "rationale"}
     assert query["database"] == "pubmed"
     assert "[mh]" in query["term"] and "[tiab]" in query["term"] and "\n" not in query["term"]
     assert (target / "reports").is_dir() and list((target / "reports").iterdir()) == []
@@ -142,3 +142,15 @@ def test_review_toml_spells_out_the_screening_defaults_of_the_code(tmp_path, tem
     append_version(target, version)
     settings = load_settings(target)
     assert settings.versions == (version,) and settings.screening == ScreeningSettings()
+
+
+@pytest.mark.parametrize("template", ["blank", "case-series"])
+def test_the_sample_query_has_a_version_to_raise(tmp_path, template):
+    """The README says to raise a query's version when its term changes; the template's query has one."""
+    from evsynth.search.queries import load_queries
+
+    target = tmp_path / "r"
+    assert main(["init", str(target), "--template", template]) == 0
+    text = (target / "queries" / "sample.toml").read_text(encoding="utf-8")
+    assert "\nversion = 1\n" in text and "Raise the version" in text
+    assert [q.version for q in load_queries(target / "queries")] == [1]

@@ -163,3 +163,50 @@ def test_the_api_key_never_lands_in_a_file(project, tmp_path, monkeypatch, capsy
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any(p.name == "manifest.json" for p in written)
     assert not [p for p in written if secret.encode() in p.read_bytes()]  # ...and never stored
+
+
+def test_a_revised_query_is_searched_over_its_whole_window_again(project, tmp_path, capsys):
+    """Raising a query's version (its term changed) searches the whole window on the next update,
+    so new terms reach older records; the same version again searches only since its last run."""
+    server = project
+    assert main(["update", "--today", "2024-06-30"]) == 0
+    capsys.readouterr()
+    query = tmp_path / "queries" / "lrt-liver.toml"
+    query.write_text(QUERY.replace("version = 1", "version = 2")
+                     .replace('term = "thyroid[tiab] AND liver[tiab]"',
+                              'term = "thyroid[tiab] AND (liver[tiab] OR metastases[tiab])"'))
+    assert main(["update", "--today", "2024-07-31"]) == 0
+    out = capsys.readouterr().out
+    assert "lrt-liver: no lower limit to 2024/07/31 by Entrez date (query revised, version 1 → 2: whole window)" in out
+    searches = [r.params for r in server.log if r.utility == "esearch"]
+    assert searches[-1]["mindate"] == searches[0]["mindate"]  # the whole window, as the first run
+    assert main(["update", "--today", "2024-08-31"]) == 0
+    assert "lrt-liver: 2024/07/24 to 2024/08/31 by Entrez date: " in capsys.readouterr().out
+    history = load_update_log(tmp_path / "extracted" / "update-log.csv")
+    assert [(h.version, h.mindate) for h in history] == [("1", ""), ("2", ""), ("2", "2024/07/24")]
+
+
+def test_an_empty_window_is_not_an_unknown_phrase(tmp_path, eutils_server, monkeypatch, capsys):
+    """PubMed answers PhraseNotFound for a phrase with no record in a narrow window; the update asks
+    the whole query before calling the phrase unknown, and still stops for a phrase PubMed does not know."""
+    from dataclasses import replace
+
+    record = replace(synthetic(31000001, "Radioembolization of thyroid liver metastases", edat=date(2024, 1, 10)),
+                     keywords=frozenset({"radioembolization", "thyroid"}))
+    server = eutils_server([record], rate_limit=None, phrases_in_window=True)
+    monkeypatch.setenv("EVSYNTH_EUTILS_URL", server.url)
+    monkeypatch.setenv("EVSYNTH_EUTILS_RATE", "100")
+    (tmp_path / "queries").mkdir()
+    (tmp_path / "queries" / "lrt-liver.toml").write_text(QUERY.replace("thyroid[tiab] AND liver[tiab]",
+                                                               "radioembolization[tiab]"))
+    (tmp_path / "extracted").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main(["update", "--today", "2024-06-30"]) == 0
+    assert main(["update", "--today", "2024-07-07"]) == 0  # an empty week
+    out = capsys.readouterr().out
+    assert "2024/06/23 to 2024/07/07 by Entrez date: 0 found" in out
+    (tmp_path / "queries" / "lrt-liver.toml").write_text(QUERY.replace("thyroid[tiab] AND liver[tiab]",
+                                                               "radioembolisationz[tiab]")
+                                                 .replace("version = 1", "version = 2"))
+    assert main(["update", "--today", "2024-07-14"]) == 1
+    assert 'PubMed did not find "radioembolisationz" (ErrorList/PhraseNotFound)' in capsys.readouterr().err

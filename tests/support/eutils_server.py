@@ -273,8 +273,12 @@ class FakeEutils:
     def __init__(self, records: Iterable[SyntheticRecord] = (), *,
                  rate_limit: float | None = 3, key_rate_limit: float = 10,
                  retry_after: int = 1, faults: Faults | None = None,
-                 links: dict[str, dict[str, Sequence[str]]] | None = None) -> None:
+                 links: dict[str, dict[str, Sequence[str]]] | None = None,
+                 phrases_in_window: bool = False) -> None:
         self._lock = threading.Lock()
+        #: True: a word matching no record *of the date window* is PhraseNotFound, as PubMed
+        #: answered for an empty update window (issue 22); False: no record at all.
+        self.phrases_in_window = phrases_in_window
         self._records: dict[int, SyntheticRecord] = {}
         self.add_records(records)
         self.rate_limit = rate_limit
@@ -388,17 +392,17 @@ class FakeEutils:
         everything = "all[sb]" in term.lower()
         with self._lock:
             recs = list(self._records.values())
-        vocabulary = set().union(*(r.keywords for r in recs)) if recs else set()
-        missing = [w for w in dict.fromkeys(words) if w not in vocabulary]
-        wanted = set(words) & vocabulary
-        hits = [r for r in recs if (everything or (r.keywords & wanted))
-                and (not languages or r.language in languages)]
         datetype = params.get("datetype", "pdat")
         lo = _parse_date(params.get("mindate", ""), end=False)
         hi = _parse_date(params.get("maxdate", ""), end=True)
-        if lo or hi:
-            hits = [r for r in hits if (lo is None or getattr(r, datetype) >= lo)
-                    and (hi is None or getattr(r, datetype) <= hi)]
+        in_window = [r for r in recs if (lo is None or getattr(r, datetype) >= lo)
+                     and (hi is None or getattr(r, datetype) <= hi)]
+        known = in_window if self.phrases_in_window else recs
+        vocabulary = set().union(*(r.keywords for r in known)) if known else set()
+        missing = [w for w in dict.fromkeys(words) if w not in vocabulary]
+        wanted = set(words) & set().union(*(r.keywords for r in recs)) if recs else set()
+        hits = [r for r in in_window if (everything or (r.keywords & wanted))
+                and (not languages or r.language in languages)]
         return [str(r.pmid) for r in sorted(hits, key=lambda r: -r.pmid)], missing
 
     def esearch(self, params: dict[str, str]) -> tuple[int, bytes, str]:

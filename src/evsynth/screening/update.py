@@ -8,6 +8,10 @@ Rules:
   the same query (records are dated by day and indexing lags, so windows
   overlap instead of touching) and ends today (UTC). A query with no history
   harvests its whole window: from the query's own ``mindate`` (if any) to today.
+* A query whose ``version`` changed since its last run (its term was revised:
+  new terms must reach older records too) is searched over its whole window
+  again, as if it had never run; the summary says so, and the update log's
+  ``version`` column shows it (:func:`window_reason`).
 * Every record found is compared with every record ever seen — the screening
   log holds every record that any update, import or chase added, and the
   merge log every duplicate — by PMID, DOI and title + year + first author
@@ -123,18 +127,39 @@ def parse_pubmed_day(text: str) -> date:
 
 def update_window(query: Query, history: Sequence[UpdateRun], today: date,
                   overlap_days: int = OVERLAP_DAYS) -> tuple[str, str, bool]:
-    """``(mindate, maxdate, first_run)`` of the next update of *query* (PubMed dates).
+    """``(mindate, maxdate, whole)`` of the next update of *query* (PubMed dates).
 
-    After a previous run: from its ``maxdate`` minus *overlap_days* to *today*.
-    First run: from the query's own ``mindate`` (empty = no lower limit) to *today*.
+    After a previous run of the same query *version*: from its ``maxdate`` minus
+    *overlap_days* to *today*. First run, or first run of a new version (the
+    term was revised): the whole window, from the query's own ``mindate``
+    (empty = no lower limit) to *today*.
     """
-    previous = [r for r in history if r.query == query.name]
+    previous = [r for r in history if r.query == query.name and r.version == str(query.version)]
     maxdate = today.strftime(PUBMED_DATE)
     if not previous:
         return query.mindate, maxdate, True
     last_end = max(parse_pubmed_day(r.maxdate) for r in previous)
     start = min(last_end - timedelta(days=overlap_days), today)
     return start.strftime(PUBMED_DATE), maxdate, False
+
+
+def window_reason(query: Query, history: Sequence[UpdateRun]) -> str:
+    """Why the next update of *query* searches the window it does, after *history*.
+
+    ``whole (first run)`` for a query never run, ``whole (version A → B)`` for a
+    query whose version changed since its last run, ``since last run`` otherwise.
+    """
+    runs = [r for r in history if r.query == query.name]
+    if not runs:
+        return WHOLE_FIRST
+    if any(r.version == str(query.version) for r in runs):
+        return SINCE_LAST
+    return f"whole (version {runs[-1].version} → {query.version})"
+
+
+#: What :func:`window_reason` says besides ``whole (version A → B)``.
+WHOLE_FIRST = "whole (first run)"
+SINCE_LAST = "since last run"
 
 
 @dataclass(frozen=True)
@@ -181,6 +206,8 @@ class QueryOutcome:
     matched: dict[str, int] = field(default_factory=dict)
     #: True for the records of an earlier harvest brought into the log (no search).
     from_harvest: bool = False
+    #: Why this window (:func:`window_reason`).
+    window: str = ""
 
 
 def latest_harvest(runs_root: Path, query: Query) -> Path | None:
@@ -264,6 +291,7 @@ def run_update(client: EutilsClient, queries_dir: Path, files: ReviewFiles,
             files.save(entries, merges)
             write_text(update_log, render_update_log(history))
             outcomes.append(QueryOutcome(run, False, dict(result.matched), from_harvest=True))
+        reason = window_reason(query, history)
         mindate, maxdate, first = update_window(query, history, day, overlap_days)
         spec = spec_from_query(query, mindate=mindate, maxdate=maxdate, datetype=DATETYPE)
         run_dir = new_run_dir(queries_dir / RUNS, query.name, moment)
@@ -281,7 +309,7 @@ def run_update(client: EutilsClient, queries_dir: Path, files: ReviewFiles,
         history.append(run)
         files.save(entries, merges)
         write_text(update_log, render_update_log(history))
-        outcomes.append(QueryOutcome(run, first, dict(result.matched)))
+        outcomes.append(QueryOutcome(run, first, dict(result.matched), window=reason))
     pmids = included_pmids(entries, previous)
     checked = client.efetch_records(pmids, require_all=False) if pmids else []
     entries, changes = apply_flags(entries, checked)
@@ -306,7 +334,8 @@ def summary(outcome: UpdateOutcome) -> str:
             continue
         window = f"{r.mindate or 'no lower limit'} to {r.maxdate} by Entrez date"
         if q.first_run:
-            window += " (first run: whole window)"
+            window += (" (first run: whole window)" if q.window in ("", WHOLE_FIRST) else
+                       f" (query revised, {q.window.removeprefix('whole ').strip('()')}: whole window)")
         keys = ", ".join(f"{n} by {k}" for k, n in sorted(q.matched.items()) if n)
         lines.append(f"{r.query}: {window}: {r.found} found, {r.new} new, "
                      f"{r.merged + r.already_seen} duplicates"

@@ -6,7 +6,11 @@ NBK25499):
 1. ``esearch`` with ``usehistory=y`` and ``retmax=9999``: PubMed's count, its
    query translation, warnings, and (up to the cap) the ids, kept on the history
    server. A phrase PubMed does not know (``ErrorList/PhraseNotFound``) stops
-   the run: PubMed would silently search without it.
+   the run: PubMed would silently search without it. Only a phrase of the
+   whole query counts: PubMed also answers PhraseNotFound for a phrase that
+   matches nothing in a narrow date window (an empty week of a living
+   update), so a dated search that reports one asks once more without the
+   dates and stops only for the phrases PubMed does not know at all.
 2. Over 9,999 records, the date range is split (:mod:`evsynth.search.date_windows`)
    until every window fits, and the union of the windows is checked against
    the count.
@@ -239,8 +243,12 @@ def _search(client: EutilsClient, spec: SearchSpec, today: date) -> dict[str, An
                               datetype=spec.datetype)
 
     first = search(format_pubmed_date(lo) if lo else None, format_pubmed_date(hi) if hi else None)
-    if first.phrases_not_found:
-        phrases = ", ".join(f'"{p}"' for p in first.phrases_not_found)
+    unknown = first.phrases_not_found
+    if unknown and (lo or hi):
+        # the whole query, without dates: what PubMed does not know at all
+        unknown = client.esearch(spec.term, db=spec.database, retmax=0).phrases_not_found
+    if unknown:
+        phrases = ", ".join(f'"{p}"' for p in unknown)
         raise EvsynthError(f"PubMed did not find {phrases} (ErrorList/PhraseNotFound) and would "
                            "search without it; correct the query")
     windows: list[Window] = plan_windows(search, first, lo, hi, today)
