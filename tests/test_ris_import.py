@@ -28,7 +28,10 @@ def _import(tmp_path, name, source, capsys):
     code = main(["import", str(RIS / name), "--source", source, "--root", str(tmp_path),
                  "--date", "2025-03-12"])
     assert code == 0
-    return capsys.readouterr().out.strip()
+    first, prisma = capsys.readouterr().out.strip().splitlines()
+    column = "other methods" if source in ("websites", "handsearch", "citation searching") else "databases and registers"
+    assert prisma == f"PRISMA 2020: records first seen in {source!r} count under 'Identification of studies via {column}'"
+    return first
 
 
 def test_four_imports_report_new_and_matched_by_key(tmp_path, capsys):
@@ -104,3 +107,19 @@ def test_studies_are_read_by_the_sheet_engine_rule(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("evsynth: error: extracted/studies.csv:2:year:") and err.count("\n") == 1
     assert not (tmp_path / "extracted" / "screening.csv").exists()
+
+
+def test_handsearch_and_websites_count_under_other_methods(tmp_path, capsys):
+    """PRISMA 2020: records found on websites or by hand searching are not 'databases and registers'."""
+    from evsynth.screening.prisma import prisma_counts
+
+    _import(tmp_path, "embase.ris", "embase", capsys)
+    _import(tmp_path, "central.ris", "handsearch", capsys)
+    _import(tmp_path, "wos.ris", "websites", capsys)
+    entries = load_log(tmp_path / "extracted" / "screening.csv")
+    merges = load_merges(tmp_path / "extracted" / "merge-log.csv")
+    counts = prisma_counts(entries, merges, database_sources=["pubmed"])
+    assert set(counts.databases.identified) == {"pubmed", "embase"}
+    assert set(counts.other_methods.identified) == {"handsearch", "websites"}
+    assert counts.databases.identified["embase"] == 4
+    assert sum(counts.other_methods.identified.values()) == 6

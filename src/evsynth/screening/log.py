@@ -65,7 +65,9 @@ BLOCKING_FLAGS: tuple[str, ...] = ("retracted", "expression of concern")
 ALLOWED_NOTE = "included although {flag}: {note} ({reviewer}, {date})"
 
 #: Sources that are not a database or register search (PRISMA 2020 "other methods").
-OTHER_METHODS: tuple[str, ...] = ("citation chasing", "cross-referencing", "other methods")
+OTHER_METHODS: tuple[str, ...] = ("citation chasing", "citation searching", "cross-referencing",
+                                   "handsearch", "hand searching", "websites", "organisations",
+                                   "experts", "other methods")
 
 #: Column order of the CSV. ``source`` holds one or more sources, ``;``-separated,
 #: in order of arrival (the first is where the record was first seen).

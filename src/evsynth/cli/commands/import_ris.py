@@ -1,4 +1,11 @@
-"""``evsynth import FILE.ris --source NAME``: add another database's records to the screening log."""
+"""``evsynth import FILE.ris --source NAME``: add another source's records to the screening log.
+
+PRISMA 2020 counts a record under the column of the source it was first seen in:
+*Identification of studies via databases and registers* for a database (embase,
+scopus, ...), *via other methods* for the names of
+:data:`evsynth.screening.log.OTHER_METHODS` (websites, organisations, citation
+searching, handsearch, ...). The command says which.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from evsynth.screening.dedup import merge_records
 from evsynth.core.errors import EvsynthError
 from evsynth.screening.known import is_previous_study, previous_from_rows
 from evsynth.screening.files import ReviewFiles, check_date, today
+from evsynth.screening.log import OTHER_METHODS
 from evsynth.screening.ris import read_ris
 from evsynth.review.load import read_studies
 
@@ -18,7 +26,8 @@ from evsynth.review.load import read_studies
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE.ris", help="RIS file exported from a database")
     parser.add_argument("--source", required=True,
-                        help="database or register it came from, e.g. embase, scopus, wos, central")
+                        help="database or register it came from (e.g. embase, scopus, wos, central), or one of "
+                             f"the other methods of PRISMA 2020: {', '.join(OTHER_METHODS)}")
     add_root_argument(parser)
     parser.add_argument("--date", default=None, help="date recorded as added (default: today, UTC)")
 
@@ -52,4 +61,6 @@ def run(args: argparse.Namespace) -> int:
                         sum(result.seen.values()), source)
     skipped = len(found) - len(records)
     print(line + (f"; {skipped} already included in the previous version" if skipped else ""))
+    column = "other methods" if source in OTHER_METHODS else "databases and registers"
+    print(f"PRISMA 2020: records first seen in {source!r} count under 'Identification of studies via {column}'")
     return 0
