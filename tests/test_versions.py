@@ -288,3 +288,24 @@ def test_a_new_blank_project_extracts_a_study_from_its_screening_log(tmp_path, c
         "extracted/studies.csv:2:extraction: to curate for S1 (added in 2026-07): set 'complete' once every row "
         "of the study is curated",
         "extracted/: all sheets valid; awaiting extraction: S1 (1 to curate)"]
+
+
+def test_release_lists_records_still_to_screen_and_needs_a_note_to_go_ahead(project, capsys):
+    """A version released while records wait in the log says so; without --allow-unscreened and a note it is refused."""
+    append(project, "studies.csv", NEW_STUDY)
+    append(project, "cohorts.csv", NEW_COHORT)
+    save_log(project / "extracted" / "screening.csv",
+             [decided(1, "include", stage="full text"), entry(2), entry(3), decided(4, "include")])
+    assert main(["release", "2026-12", "--date", "2026-12-15", "--root", str(project)]) == 1
+    err = capsys.readouterr().err
+    assert ("3 record(s) of extracted/screening.csv still to screen: 2 at title/abstract (R00002, R00003); "
+            "1 at full text (R00004)") in err and "--allow-unscreened" in err
+    assert not (project / "versions").exists()
+    assert main(["release", "2026-12", "--date", "2026-12-15", "--allow-unscreened", "--root", str(project)]) == 1
+    assert "--allow-unscreened needs --note" in capsys.readouterr().err
+    assert main(["release", "2026-12", "--date", "2026-12-15", "--allow-unscreened",
+                 "--note", "records found after the cut-off; screened for the next version", "--root", str(project)]) == 0
+    assert "released with 3 record(s) still to screen (records found after the cut-off" in capsys.readouterr().out
+    data = json.loads((project / "versions" / "2026-12.json").read_text())
+    assert data["screening"]["unscreened"] == ["R00002", "R00003", "R00004"]
+    assert data["screening"]["unscreened_note"].startswith("records found after the cut-off")

@@ -27,6 +27,8 @@ from evsynth.report.compute import check_regressions, compute
 from evsynth.review.load import load_review
 from evsynth.review.releases import ReleaseRecord, release_path
 from evsynth.screening.files import ReviewFiles, check_date
+from evsynth.screening.log import ScreeningEntry
+from evsynth.screening.queue import decision_stage, is_waiting
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,33 @@ class Released:
     previous: str
 
 
-def release(root: Path, name: str, *, date: str, citation: str = "", doi: str = "") -> Released:
-    """Freeze the review under *root* as version *name* of *date* (``YYYY-MM-DD``)."""
+class UnscreenedRecords(EvsynthError):
+    """Records of the screening log are still open; a release needs ``--allow-unscreened`` and a note."""
+
+
+def unscreened_listing(entries: list[ScreeningEntry], shown: int = 10) -> tuple[list[ScreeningEntry], str]:
+    """The open records and one line naming them by stage (the first *shown* by id)."""
+    waiting = [e for e in entries if is_waiting(e)]
+    by_stage: dict[str, list[str]] = {}
+    for e in waiting:
+        by_stage.setdefault(decision_stage(e), []).append(e.record_id)
+    parts = [f"{len(ids)} at {stage} ({', '.join(ids[:shown])}{', …' if len(ids) > shown else ''})"
+             for stage, ids in by_stage.items()]
+    return waiting, "; ".join(parts)
+
+
+def release(root: Path, name: str, *, date: str, citation: str = "", doi: str = "",
+            allow_unscreened: bool = False, note: str = "") -> Released:
+    """Freeze the review under *root* as version *name* of *date* (``YYYY-MM-DD``).
+
+    Records still open in the screening log are listed, and the release is
+    refused unless *allow_unscreened* is given with a *note* saying why (the
+    note and the open records are frozen with the version, and the page shows them).
+    """
     date = check_date(date, "--date")
+    if allow_unscreened and not note.strip():
+        raise EvsynthError("--allow-unscreened needs --note saying why the version is released with "
+                           "records still to screen")
     if not VERSION_NAME.match(name):
         raise EvsynthError(f"version name {name!r}: use letters, digits, '.', '_' or '-' (e.g. 2026-12)")
     settings = load_settings(root)
@@ -63,17 +89,23 @@ def release(root: Path, name: str, *, date: str, citation: str = "", doi: str = 
         if added_in != name:
             raise EvsynthError(f"extracted/studies.csv:{row}:added_in: {sid} is added in {added_in!r}, "
                                f"not in the version being released ({name!r})")
+    entries, merges = ReviewFiles(Project(root).extracted).load()
+    waiting, listing = unscreened_listing(entries)
+    if waiting and not allow_unscreened:
+        raise UnscreenedRecords(f"{len(waiting)} record(s) of extracted/screening.csv still to screen: {listing}; "
+                                "screen them (evsynth screen), or release anyway with --allow-unscreened "
+                                "--note 'why'")
     build = compute(root)
     check_regressions(build.claims)
     review = build.review
     studies = studies_section(review)
-    entries, merges = ReviewFiles(Project(root).extracted).load()
     record = ReleaseRecord(
         name=name, date=date, sheet_sha256=review.content_hash, studies=studies,
         counts=build.counts["current"], figures=snapshot(build),
         settled_records=tuple(e.record_id for e in entries if e.decision == "exclude" or e.is_included),
         settled_merges=tuple(m.merge_id for m in merges), evsynth_version=__version__,
-        citation=citation, doi=doi)
+        citation=citation, doi=doi, unscreened=tuple(e.record_id for e in waiting),
+        unscreened_note=note.strip() if waiting else "")
     spec = VersionSpec(name=name, date=date, studies=tuple(studies), citation=citation, doi=doi,
                        sheet_sha256=review.content_hash, figures=release_path(name))
     write_bytes(root / spec.figures, record.to_json())

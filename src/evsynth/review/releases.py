@@ -42,6 +42,10 @@ class ReleaseRecord:
     evsynth_version: str = ""
     citation: str = ""
     doi: str = ""
+    #: Records of the screening log still open (at title/abstract or full text) when the version
+    #: was released, and the note of the person who released it anyway (``--allow-unscreened``).
+    unscreened: tuple[str, ...] = ()
+    unscreened_note: str = ""
 
     def to_json(self) -> bytes:
         """The file's bytes (stable key order, UTF-8, trailing newline)."""
@@ -49,7 +53,9 @@ class ReleaseRecord:
                 "doi": self.doi, "evsynth_version": self.evsynth_version, "sheet_sha256": self.sheet_sha256,
                 "studies": self.studies, "counts": self.counts, "figures": self.figures,
                 "screening": {"settled_records": list(self.settled_records),
-                              "settled_merges": list(self.settled_merges)}}
+                              "settled_merges": list(self.settled_merges),
+                              **({"unscreened": list(self.unscreened), "unscreened_note": self.unscreened_note}
+                                 if self.unscreened else {})}}
         return (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
@@ -90,4 +96,5 @@ def read_release(root: Path, version: VersionSpec) -> ReleaseRecord:
         figures=data["figures"], settled_records=tuple(str(r) for r in screening.get("settled_records", [])),
         settled_merges=tuple(str(m) for m in screening.get("settled_merges", [])),
         evsynth_version=str(data.get("evsynth_version", "")), citation=str(data.get("citation", "")),
-        doi=str(data.get("doi", "")))
+        doi=str(data.get("doi", "")), unscreened=tuple(str(r) for r in screening.get("unscreened", [])),
+        unscreened_note=str(screening.get("unscreened_note", "")))
