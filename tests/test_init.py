@@ -35,7 +35,7 @@ def test_init_lays_out_sheets_query_reports_and_readme(tmp_path, capsys):
     assert readme.startswith("# new-review\n")
     for step in ("evsynth harvest", "evsynth validate", "evsynth build", "extracted/"):
         assert step in readme
-    assert sorted(p.name for p in target.iterdir()) == ["README.md", "extracted", "queries", "reports",
+    assert sorted(p.name for p in target.iterdir()) == [".github", "README.md", "extracted", "queries", "reports",
                                                          "review.toml", "sheets.toml"]
     from evsynth.core.settings import load_settings
     assert load_settings(target).title == "new-review: a living systematic review"

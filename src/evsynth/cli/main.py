@@ -52,6 +52,8 @@ COMMANDS: list[tuple[str, str, str]] = [
      "validate the sheets, verify the claims and render reports/ (offline; nothing written if invalid)"),
     ("tables", "evsynth.cli.commands.tables",
      "write the review's tables as supplementary files (CSV, XLSX, DOCX)"),
+    ("changes", "evsynth.cli.commands.changes",
+     "what the last update and build changed: searches, records to screen, figures moved (Markdown)"),
     ("release", "evsynth.cli.commands.release",
      "freeze the current state as a named version of the review (versions/NAME.json, review.toml)"),
 ]
@@ -76,6 +78,7 @@ Workflow, in the order a reviewer uses it:
   pool      meta-analysis of proportions from per-study counts (metafor's models)
   build     validate, verify, then render reports/ (offline)
   tables    write just the supplementary tables (CSV, XLSX, DOCX)
+  changes   what the last update and build changed (a pull request's text)
   release   freeze the current state as a named version of the review
 """
 

@@ -9,6 +9,8 @@
       extracted/<sheet>.csv      one empty sheet per declared sheet, header row only
       queries/sample.toml        a documented PubMed query to edit
       reports/                   where ``evsynth build`` writes (empty)
+      .github/living-update.sh   the living loop: update, build, write what changed
+      .github/workflows/living-update.yml   runs it weekly and opens a pull request
 
 The files come from a named, versioned template shipped with evsynth
 (``evsynth/review/templates/<name>/``, described by its ``template.toml``):
@@ -43,6 +45,19 @@ DEFAULT_TEMPLATE = "blank"
 #: Files of a template copied into the project (``{name}`` in review.toml becomes the project's name).
 TEMPLATE_FILES: tuple[str, ...] = (SETTINGS_FILE, SPEC_FILE, f"{QUERIES}/sample.toml")
 SAMPLE_QUERY_NAME = "sample.toml"
+#: The living loop (shared by every template): the script and the workflow that runs it.
+LOOP_SCRIPT = ".github/living-update.sh"
+LOOP_WORKFLOW = ".github/workflows/living-update.yml"
+#: How the workflow of a new project installs evsynth (a repository variable may name another source).
+NEW_PROJECT_INSTALL = 'pip install "${{ vars.EVSYNTH_PACKAGE || \'evsynth\' }}"'
+
+
+def living_loop(install: str = NEW_PROJECT_INSTALL) -> dict[str, str]:
+    """The living loop's files (path in the project -> text); *install* is the workflow's install command."""
+    folder = resources.files("evsynth.review").joinpath("templates", "living")
+    return {LOOP_SCRIPT: folder.joinpath("living-update.sh").read_text(encoding="utf-8"),
+            LOOP_WORKFLOW: folder.joinpath("living-update.yml").read_text(encoding="utf-8")
+            .replace("{install}", install)}
 
 
 @dataclass(frozen=True)
@@ -93,6 +108,12 @@ A systematic review kept with evsynth (template `{template}`, version {version})
 
 Run every command from this folder. Keep the folder under version control: the sheets,
 their specification and the queries are the review; `reports/` can always be rebuilt from them.
+
+**Keep it living.** `.github/living-update.sh` runs `evsynth update`, `evsynth build` and
+`evsynth changes` (what changed, as a pull request's text); on GitHub,
+`.github/workflows/living-update.yml` runs it every week and opens a pull request for a person
+to read. Add NCBI's key as the repository secret `NCBI_API_KEY`, and set the repository variable
+`EVSYNTH_PACKAGE` to where your evsynth is installed from if it is not the package `evsynth`.
 """
 
 #: Entries an otherwise empty target folder may already hold (a fresh ``git init``).
@@ -126,6 +147,9 @@ def _lay_out(root: Path, name: str, template: Template) -> None:
     for relative, text in template.files.items():
         write_text(root / relative, text.replace("{name}", name) if relative == SETTINGS_FILE else text)
     project.reports.mkdir()
+    for relative, text in living_loop().items():
+        write_text(root / relative, text)
+    os.chmod(root / LOOP_SCRIPT, 0o755 & ~_umask())
     rows = "study" if template.name == "blank" else "study, cohort, patient, procedure or event"
     write_text(root / "README.md", README.format(name=name, template=template.name,
                                                  version=template.version, rows=rows))
