@@ -135,3 +135,17 @@ def test_coordinates_off_in_the_sixth_decimal_give_the_same_bytes():
     raw = re.sub(r"(\d+\.\d{2})(\d*)", lambda m: m.group(1) + "4" + "0" * max(len(m.group(2)) - 2, 0) + "1"
                  if len(m.group(2)) >= 3 else m.group(0), svg)
     assert fix_precision(raw) == svg
+
+
+def test_hashed_clip_and_marker_names_follow_the_rounded_geometry():
+    """matplotlib names a clip path by a hash of its full-precision rectangle: two machines gave two names."""
+    def figure(x: str, name: str) -> str:
+        return (f'<svg><defs><clipPath id="{name}"><rect x="{x}" y="1" width="2" height="3"/></clipPath></defs>'
+                f'<path d="M 0 0" clip-path="url(#{name})"/><use xlink:href="#{name}"/></svg>')
+    one = fix_precision(figure("57.6000000001", "p7d2ab20f69"))
+    other = fix_precision(figure("57.5999999999", "pab659dda24"))
+    assert one == other and "p7d2ab20f69" not in one
+    assert one.count(re.search(r'id="(p[0-9a-f]{10})"', one).group(1)) == 3
+    assert fix_precision(one) == one
+    moved = fix_precision(figure("57.7", "p7d2ab20f69"))  # other geometry, other name
+    assert re.search(r'id="(p[0-9a-f]{10})"', moved).group(1) != re.search(r'id="(p[0-9a-f]{10})"', one).group(1)
