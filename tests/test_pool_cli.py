@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from evsynth.core.json_numbers import stable
 from evsynth.cli.main import build_parser, main
 from evsynth.meta.pooling import pool_proportions
 
@@ -43,11 +44,12 @@ def test_json_structure_and_values(capsys):
     assert list(d) == TOP_KEYS + EXTRA_KEYS  # no subgroups without --by
     assert (d["measure"], d["method"], d["test"], d["level"], d["k"]) == ("PLO", "REML", "z", 0.95, 9)
     assert [s["study"] for s in d["studies"]][:2] == ["Lorenz", "Fromigué"]
-    # equals the library call, and the library is checked against metafor in test_pooling_metafor
-    lib = pool_proportions([5, 5, 7, 1, 1, 1, 1, 1, 0], [10, 12, 7, 1, 1, 1, 1, 1, 1]).to_dict()
+    # equals the library call at the JSON outputs' precision (evsynth.core.json_numbers), and the
+    # library is checked against metafor in test_pooling_metafor
+    lib = stable(pool_proportions([5, 5, 7, 1, 1, 1, 1, 1, 0], [10, 12, 7, 1, 1, 1, 1, 1, 1]).to_dict())
     assert d["pooled"] == lib["pooled"] and d["heterogeneity"] == lib["heterogeneity"]
     assert 0 < d["pooled"]["ci_lower"] < d["pooled"]["estimate"] < d["pooled"]["ci_upper"] < 1
-    assert abs(sum(s["weight"] for s in d["studies"]) - 100) < 1e-9
+    assert abs(sum(s["weight"] for s in d["studies"]) - 100) < 1e-5
     assert d["studies"][0]["proportion"] == 0.5
 
 

@@ -12,14 +12,13 @@ keeps the key figures of the last build and of the one before
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from evsynth import __version__
-from evsynth.core import formats
+from evsynth.core import formats, json_numbers
 from evsynth.core.errors import EvsynthError
 from evsynth.core.project import SUPPLEMENTARY, Project
 from evsynth.core.publish import publish_set
@@ -197,9 +196,8 @@ def render_files(build: Build, state: BuildState | None = None) -> dict[str, byt
     files = {
         "review.html": render_html(build, state).encode("utf-8"),
         build_state.FILENAME: build_state.dumps(state),
-        "counts.json": (json.dumps(build.counts, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
-        "analyses.json": (json.dumps(analyses_json(build.syntheses), indent=2, ensure_ascii=False)
-                          + "\n").encode("utf-8"),
+        "counts.json": json_numbers.dumps(build.counts).encode("utf-8"),
+        "analyses.json": json_numbers.dumps(analyses_json(build.syntheses)).encode("utf-8"),
         "prisma.svg": build.prisma_svg.encode("utf-8"),
     }
     for name, data in render_supplementary([t.table for t in build.tables.values()]).items():

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from evsynth.core import json_numbers
 from evsynth.report.changes import Snapshot
 
 FILENAME = "build-state.json"
@@ -68,4 +69,4 @@ def advance(state: BuildState, figures: Snapshot) -> BuildState:
 def dumps(state: BuildState) -> bytes:
     """The state file's bytes (snapshot order kept, stable, UTF-8, trailing newline)."""
     data = {"format": FORMAT, "current": state.current, "previous": state.previous}
-    return (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+    return json_numbers.dumps(data, indent=1).encode("utf-8")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evsynth.core import json_numbers
 from evsynth.core.errors import EvsynthError
 from evsynth.core.settings import SETTINGS_FILE, VersionSpec
 
@@ -56,7 +57,7 @@ class ReleaseRecord:
                               "settled_merges": list(self.settled_merges),
                               **({"unscreened": list(self.unscreened), "unscreened_note": self.unscreened_note}
                                  if self.unscreened else {})}}
-        return (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+        return json_numbers.dumps(data, indent=1).encode("utf-8")
 
 
 def release_path(name: str) -> str:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 
+from evsynth.core import json_numbers
 from evsynth.core.errors import EvsynthError
 from evsynth.core.formats import percent
 from evsynth.meta.count_table import read_counts
@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     except PoolingError as exc:
         raise EvsynthError(f"{args.file}: {exc}") from None
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, allow_nan=False))
+        print(json_numbers.dumps(result.to_dict(), allow_nan=False), end="")
     else:
         print(format_result(result), end="")
     return 0
