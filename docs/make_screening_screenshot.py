@@ -1,5 +1,5 @@
 """Make ``docs/screening-page.png``: the screening page on a small synthetic project, in
-Debian's headless Chromium (the README shows it). Run from the repository root::
+Debian's headless Chromium (docs/guide/screening.md shows it). Run from the repository root::
 
     .venv/bin/python docs/make_screening_screenshot.py
 """

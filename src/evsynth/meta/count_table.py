@@ -62,11 +62,36 @@ def _short(value: str) -> str:
 
 
 def read_counts(path: str | Path, by: str | None = None) -> CountTable:
-    """Read and check ``path``; ``by`` names a grouping column that must exist.
+    """Read and check a per-study count table (``evsynth pool``'s input).
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A CSV file with the columns ``study``, ``events``, ``total`` (and any others).
+    by : str, optional
+        A grouping column that must exist (``evsynth pool --by``).
+
+    Returns
+    -------
+    CountTable
+        Studies, events and totals in file order, and the groups when *by* is given.
+
+    Raises
+    ------
+    evsynth.core.errors.EvsynthError
+        One line, ``FILE:ROW:COLUMN: message``, for the first problem.
+
+    Notes
+    -----
     Checks: readable UTF-8 text, a header with ``study``, ``events``, ``total``
     (and ``by``), at least one study, whole non-negative counts, total >= 1,
-    events <= total, non-empty study labels and group values.
+    events <= total, counts at most :data:`MAX_COUNT`, non-empty study labels and
+    group values.
+
+    References
+    ----------
+    Shafranovich Y (2005). Common Format and MIME Type for Comma-Separated Values (CSV)
+    Files. RFC 4180 (the quoting rules of the file).
     """
     name = str(path)
     try:

@@ -387,6 +387,40 @@ def pool_proportions(events: Sequence[int], totals: Sequence[int],
     PoolingError
         Bad counts or options; with ``fallback="none"``, a model without a
         finite estimate (GLMM on all-zero or all-event data, or with k = 1).
+
+    Notes
+    -----
+    yᵢ, vᵢ = ``escalc`` (:func:`evsynth.meta.transforms.escalc_proportions`);
+    μ̂ = Σwᵢyᵢ/Σwᵢ with wᵢ = 1/(vᵢ + τ̂²), SE = (Σwᵢ)^(−1/2), CI μ̂ ± z·SE (or
+    Knapp–Hartung: SE² × Σwᵢ(yᵢ − μ̂)²/(k − 1) with t_(k−1)), prediction interval
+    μ̂ ± c·√(SE² + τ̂²); Q, I², H² and the Q-profile τ² CI as metafor; all back on
+    the 0–1 scale by :func:`evsynth.meta.transforms.back_transform`. The GLMM is
+    :func:`evsynth.meta.glmm.fit_glmm`. Each step, with its source, is in the
+    module docstring; the numbers equal metafor's ``rma()`` / ``rma.glmm()``
+    (golden files of ``tests/golden/make_golden.R``).
+
+    References
+    ----------
+    Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package.
+    Journal of Statistical Software 36(3):1–48.
+
+    DerSimonian R, Laird N (1986). Meta-analysis in clinical trials. Controlled
+    Clinical Trials 7(3):177–188.
+
+    Knapp G, Hartung J (2003). Improved tests for a random effects meta-regression
+    with a single covariate. Statistics in Medicine 22(17):2693–2710.
+
+    Higgins JPT, Thompson SG (2002). Quantifying heterogeneity in a meta-analysis.
+    Statistics in Medicine 21(11):1539–1558.
+
+    Examples
+    --------
+    >>> from evsynth.meta import pool_proportions
+    >>> r = pool_proportions([5, 12, 3, 0], [10, 19, 8, 6], method="REML")
+    >>> round(r.pooled.estimate, 4), round(r.pooled.ci_lower, 4), round(r.pooled.ci_upper, 4)
+    (0.4869, 0.3087, 0.6684)
+    >>> r.estimand
+    'back-transformed mean logit (median of the study proportions)'
     """
     measure, method, ci, test = _options(measure, method, ci, test, level)
     if fallback not in FALLBACKS:
@@ -556,12 +590,37 @@ def _assemble(fit: _Fit, x: np.ndarray, n: np.ndarray, labels: Sequence[str], yi
 def estimand(measure: str, method: str) -> str:
     """What a model's pooled estimate (back on the 0–1 scale) estimates, in words.
 
+    Parameters
+    ----------
+    measure : {"PLO", "PFT", "PAS", "PR"}
+        The scale of pooling.
+    method : {"REML", "DL", "PM", "ML", "HE", "SJ", "EE", "GLMM"}
+        The model.
+
+    Returns
+    -------
+    str
+        The words the page, ``analyses.json`` and ``evsynth pool`` print.
+
+    Notes
+    -----
     GLMM: expit(β̂) is the proportion of a study whose random effect is 0, the
     median of the study proportions — the conditional (cluster-specific)
     estimand, not the population average (Zeger, Liang & Albert 1988). A
     random-effects model on the logit scale gives expit(μ̂), likewise the median
     of the true study proportions; on the PFT/PAS scales the back-transformed
     mean; on PR the weighted mean proportion.
+
+    References
+    ----------
+    Zeger SL, Liang KY, Albert PS (1988). Models for longitudinal data: a generalized
+    estimating equation approach. Biometrics 44(4):1049–1060.
+
+    Examples
+    --------
+    >>> from evsynth.meta.pooling import estimand
+    >>> estimand("PLO", "GLMM")
+    'conditional (median-study) proportion'
     """
     if method == "GLMM":
         return "conditional (median-study) proportion"
@@ -581,8 +640,35 @@ def crude_result(x: np.ndarray, n: np.ndarray, labels: Sequence[str],
                  reason: str) -> PoolResult:
     """A descriptive result: ``pooled`` is the crude proportion, no model quantities (NaN).
 
-    ``options`` = (measure, method, test, level, ci) as asked; ``basis`` is
-    ``"crude"`` and ``basis_reason`` the *reason*, also the first note.
+    Parameters
+    ----------
+    x, n : numpy.ndarray
+        Event counts and sample sizes, one per study.
+    labels : sequence of str
+        Study labels.
+    options : tuple
+        ``(measure, method, test, level, ci)`` as asked.
+    crude : CrudeProportion
+        Σxᵢ/Σnᵢ with its Clopper–Pearson CI.
+    reason : str
+        Why no model was fitted.
+
+    Returns
+    -------
+    PoolResult
+        ``basis`` is ``"crude"`` and ``basis_reason`` the *reason*, also the first note;
+        the per-study rows carry their proportions and CIs, weights are NaN.
+
+    Notes
+    -----
+    Used when every study has 0 % or 100 % events or the GLMM cannot be fitted
+    (``fallback="crude"``): Σxᵢ/Σnᵢ with the exact interval of R
+    ``binom.test(sum(x), sum(n))``.
+
+    References
+    ----------
+    Clopper CJ, Pearson ES (1934). The use of confidence or fiducial limits illustrated
+    in the case of the binomial. Biometrika 26(4):404–413.
     """
     measure, method, test, level, ci = options
     k = len(x)
@@ -605,14 +691,28 @@ def crude_result(x: np.ndarray, n: np.ndarray, labels: Sequence[str],
 def test_between_subgroups(results: Sequence[PoolResult] | Mapping[str, PoolResult]) -> BetweenTest:
     """Q-test for subgroup differences on the transformed scale (see module docstring).
 
+    Parameters
+    ----------
+    results : sequence of PoolResult, or mapping of str to PoolResult
+        One result per subgroup; a mapping names them (names default to "1", "2", …).
+
+    Returns
+    -------
+    BetweenTest
+        Q_b, its df and p-value, the model compared, the subgroups kept and those left out.
+
+    Notes
+    -----
     Q_b = Σ_g (μ̂_g − μ̄)²/SE_g², μ̄ the 1/SE_g²-weighted mean, df = G − 1
-    (Borenstein et al. 2009, ch. 19; metafor: an ``EE`` model on the subgroup
-    estimates). Only estimates of one model are compared: subgroups reported
-    descriptively (``basis == "crude"``) or without a finite, positive SE are
-    left out and listed in ``excluded``; if the rest were pooled with different
-    models (measure, method or test), no test is computed and ``note`` says
-    why. NaN when fewer than 2 subgroups remain. ``results`` may be a mapping
-    from subgroup name to result (names default to "1", "2", …).
+    (metafor: an ``EE`` model on the subgroup estimates). Only estimates of one model
+    are compared: subgroups reported descriptively (``basis == "crude"``) or without
+    a finite, positive SE are left out and listed in ``excluded``; if the rest were
+    pooled with different models (measure, method or test), no test is computed and
+    ``note`` says why. NaN when fewer than 2 subgroups remain.
+
+    References
+    ----------
+    Borenstein M, Hedges LV, Higgins JPT, Rothstein HR (2009). Introduction to Meta-Analysis. Wiley, chapter 19.
     """
     from scipy import stats
     named = (list(results.items()) if isinstance(results, Mapping)
@@ -661,11 +761,34 @@ def pool_subgroups(events: Sequence[int], totals: Sequence[int], groups: Sequenc
                    studies: Sequence[str] | None = None, **options: Any) -> SubgroupAnalysis:
     """The overall model, a separate model per level of ``groups`` (first-seen order) and Q between.
 
-    ``options`` are those of :func:`pool_proportions`. A subgroup the model
-    cannot fit (e.g. a GLMM with k = 1, or every study at 0 %) is reported
+    Parameters
+    ----------
+    events, totals : sequence of int
+        Event counts and sample sizes, one per study.
+    groups : sequence of str
+        Each study's subgroup.
+    studies : sequence of str, optional
+        Study labels.
+    **options
+        Those of :func:`pool_proportions`.
+
+    Returns
+    -------
+    SubgroupAnalysis
+        ``overall``, ``subgroups`` (level → result) and ``test_between``
+        (:func:`test_between_subgroups`).
+
+    Notes
+    -----
+    Each level gets its own τ² (meta's default ``tau.common = FALSE``). A subgroup the
+    model cannot fit (e.g. a GLMM with k = 1, or every study at 0 %) is reported
     descriptively — its crude proportion, ``basis == "crude"`` — even with
     ``fallback="none"``, and left out of the test between subgroups; the other
     subgroups are pooled as asked.
+
+    References
+    ----------
+    Borenstein M, Hedges LV, Higgins JPT, Rothstein HR (2009). Introduction to Meta-Analysis. Wiley, chapter 19.
     """
     x, n = _check_counts(events, totals)
     if len(groups) != len(x):
@@ -703,7 +826,31 @@ def _descriptive(x: np.ndarray, n: np.ndarray, labels: Sequence[str], options: d
 
 def leave_one_out(events: Sequence[int], totals: Sequence[int], studies: Sequence[str] | None = None,
                   **options: Any) -> tuple[tuple[str, PoolResult], ...]:
-    """Each study left out in turn (metafor ``leave1out``): ``(omitted study, result of the rest)``."""
+    """Each study left out in turn (metafor ``leave1out``).
+
+    Parameters
+    ----------
+    events, totals : sequence of int
+        Event counts and sample sizes, one per study (at least 2).
+    studies : sequence of str, optional
+        Study labels.
+    **options
+        Those of :func:`pool_proportions`.
+
+    Returns
+    -------
+    tuple of (str, PoolResult)
+        ``(omitted study, result of the rest)``, in study order.
+
+    Notes
+    -----
+    k fits of :func:`pool_proportions` on k − 1 studies each.
+
+    References
+    ----------
+    Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package.
+    Journal of Statistical Software 36(3):1–48. ``help(leave1out)``.
+    """
     x, n = _check_counts(events, totals)
     labels = [str(s) for s in studies] if studies is not None else [str(i + 1) for i in range(len(x))]
     if len(x) < 2:

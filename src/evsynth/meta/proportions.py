@@ -57,8 +57,14 @@ def proportion_limits(events: np.ndarray, totals: np.ndarray, method: str = "CP"
     events, totals : array_like of int
         Event counts x and sample sizes n (0 <= x <= n, n >= 1).
     method : {"CP", "WILSON", "WILSONCC", "AC", "JEFFREYS"}
+        The interval (meta's ``method.ci`` names); case-insensitive.
     level : float
         Confidence level in (0, 1).
+
+    Returns
+    -------
+    lower, upper : numpy.ndarray
+        The limits, clipped to [0, 1].
 
     Notes
     -----
@@ -71,6 +77,23 @@ def proportion_limits(events: np.ndarray, totals: np.ndarray, method: str = "CP"
       upper 1 when p̂ + 1/(2n) >= 1.
     * AC: ñ = n + z², p̃ = (x + z²/2)/ñ, p̃ ± z √(p̃(1−p̃)/ñ), truncated to [0, 1].
     * JEFFREYS: [B(α/2; x+½, n−x+½), B(1−α/2; x+½, n−x+½)], 0 at x = 0, 1 at x = n.
+
+    References
+    ----------
+    Clopper CJ, Pearson ES (1934). The use of confidence or fiducial limits illustrated
+    in the case of the binomial. Biometrika 26(4):404–413.
+
+    Wilson EB (1927). Probable inference, the law of succession, and statistical
+    inference. Journal of the American Statistical Association 22(158):209–212.
+
+    Newcombe RG (1998). Two-sided confidence intervals for the single proportion:
+    comparison of seven methods. Statistics in Medicine 17(8):857–872.
+
+    Agresti A, Coull BA (1998). Approximate is better than "exact" for interval
+    estimation of binomial proportions. The American Statistician 52(2):119–126.
+
+    Brown LD, Cai TT, DasGupta A (2001). Interval estimation for a binomial proportion.
+    Statistical Science 16(2):101–133.
     """
     from scipy import stats
     x = np.asarray(events, dtype=float)
@@ -113,7 +136,38 @@ def proportion_limits(events: np.ndarray, totals: np.ndarray, method: str = "CP"
 
 
 def proportion_ci(events: int, total: int, method: str = "CP", level: float = 0.95) -> ProportionCI:
-    """One study's proportion with its confidence interval (see :func:`proportion_limits`)."""
+    """One study's proportion with its confidence interval (see :func:`proportion_limits`).
+
+    Parameters
+    ----------
+    events, total : int
+        Event count x and sample size n.
+    method : {"CP", "WILSON", "WILSONCC", "AC", "JEFFREYS"}
+        The interval (default Clopper–Pearson, R ``binom.test``).
+    level : float
+        Confidence level in (0, 1).
+
+    Returns
+    -------
+    ProportionCI
+        x/n with its limits, the method and the level.
+
+    Notes
+    -----
+    The formulas are under :func:`proportion_limits`.
+
+    References
+    ----------
+    Clopper CJ, Pearson ES (1934). The use of confidence or fiducial limits illustrated
+    in the case of the binomial. Biometrika 26(4):404–413; R ``binom.test(x, n)``.
+
+    Examples
+    --------
+    >>> from evsynth.meta.proportions import proportion_ci
+    >>> ci = proportion_ci(5, 10)
+    >>> round(ci.ci_lower, 4), round(ci.ci_upper, 4)
+    (0.1871, 0.8129)
+    """
     lo, hi = proportion_limits(np.array([events]), np.array([total]), method, level)
     return ProportionCI(int(events), int(total), events / total, float(lo[0]), float(hi[0]),
                         method.upper(), level)
@@ -123,10 +177,38 @@ def crude_proportion(events: np.ndarray, totals: np.ndarray, method: str = "CP",
                      level: float = 0.95) -> ProportionCI:
     """The crude pooled proportion Σxᵢ/Σnᵢ with its confidence interval (default Clopper–Pearson).
 
+    Parameters
+    ----------
+    events, totals : array_like of int
+        Event counts xᵢ and sample sizes nᵢ, one per study.
+    method : {"CP", "WILSON", "WILSONCC", "AC", "JEFFREYS"}
+        The interval of the summed counts.
+    level : float
+        Confidence level in (0, 1).
+
+    Returns
+    -------
+    ProportionCI
+        Σxᵢ/Σnᵢ with its limits.
+
+    Notes
+    -----
     Every patient counts once and studies are not weighted, so it ignores
     between-study differences; beside a model-based pooled estimate it shows
     what the raw counts say (e.g. 16/25 = 64 %). With ``CP`` the interval is the
     exact binomial interval of R ``binom.test(sum(x), sum(n))``.
+
+    References
+    ----------
+    Clopper CJ, Pearson ES (1934). The use of confidence or fiducial limits illustrated
+    in the case of the binomial. Biometrika 26(4):404–413.
+
+    Examples
+    --------
+    >>> from evsynth.meta.proportions import crude_proportion
+    >>> c = crude_proportion([5, 12, 3, 0], [10, 19, 8, 6])
+    >>> c.events, c.total, round(c.proportion, 4)
+    (20, 43, 0.4651)
     """
     x = int(np.sum(np.asarray(events)))
     n = int(np.sum(np.asarray(totals)))

@@ -2,11 +2,15 @@
 
 Measures (metafor names, Viechtbauer 2010, ``help(escalc)``):
 
-``PR``  raw proportion, yᵢ = p̂ᵢ, vᵢ = p̂ᵢ(1 − p̂ᵢ)/nᵢ (``vtype = "LS"``).
-``PLO`` logit, yᵢ = log(p̂ᵢ/(1 − p̂ᵢ)), vᵢ = 1/xᵢ + 1/(nᵢ − xᵢ).
-``PAS`` arcsine square root, yᵢ = arcsin √p̂ᵢ, vᵢ = 1/(4nᵢ).
-``PFT`` Freeman–Tukey double arcsine as metafor defines it,
-        yᵢ = ½[arcsin √(xᵢ/(nᵢ+1)) + arcsin √((xᵢ+1)/(nᵢ+1))], vᵢ = 1/(4nᵢ + 2).
+``PR``
+    raw proportion, yᵢ = p̂ᵢ, vᵢ = p̂ᵢ(1 − p̂ᵢ)/nᵢ (``vtype = "LS"``).
+``PLO``
+    logit, yᵢ = log(p̂ᵢ/(1 − p̂ᵢ)), vᵢ = 1/xᵢ + 1/(nᵢ − xᵢ).
+``PAS``
+    arcsine square root, yᵢ = arcsin √p̂ᵢ, vᵢ = 1/(4nᵢ).
+``PFT``
+    Freeman–Tukey double arcsine as metafor defines it,
+    yᵢ = ½[arcsin √(xᵢ/(nᵢ+1)) + arcsin √((xᵢ+1)/(nᵢ+1))], vᵢ = 1/(4nᵢ + 2).
 
 Zero cells, exactly as ``escalc``'s defaults (``add = 1/2, to = "only0"``,
 ``addyi = addvi = TRUE``): for ``PR`` and ``PLO`` a study with xᵢ = 0 or
@@ -42,7 +46,43 @@ class EffectSizes:
 def escalc_proportions(events: np.ndarray, totals: np.ndarray, measure: str = "PLO") -> EffectSizes:
     """``escalc(measure, xi = events, ni = totals)`` with metafor's default zero-cell handling.
 
-    See the module docstring for the formulas and the ``add``/``to`` rule.
+    Parameters
+    ----------
+    events, totals : array_like of int
+        Event counts xᵢ and sample sizes nᵢ, one per study (0 ≤ xᵢ ≤ nᵢ).
+    measure : {"PLO", "PFT", "PAS", "PR"}
+        The scale (metafor's ``measure``); case-insensitive.
+
+    Returns
+    -------
+    EffectSizes
+        ``yi`` (observed outcomes on the measure's scale) and ``vi`` (their sampling
+        variances), metafor's names.
+
+    Raises
+    ------
+    ValueError
+        For an unknown measure.
+
+    Notes
+    -----
+    The formulas of each measure and the ``add``/``to`` rule for 0 % and 100 %
+    studies are in the module docstring; they are metafor's ``escalc`` defaults, so
+    ``yi`` and ``vi`` equal R's to rounding.
+
+    References
+    ----------
+    Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package. Journal of Statistical Software 36(3):1–48. ``help(escalc)``.
+
+    Freeman MF, Tukey JW (1950). Transformations related to the angular and the square
+    root. Annals of Mathematical Statistics 21(4):607–611.
+
+    Examples
+    --------
+    >>> from evsynth.meta.transforms import escalc_proportions
+    >>> es = escalc_proportions([5, 0], [10, 6], "PLO")   # 0/6 becomes 0.5/7
+    >>> es.yi.round(4).tolist(), es.vi.round(4).tolist()
+    ([0.0, -2.5649], [0.4, 2.1538])
     """
     measure = measure.upper()
     x = np.asarray(events, dtype=float)
@@ -64,7 +104,30 @@ def escalc_proportions(events: np.ndarray, totals: np.ndarray, measure: str = "P
 
 
 def pft(p: float | np.ndarray, n: float) -> np.ndarray:
-    """Freeman–Tukey transform of a proportion p for sample size n (metafor ``transf.pft``)."""
+    """Freeman–Tukey transform of a proportion p for sample size n (metafor ``transf.pft``).
+
+    Parameters
+    ----------
+    p : float or array_like
+        Proportions on the 0–1 scale.
+    n : float
+        The sample size the transform is taken at.
+
+    Returns
+    -------
+    numpy.ndarray
+        ½[arcsin √(x/(n+1)) + arcsin √((x+1)/(n+1))] with x = p·n.
+
+    Notes
+    -----
+    The ``PFT`` measure of :func:`escalc_proportions` for a proportion rather than a
+    count; :func:`ipft_hm` uses it to find the ends of the inverse's domain.
+
+    References
+    ----------
+    Freeman MF, Tukey JW (1950). Transformations related to the angular and the square
+    root. Annals of Mathematical Statistics 21(4):607–611.
+    """
     x = np.asarray(p, dtype=float) * n
     return 0.5 * (np.arcsin(np.sqrt(x / (n + 1))) + np.arcsin(np.sqrt((x + 1) / (n + 1))))
 
@@ -72,9 +135,30 @@ def pft(p: float | np.ndarray, n: float) -> np.ndarray:
 def ipft_hm(values: np.ndarray, totals: np.ndarray) -> np.ndarray:
     """Inverse Freeman–Tukey at the harmonic mean n̄ of ``totals`` (metafor ``transf.ipft.hm``).
 
+    Parameters
+    ----------
+    values : array_like
+        Values on the Freeman–Tukey scale (e.g. a pooled estimate and its limits).
+    totals : array_like of int
+        The studies' sample sizes; their harmonic mean n̄ is the n of the inverse.
+
+    Returns
+    -------
+    numpy.ndarray
+        Proportions on the 0–1 scale.
+
+    Notes
+    -----
     p = ½[1 − sgn(cos 2t) √(1 − (sin 2t + (sin 2t − 1/sin 2t)/n̄)²)]
     (Miller 1978), set to 0 below ``pft(0, n̄)`` and 1 above ``pft(1, n̄)``;
     undefined values (outside the root's domain) are NaN.
+
+    References
+    ----------
+    Miller JJ (1978). The inverse of the Freeman–Tukey double arcsine transformation.
+    The American Statistician 32(4):138.
+
+    Viechtbauer W (2010), metafor's ``transf.ipft.hm``.
     """
     t = np.asarray(values, dtype=float)
     nhm = 1.0 / np.mean(1.0 / np.asarray(totals, dtype=float))
@@ -88,7 +172,38 @@ def ipft_hm(values: np.ndarray, totals: np.ndarray) -> np.ndarray:
 
 
 def back_transform(values: np.ndarray | float, measure: str, totals: np.ndarray) -> np.ndarray:
-    """Map pooled values on the ``measure`` scale back to proportions (metafor ``transf.*``)."""
+    """Map pooled values on the ``measure`` scale back to proportions (metafor ``transf.*``).
+
+    Parameters
+    ----------
+    values : float or array_like
+        Values on the scale of *measure*.
+    measure : {"PLO", "PFT", "PAS", "PR"}
+        The scale; case-insensitive.
+    totals : array_like of int
+        The studies' sample sizes (used by ``PFT`` only: its inverse is taken at their
+        harmonic mean).
+
+    Returns
+    -------
+    numpy.ndarray
+        Proportions: expit(v) for ``PLO``; sin²(v) truncated to [0, 1] for ``PAS``;
+        :func:`ipft_hm` for ``PFT``; v itself, not truncated, for ``PR``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown measure.
+
+    Notes
+    -----
+    metafor's ``transf.ilogit``, ``transf.iarcsin``, ``transf.ipft.hm`` and the
+    identity, as ``predict(res, transf = ...)`` applies them.
+
+    References
+    ----------
+    Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package. Journal of Statistical Software 36(3):1–48.
+    """
     v = np.asarray(values, dtype=float)
     measure = measure.upper()
     if measure == "PLO":

@@ -56,7 +56,7 @@ class RecordText:
     """What the ranking reads of a harvested record besides its title."""
 
     abstract: str = ""
-    #: MeSH descriptors, ``; ``-separated.
+    #: MeSH descriptors, separated by ``"; "``.
     keywords: str = ""
 
 

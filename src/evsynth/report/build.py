@@ -189,7 +189,7 @@ def _screening_summary(entries: list[ScreeningEntry]) -> dict[str, int]:
 def render_files(build: Build, state: BuildState | None = None) -> dict[str, bytes]:
     """Every output file of the build, by path relative to ``reports/``.
 
-    *state* is the build state after this build (:func:`evsynth.build_state.advance`);
+    *state* is the build state after this build (:func:`evsynth.report.state.advance`);
     by default, that of a first build.
     """
     state = state or first_state(build)

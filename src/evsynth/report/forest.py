@@ -85,7 +85,7 @@ def forest_svg(result: PoolResult | SubgroupAnalysis, title: str = "",
     Parameters
     ----------
     result : PoolResult or SubgroupAnalysis
-        From :func:`evsynth.pooling.pool_proportions` or :func:`~evsynth.pooling.pool_subgroups`.
+        From :func:`evsynth.meta.pooling.pool_proportions` or :func:`~evsynth.meta.pooling.pool_subgroups`.
     title : str
         Drawn above the plot (as text; any characters are allowed).
     xlabel : str

@@ -1,6 +1,6 @@
 """``reports/build-state.json``: the key figures of the last build and of the one before.
 
-The file holds two snapshots (:func:`evsynth.changes.snapshot`): ``current``,
+The file holds two snapshots (:func:`evsynth.report.changes.snapshot`): ``current``,
 the figures of the last build, and ``previous``, those of the build before the
 figures last changed. :func:`advance` is the rule that keeps rebuilding
 byte-identical: a build whose figures equal ``current`` keeps the state as it

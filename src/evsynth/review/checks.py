@@ -1,7 +1,7 @@
 """Checks that span rows or sheets: references, sums and consistency.
 
 They run only on sheets whose cells already passed the schema
-(:func:`evsynth.sheets.check_cells`), so every number parses here.
+(:func:`evsynth.sheets.engine.check_cells`), so every number parses here.
 Each problem names the file, spreadsheet row and column to fix.
 """
 

@@ -1,6 +1,6 @@
 """The review's pooled counts, computed from the sheets (``reports/counts.json``).
 
-Pure functions of a :class:`evsynth.review.Review`. LRT keys are the LRT as
+Pure functions of a :class:`evsynth.review.model.Review`. LRT keys are the LRT as
 printed: a combination such as ``TAE+PEI`` is its own key, and patients of a
 cohort that used several LRTs without saying who had which count under
 :data:`evsynth.review.vocab.UNASSIGNED`. The histology columns are those declared in
@@ -103,7 +103,7 @@ def case_series_counts(review: Review) -> dict[str, Any]:
 
 
 def review_counts(review: Review) -> dict[str, Any]:
-    """The whole ``counts.json`` structure (documented in README.md).
+    """The whole ``counts.json`` structure (documented in docs/reference/outputs.md).
 
     A project without the cohort sheets counts only its studies; one without the
     case-series sheets has no ``case_series`` entry.

@@ -3,7 +3,7 @@
 Only what the logs know is written — identifiers that are empty stay absent
 (never invented). Formats:
 
-* RIS via ``rispy`` (:func:`evsynth.ris.dumps_ris`);
+* RIS via ``rispy`` (:func:`evsynth.screening.ris.dumps_ris`);
 * BibTeX ``@article`` entries, LaTeX special characters escaped (BibTeX's
   reserved characters as listed in Patashnik, *BibTeXing*, 1988);
 * CSL-JSON as specified by the Citation Style Language schema

@@ -1,7 +1,7 @@
 """RIS files of other databases (Embase, Scopus, Web of Science, Cochrane CENTRAL) as records.
 
 Parsing is done by ``rispy``; this module only maps its fields onto
-:class:`evsynth.records.Record`. Databases put the same facts under different
+:class:`evsynth.search.records.Record`. Databases put the same facts under different
 tags, so each field is taken from the first tag that has it:
 
 * title: ``TI``, ``T1``;
@@ -136,7 +136,7 @@ def check_ends(text: str, label: str) -> None:
 def read_ris(path: str | Path, source: str) -> list[Record]:
     """All references of a RIS file as records from *source*; one-line errors for bad files.
 
-    A reference without its end line ``ER  - `` is an error (see :func:`check_ends`).
+    A reference without its end line (``ER  -``) is an error (see :func:`check_ends`).
     """
     path = Path(path)
     try:

@@ -7,7 +7,7 @@ Rules it follows, with their sources:
   loopback server; see :func:`resolve_base_url`).
 * Rate: at most 3 requests/s, 10 with an API key (NCBI, "A General Introduction
   to the E-utilities", https://www.ncbi.nlm.nih.gov/books/NBK25497/), enforced by
-  a :class:`evsynth.ratelimit.RateLimiter` shared across threads and processes.
+  a :class:`evsynth.search.ratelimit.RateLimiter` shared across threads and processes.
 * Identification: every request carries ``tool`` and, when given, ``email``
   (same source). The API key comes from ``NCBI_API_KEY`` only (read by the
   command line, passed here); it is sent in the body of a POST (never in a URL)

@@ -1,4 +1,4 @@
-"""Parse PubMed efetch XML (``PubmedArticleSet``) into :class:`evsynth.records.Record`.
+"""Parse PubMed efetch XML (``PubmedArticleSet``) into :class:`evsynth.search.records.Record`.
 
 Element names follow NLM's PubMed DTD (pubmed_250101.dtd,
 https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd). Rules:
@@ -15,7 +15,7 @@ https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd). Rules:
 * MeSH headings with qualifiers and ``MajorTopicYN`` flags; publication types;
   languages; every ``CommentsCorrections`` (``RetractionIn``, ``ErratumIn`` …).
 
-Bio.Entrez's parser is the reference reading: :mod:`evsynth.entrez_reference`
+Bio.Entrez's parser is the reference reading: ``tests/support/entrez_reference.py``
 maps its output to the same records, and the tests check that both agree on
 every fixture. This module uses the standard library's ElementTree, which is
 several times faster.

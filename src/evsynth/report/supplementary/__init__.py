@@ -1,6 +1,6 @@
 """Supplementary files: every table of the review as CSV, one XLSX workbook and one DOCX document.
 
-Call :func:`write_supplementary` with the review's :class:`~evsynth.tables.Table`
+Call :func:`write_supplementary` with the review's :class:`~evsynth.report.tables.Table`
 list and a folder; it writes (each file atomically, each byte-for-byte
 reproducible)::
 

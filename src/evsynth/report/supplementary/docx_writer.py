@@ -10,7 +10,7 @@ more than :data:`LANDSCAPE_FROM_COLUMNS` columns gets a landscape page.
 Written with python-docx; the two row properties it has no API for
 (``w:tblHeader``, ``w:cantSplit``: ISO/IEC 29500-1 §17.4.50 and §17.4.6) and
 the table borders are set on the underlying XML. The archive is then made
-byte-for-byte reproducible by :func:`evsynth.ooxml.reproducible_package`.
+byte-for-byte reproducible by :func:`evsynth.report.ooxml.reproducible_package`.
 """
 
 from __future__ import annotations

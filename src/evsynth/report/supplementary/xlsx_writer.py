@@ -9,7 +9,7 @@ entry of the header and data (the title and footnotes are left to overflow).
 
 Written with openpyxl, which the project already depends on and which the
 tests use to read the workbook back; the archive is then made byte-for-byte
-reproducible by :func:`evsynth.ooxml.reproducible_package`.
+reproducible by :func:`evsynth.report.ooxml.reproducible_package`.
 """
 
 from __future__ import annotations
