@@ -8,14 +8,14 @@ the tree is evaluated over typed rows (mappings of column -> ``int``,
 reference with examples; in short::
 
     count(studies)                                  rows of a sheet
-    count(cohorts where n_patients >= 2)            rows that meet a condition
-    sum(cohorts.n_patients where mixed_cohort == "no")
+    count(arms where n >= 2)                        rows that meet a condition
+    sum(arms.n where mixed == "no")
     min(...), max(...), one(...)                    the smallest, largest, only value
-    values(100 * cohorts.resp_pr / cohorts.n_patients where study_id.reference in [11, 22])
-    distinct(cohorts.study_id.reference where lrt has "TAE")      a set of values
-    distinct(cohorts.lrt, cohorts.histology)        a set of pairs, printed "TACE/MTC"
-    top(2, cohorts.lrt by cohorts.n_patients)       the 2 values with the largest sums
-    pooled(pr), pooled(pr).ci_lower, pooled(pr).ci_upper, crude(pr), k(pr)
+    values(100 * arms.responders / arms.n where study_id.reference in [11, 12])
+    distinct(arms.study_id.reference where treatment has "B")       a set of values
+    distinct(arms.treatment, arms.mixed)            a set of pairs, printed "A/no"
+    top(2, arms.treatment by arms.n)                the 2 values with the largest sums
+    pooled(response), pooled(response).ci_lower, pooled(response).ci_upper, crude(response), k(response)
 
 A condition (after ``where``, or alone: :func:`parse_condition`) is made of
 ``==  !=  <  <=  >  >=``, ``in [..]``, ``not in [..]``, ``is empty``,
@@ -27,10 +27,10 @@ Names: in ``SHEET.COLUMN`` (the value an aggregate reads) the first name is the
 sheet. In a condition a bare ``COLUMN`` is a column of the row being tested;
 ``COLUMN.OTHER`` follows the column's declared reference (``ref =
 "sheet.column"`` in sheets.toml) to the row it names and reads ``OTHER``
-there (``study_id.reference``, ``cohort_id.study_id.reference``); and
+there (``study_id.reference``, ``arm_id.study_id.reference``); and
 ``SHEET.COLUMN`` names the row of ``SHEET`` an enclosing aggregate is testing
-(a correlated condition: ``count(case_patients where count(case_procedures
-where patient_id == case_patients.patient_id) > 1)``). A name that is not a
+(a correlated condition: ``count(patients where count(procedures
+where patient_id == patients.patient_id) > 1)``). A name that is not a
 plain word (a keyword, spaces, '-') is written in backticks: `` `my-sheet` ``.
 
 Empty cells: an empty value equals nothing (``x == "a"`` and ``x < 3`` are false,
@@ -746,7 +746,7 @@ def _items(value: Any) -> list[str]:
 
 
 def _row_name(scope: _Scope) -> str:
-    """``row 7 of 'cohorts'`` (the spreadsheet row, when the rows carry it as ``_row``)."""
+    """``row 7 of 'arms'`` (the spreadsheet row, when the rows carry it as ``_row``)."""
     row = scope.row.get(ROW_KEY)
     return f"row {row} of {scope.sheet!r}" if row is not None else f"a row of {scope.sheet!r}"
 
