@@ -235,3 +235,14 @@ def test_the_claims_engine_holds_nothing_of_one_review():
     for relative in ("review/claims.py", "review/context.py", "sheets/expressions.py", "cli/commands/verify.py"):
         text = (SRC / relative).read_text(encoding="utf-8")
         assert not words.search(text), (relative, words.search(text))
+
+
+def test_the_claims_page_quotes_metrics_of_the_bundled_registry():
+    repo = Path(__file__).resolve().parents[1]
+    text = (repo / "docs" / "claims.md").read_text(encoding="utf-8")
+    quoted = re.findall(r"^\| [^|]+ \| ([A-Z]\d\d) [^|]+ \| `(.+)` \|$", text.split("<!-- metrics")[1], re.M)
+    with (repo / "extracted" / "claims.csv").open(encoding="utf-8", newline="") as f:
+        metrics = {r["claim_id"]: r["metric"] for r in csv.DictReader(f)}
+    assert len(quoted) >= 12
+    for claim_id, metric in quoted:
+        assert metrics[claim_id] == metric, claim_id

@@ -163,13 +163,16 @@ class SheetData:
         return other, target
 
     def find(self, sheet: str, column: str, value: Any) -> Mapping[str, Any] | None:
+        """The first row of *sheet* whose *column* holds *value* (compared as the sheet's text:
+        ``12`` finds ``"12"``, as the sheet engine's reference check compares them)."""
         key = (sheet, column)
         if key not in self._index:
             index: dict[Any, Mapping[str, Any]] = {}
             for row in self._rows[sheet]:
-                index.setdefault(row.get(column), row)
+                if row.get(column) is not None:
+                    index.setdefault(_as_text(row[column]), row)
             self._index[key] = index
-        return self._index[key].get(value)
+        return self._index[key].get(_as_text(value))
 
     def outcome(self, key: str) -> OutcomeFigures:
         if key not in self._figures:
@@ -178,6 +181,13 @@ class SheetData:
             self._figures[key] = (self._outcomes(key) if callable(self._outcomes)
                                   else self._outcomes[key])
         return self._figures[key]
+
+
+def _as_text(value: Any) -> str:
+    """A value as a sheet's cell text (``12.0`` -> ``"12"``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def typed_value(f: Field, text: str | None) -> Any:
