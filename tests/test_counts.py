@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evsynth.review.claims import compare, verify_claims
+from evsynth.review.claims import claims_summary, compare, verify_claims
 from evsynth.review.counts import review_counts
 from evsynth.review.load import load_review
 from tests.conftest import REPO
@@ -45,7 +45,9 @@ def test_every_claim_has_its_registered_status(review):
     mismatched = [(r.claim_id, r.status, r.expected_status, r.computed) for r in results
                   if r.status != r.expected_status]
     assert mismatched == []
-    assert sum(r.status == "reproduced" for r in results) >= 50
+    # C12 and C13 are not strictly derivable from Table 1 (order of metastatic sites; stability at LRT)
+    assert claims_summary(results) == {"reproduced": 48, "approximate": 1, "stated in text": 6, "differs": 0,
+                                       "not derivable": 21}
 
 
 @pytest.mark.parametrize("value,expected,comparator,tolerance,ok", [

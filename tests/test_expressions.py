@@ -233,6 +233,17 @@ def test_conditions_on_one_row():
     assert isinstance(c, Condition) and parse_expression("sum(arms.n) + count(harms)").sheets == {"arms", "harms"}
 
 
+def test_a_reference_finds_its_row_whatever_the_two_columns_types():
+    rows = {"a": [{"id": 7, "x": "seven"}], "b": [{"a_id": "7"}, {"a_id": None}]}
+    spec = parse_sheet_set('[sheets.a]\ncolumns = [{ name = "id", type = "int" }, { name = "x" }]\n'
+                           '[sheets.b]\ncolumns = [{ name = "a_id", ref = "a.id" }]\n')
+    assert parse_expression("values(b.a_id.x where a_id is not empty)").evaluate(SheetData(rows, spec)) == ("seven",)
+    assert parse_expression("count(b where a_id.x is empty)").evaluate(SheetData(rows, spec)) == 1
+    rows["b"].append({"a_id": "8"})
+    with pytest.raises(ExpressionError, match="b.a_id = '8' names no row of 'a'"):
+        parse_expression("count(b where a_id.x == 'seven')").evaluate(SheetData(rows, spec))
+
+
 def test_strings_numbers_and_names():
     assert value('"say \\"hi\\""') == 'say "hi"'
     assert value("'a\\\\b'") == "a\\b"

@@ -175,7 +175,7 @@ def test_the_data_dictionary_lists_every_column_type_and_allowed_values(capsys):
 
 BLANK_WORDS = ("thyroid", "Thyroid", "MTC", "DTC", "Case series", "case series", "Table 1", "Table 2",
                "Table 3", "Guideline", "guideline", "previous_studies", "cohort", "LRT", "liver", "RECIST",
-               "Claims", "claims.csv", "Meta-analyses", "previous version")
+               "Claims", "Meta-analyses", "previous version")
 
 
 def test_a_blank_project_page_mentions_only_what_it_has(tmp_path, monkeypatch):
@@ -188,7 +188,10 @@ def test_a_blank_project_page_mentions_only_what_it_has(tmp_path, monkeypatch):
         assert word not in html, word
     for section in ("case-series", "literature", "synthesis", "guidelines", "claims"):
         assert f'id="{section}"' not in html and f'href="#{section}"' not in html
+    # the header-only claims registry the template ships is listed among the sources (0 rows; its title and cell), nothing more
+    assert html.count("claims.csv") == 2 and '<code>extracted/claims.csv</code></td><td class="num">0</td>' in html
     assert '<section id="studies">' in html and "<th scope=\"col\">First author</th>" in html
     for path in (Path("queries/sample.toml"), Path("sheets.toml"), Path("review.toml"), Path("README.md")):
         assert "thyroid" not in path.read_text(encoding="utf-8").lower(), path
-    assert sorted(p.name for p in Path("extracted").iterdir()) == ["studies.csv"]
+    assert sorted(p.name for p in Path("extracted").iterdir()) == ["claims.csv", "studies.csv"]
+    assert Path("extracted/claims.csv").read_text(encoding="utf-8").count("\n") == 1   # header only

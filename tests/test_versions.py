@@ -118,7 +118,7 @@ def test_a_claim_may_name_a_later_version(project, capsys):
     rows[0].append("version")
     for row in rows[1:]:
         row.append("2021" if row[0] == "L02" else "")
-    rows.append(["V01", "Update 2026-12", "77 patients", "lit.patients", "77", "equal", "", "reproduced", "after S29",
+    rows.append(["V01", "Update 2026-12", "77 patients", "sum(cohorts.n_patients)", "77", "equal", "", "reproduced", "after S29",
                  "2026-12"])
     with open(path, "w", newline="", encoding="utf-8") as f:
         csv.writer(f, lineterminator="\n").writerows(rows)

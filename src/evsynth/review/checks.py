@@ -12,7 +12,6 @@ from typing import Any
 
 from evsynth.review import vocab
 from evsynth.review.appraisal import CHECKLISTS, OWN_SERIES
-from evsynth.review.claims import METRICS, metric_name
 from evsynth.sheets.engine import Problem, SheetRead, parse_int, parse_number
 
 
@@ -174,21 +173,6 @@ def _footnote_problems(reads: dict[str, SheetRead]) -> Iterator[Problem]:
                     yield Problem(reads[name].path, row, "footnotes", f"footnote {marker.strip()!r} is not defined for table2 in footnotes.csv")
 
 
-def _claim_problems(claims: SheetRead) -> Iterator[Problem]:
-    for row, r in _rows(claims):
-        if r["expected_status"] == "not derivable":
-            continue
-        name = metric_name(r["metric"] or "")
-        if not name:
-            yield Problem(claims.path, row, "metric", "a derivable claim needs a metric")
-        elif name not in METRICS:
-            yield Problem(claims.path, row, "metric", f"unknown metric {name!r}")
-        if r["expected"] is None:
-            yield Problem(claims.path, row, "expected", "a derivable claim needs the value the paper states")
-        if r["comparator"] is None:
-            yield Problem(claims.path, row, "comparator", "a derivable claim needs a comparator")
-
-
 def _appraisal_problems(appraisal: SheetRead, studies: SheetRead | None) -> Iterator[Problem]:
     """Known study, an item of its checklist, one checklist per study, every item answered once."""
     known = ({r["study_id"] for _, r in _rows(studies)} if studies is not None else set()) | {OWN_SERIES}
@@ -240,8 +224,6 @@ def cross_sheet_problems(reads: dict[str, SheetRead]) -> list[Problem]:
         problems += _procedure_problems(reads["case_procedures"])
     if has("footnotes", "cohorts", "adverse_events"):
         problems += _footnote_problems(reads)
-    if has("claims"):
-        problems += _claim_problems(reads["claims"])
     if has("appraisal"):
         problems += _appraisal_problems(reads["appraisal"], reads["studies"] if has("studies") else None)
     if has("studies", "cohorts"):

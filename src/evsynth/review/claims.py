@@ -1,406 +1,85 @@
-"""The published-claims check: recompute each quantitative statement of the paper.
+"""Claims as data: each quantitative statement of a paper, recomputed from the sheets.
 
-The registry (``extracted/claims.csv``) names, for every claim, where it stands
-in the paper, a *metric* (a computation registered in :data:`METRICS`, written
-``name`` or ``name:arg1:arg2``), the value the paper states and how to compare.
-:func:`verify_claims` recomputes each and gives its status
+The registry is the project's ``claims`` sheet (``extracted/claims.csv``,
+declared in ``sheets.toml``), one row per statement:
+
+- ``claim_id``, ``statement``: the claim and its words (required columns);
+- ``metric``: how the sheets give the value, an expression of the language of
+  :mod:`evsynth.sheets.expressions` (docs/expressions.md), e.g.
+  ``sum(arms.n where design == "cohort")`` (required column;
+  empty only for a claim registered as not derivable);
+- ``expected``: the value the paper states (required column): a number, a
+  text, a set ``8;11-13`` (whole-number ranges expand) or a range ``36-42``;
+- ``comparator`` (optional): empty or ``equal`` (a number within the printed
+  precision; a set of values the same items; a list of values the same items
+  in order; a text identical), ``set`` (the same items, order ignored),
+  ``range`` (the smallest and largest computed values are the stated bounds),
+  ``approx`` (every computed value is the stated one);
+- ``tolerance`` (optional): how far a number may be from the stated one; empty =
+  the printed precision, half a unit of the last digit the paper printed
+  (0.5 for ``42``, 0.05 for ``41.7``);
+- ``expected_status`` (optional): the status the claim is registered with;
+  empty = ``reproduced``;
+- ``section``, ``why``, ``version`` (optional): where the claim stands, how it
+  is computed or why it cannot be, and the version whose studies it is computed
+  on (empty: the first version of review.toml).
+
+:func:`verify_claims` recomputes each claim and gives its status
 (:data:`evsynth.review.vocab.CLAIM_STATUSES`):
 
-- ``reproduced``: the sheets give the paper's value within the precision it
-  printed (the registry's ``tolerance``: half a unit of the last printed
-  digit, e.g. 0.5 for whole percentages; exact by default);
+- ``reproduced``: the sheets give the paper's value within the precision it printed;
 - ``approximate``: the paper words the value loosely (comparator ``approx``,
   "nearly 50 %") and the sheets are near it (within 20 % of the stated value)
   but not within the printed precision; the computed value is shown;
 - ``stated in text``: the registry says the sheets took the value from the
   very sentence checked (``expected_status``), so agreeing proves nothing:
   it is recomputed and shown, never called reproduced;
-- ``differs``, or ``not derivable`` (with why).
+- ``differs``, or ``not derivable`` (registered so, with why; or the metric
+  cannot be computed, or gives no value).
 
-A claim whose status falls from its registered one to ``differs`` or ``not
-derivable`` is a *regression*: ``evsynth verify`` and ``evsynth build`` fail on it.
+A claim whose status falls from its registered one (reproduced, approximate or
+stated in text) is a *regression*: ``evsynth verify`` and ``evsynth build`` fail on it.
+:func:`claim_problems` checks the registry for ``evsynth validate``: every metric
+parsed and checked against the declared sheets, each problem as
+``claims.csv:ROW:metric: message``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
+from evsynth.core.errors import EvsynthError
 from evsynth.review import vocab
-from evsynth.review.counts import case_series_counts, histology_columns, literature_counts, lrt_key
+from evsynth.review.context import Figures, figures_of, plan_figures, review_context, typed_rows
 from evsynth.review.model import Review
+from evsynth.review.plan import AnalysisPlan, load_plan
+from evsynth.review.synthesis import Analysis
+from evsynth.sheets.engine import Problem, SheetRead
+from evsynth.sheets.expressions import ExpressionError, SheetData, check, parse_expression
+from evsynth.sheets.spec import SheetSet
+
+#: The sheet that holds the registry.
+CLAIMS_SHEET = "claims"
+#: Columns a claims sheet must declare.
+REQUIRED_COLUMNS = ("claim_id", "statement", "metric", "expected")
+#: Columns a claims sheet may declare (read when present).
+OPTIONAL_COLUMNS = ("section", "comparator", "tolerance", "expected_status", "why", "version")
+#: How a computed value is compared with the stated one (empty = equal).
+COMPARATORS = ("equal", "set", "range", "approx")
+#: Statuses a recomputation can confirm; a claim registered with one of them must keep it.
+CHECKED_STATUSES = ("reproduced", "approximate", "stated in text")
+#: ``approx`` claims within this share of the stated value are ``approximate`` (not reproduced).
+APPROXIMATE_SHARE = 0.20
+#: The status of a claim registered without one.
+DEFAULT_STATUS = "reproduced"
+NOT_DERIVABLE = "not derivable"
+
+Value = Any
 
-Value = int | float | str | list[Any]
-Metric = Callable[[Review, list[str]], Value]
-METRICS: dict[str, Metric] = {}
-
-
-def metric(name: str) -> Callable[[Metric], Metric]:
-    """Register a computation under *name* (used in the registry's ``metric`` column)."""
-    def register(function: Metric) -> Metric:
-        METRICS[name] = function
-        return function
-    return register
-
-
-def metric_name(spec: str) -> str:
-    """``"lit.patients_histology:MTC"`` -> ``"lit.patients_histology"``."""
-    return spec.split(":", 1)[0].strip()
-
-
-def metric_args(spec: str) -> list[str]:
-    """``"lit.response_pct:PR:11,22"`` -> ``["PR", "11,22"]``."""
-    return [a.strip() for a in spec.split(":")[1:]]
-
-
-def _refs(arg: str) -> set[int]:
-    return {int(x) for x in arg.split(",") if x.strip()}
-
-
-def _study_refs(review: Review) -> dict[str, int]:
-    return {s: int(r) for s, r in zip(review.studies["study_id"], review.studies["reference"]) if not pd.isna(r)}
-
-
-def _cohorts_of(review: Review, refs: set[int]) -> pd.DataFrame:
-    ref_of = _study_refs(review)
-    return review.cohorts[review.cohorts["study_id"].map(ref_of).isin(refs)]
-
-
-def _ref_list(review: Review, cohorts: pd.DataFrame) -> list[str]:
-    ref_of = _study_refs(review)
-    return sorted({str(ref_of[s]) for s in cohorts["study_id"]}, key=int)
-
-
-def _histologies(review: Review, cohort: pd.Series) -> list[str]:
-    return [h for h, column in histology_columns(review).items() if int(cohort[column]) > 0]
-
-
-def _dtc(review: Review, cohorts: pd.DataFrame) -> pd.DataFrame:
-    """The cohorts with a differentiated-thyroid-cancer patient."""
-    dtc = review.sheets.values(vocab.DTC_HISTOLOGY)
-    return cohorts[cohorts.apply(lambda c: any(h in dtc for h in _histologies(review, c)), axis=1)]
-
-
-# ------------------------------------------------------------ literature review
-
-@metric("lit.studies")
-def _lit_studies(review: Review, args: list[str]) -> Value:
-    """Studies in Table 2."""
-    return literature_counts(review)["studies"]
-
-
-@metric("lit.cohorts")
-def _lit_cohorts(review: Review, args: list[str]) -> Value:
-    """Printed cohort rows of Table 2."""
-    return literature_counts(review)["cohorts"]
-
-
-@metric("lit.patients")
-def _lit_patients(review: Review, args: list[str]) -> Value:
-    """Patients in Table 2."""
-    return literature_counts(review)["patients"]
-
-
-@metric("lit.patients_histology")
-def _lit_histology(review: Review, args: list[str]) -> Value:
-    """Patients with histology ``args[0]`` (MTC, PTC, FTC, HTC, or DTC = PTC+FTC+HTC)."""
-    counts = literature_counts(review)
-    if args[0] == "DTC":
-        return counts["patients_by_group"]["DTC"]
-    return counts["patients_by_histology"][args[0]]
-
-
-@metric("lit.references")
-def _lit_references(review: Review, args: list[str]) -> Value:
-    """Reference numbers of the studies in Table 2."""
-    return sorted((str(r) for r in _study_refs(review).values()), key=int)
-
-
-@metric("lit.mixed_references")
-def _lit_mixed(review: Review, args: list[str]) -> Value:
-    """References of mixed cohorts without a thyroid subgroup (printed NA*)."""
-    return _ref_list(review, review.cohorts[review.cohorts["mixed_cohort"] == "yes"])
-
-
-@metric("lit.specific_references")
-def _lit_specific(review: Review, args: list[str]) -> Value:
-    """References of studies on thyroid-cancer patients only."""
-    return _ref_list(review, review.cohorts[review.cohorts["mixed_cohort"] == "no"])
-
-
-@metric("lit.dtc_detailed_references")
-def _lit_dtc_detailed(review: Review, args: list[str]) -> Value:
-    """References with detailed (not mixed-cohort) data on DTC patients."""
-    cohorts = review.cohorts[(review.cohorts["mixed_cohort"] == "no")]
-    return _ref_list(review, _dtc(review, cohorts))
-
-
-@metric("lit.top_lrts_by_patients")
-def _lit_top_lrts(review: Review, args: list[str]) -> Value:
-    """The ``args[0]`` LRT keys with most patients (unassigned patients left out)."""
-    counts = {k: v for k, v in literature_counts(review)["patients_by_lrt"].items() if k != vocab.UNASSIGNED}
-    return sorted(list(counts)[: int(args[0])])
-
-
-@metric("lit.largest_specific_references")
-def _lit_largest(review: Review, args: list[str]) -> Value:
-    """References of the ``args[0]`` largest thyroid-specific studies (by patients)."""
-    cohorts = review.cohorts[review.cohorts["mixed_cohort"] == "no"]
-    sizes = cohorts.groupby("study_id")["n_patients"].sum().sort_values(ascending=False, kind="stable")
-    ref_of = _study_refs(review)
-    return sorted((str(ref_of[s]) for s in sizes.index[: int(args[0])]), key=int)
-
-
-@metric("lit.lrt_histology")
-def _lit_lrt_histology(review: Review, args: list[str]) -> Value:
-    """Distinct ``LRT/histology`` pairs of the cohorts of references ``args[0]``."""
-    cohorts = _cohorts_of(review, _refs(args[0]))
-    return sorted({f"{lrt_key(c)}/{h}" for _, c in cohorts.iterrows() for h in _histologies(review, c)})
-
-
-@metric("lit.response_pct")
-def _lit_response_pct(review: Review, args: list[str]) -> Value:
-    """Per cohort of references ``args[1]``: % of all treated patients with response ``args[0]``."""
-    column = f"resp_{args[0].lower()}"
-    cohorts = _cohorts_of(review, _refs(args[1]))
-    return [100.0 * int(c[column]) / int(c["n_patients"]) for _, c in cohorts.iterrows()]
-
-
-@metric("lit.response_count")
-def _lit_response_count(review: Review, args: list[str]) -> Value:
-    """Patients with response ``args[0]`` in the cohorts of references ``args[1]``."""
-    column = f"resp_{args[0].lower()}"
-    return int(_cohorts_of(review, _refs(args[1]))[column].sum())
-
-
-@metric("lit.references_with_lrt")
-def _lit_refs_with_lrt(review: Review, args: list[str]) -> Value:
-    """References of assigned cohorts whose LRT includes ``args[0]``, with histology ``args[1]``."""
-    cohorts = review.cohorts[review.cohorts["lrt_assignment"] == "assigned"]
-    chosen = cohorts[cohorts.apply(
-        lambda c: args[0] in vocab.lrt_atoms(c["lrt"]) and args[1] in _histologies(review, c), axis=1)]
-    return _ref_list(review, chosen)
-
-
-@metric("lit.size_mm")
-def _lit_size(review: Review, args: list[str]) -> Value:
-    """Size (mm) of the largest metastasis of cohort ``args[0]``."""
-    row = review.cohorts[review.cohorts["cohort_id"] == args[0]].iloc[0]
-    return float(row["size_mm"])
-
-
-@metric("lit.max_size_mm")
-def _lit_max_size(review: Review, args: list[str]) -> Value:
-    """Largest metastasis (mm) over detailed cohorts with histology group ``args[0]`` (DTC or MTC)."""
-    cohorts = review.cohorts[review.cohorts["mixed_cohort"] == "no"]
-    if args[0] == "DTC":
-        cohorts = _dtc(review, cohorts)
-    else:
-        cohorts = cohorts[cohorts[histology_columns(review)[args[0]]] > 0]
-    sizes = pd.concat([cohorts["size_mm"], cohorts["size_max_mm"]]).dropna()
-    return float(sizes.max())
-
-
-@metric("lit.cohorts_with_response")
-def _lit_with_response(review: Review, args: list[str]) -> Value:
-    """``LRT/histology/size mm`` of detailed cohorts (histology group ``args[1]``) with a ``args[0]``."""
-    column = f"resp_{args[0].lower()}"
-    cohorts = review.cohorts[(review.cohorts["mixed_cohort"] == "no") & (review.cohorts[column] > 0)]
-    if len(args) > 1 and args[1] == "DTC":
-        cohorts = _dtc(review, cohorts)
-    return sorted(f"{lrt_key(c)}/{'+'.join(_histologies(review, c))}/{_fmt_number(c['size_mm'])}"
-                  for _, c in cohorts.iterrows())
-
-
-def _ae_rows(review: Review, phrases: str) -> pd.DataFrame:
-    """Adverse-event rows whose name contains any of the ``|``-separated *phrases*."""
-    events = review.adverse_events
-    mask = pd.Series(False, index=events.index)
-    for phrase in phrases.split("|"):
-        mask |= events["event"].str.contains(phrase.strip(), case=False, regex=False)
-    return events[mask]
-
-
-def _patients_affected(review: Review, events: pd.DataFrame) -> int:
-    """Patients affected by *events* (adverse-event rows): the printed count, or 1 for a
-    single-patient report without one; a ValueError when neither is given."""
-    n_of = dict(zip(review.cohorts["cohort_id"], review.cohorts["n_patients"]))
-    total = 0
-    for _, e in events.iterrows():
-        if not pd.isna(e["patients"]):
-            total += int(e["patients"])
-        elif int(n_of[e["cohort_id"]]) == 1:
-            total += 1
-        else:
-            raise ValueError(f"patients affected by {e['event']!r} in {e['cohort_id']} are not given")
-    return total
-
-
-@metric("lit.ae_patients")
-def _lit_ae_patients(review: Review, args: list[str]) -> Value:
-    """Patients with an adverse event whose name contains ``args[0]``.
-
-    Uses the printed count; for a single-patient report without a count, 1.
-    """
-    return _patients_affected(review, _ae_rows(review, args[0]))
-
-
-@metric("lit.ae_references")
-def _lit_ae_refs(review: Review, args: list[str]) -> Value:
-    """References reporting an adverse event whose name contains ``args[0]`` (``|`` = any of)."""
-    cohorts = review.cohorts[review.cohorts["cohort_id"].isin(set(_ae_rows(review, args[0])["cohort_id"]))]
-    return _ref_list(review, cohorts)
-
-
-@metric("lit.ae_patients_grade")
-def _lit_ae_patients_grade(review: Review, args: list[str]) -> Value:
-    """Patients with an adverse event of CTCAE grade ≥ ``args[0]`` in the cohorts of references ``args[1]``.
-
-    Uses the printed count; for a single-patient report without a count, 1.
-    """
-    cohorts = set(_cohorts_of(review, _refs(args[1]))["cohort_id"])
-    events = review.adverse_events[review.adverse_events["cohort_id"].isin(cohorts)]
-    severe = events[events["ctcae_grade_min"].fillna(0) >= int(args[0])]
-    return _patients_affected(review, severe)
-
-
-# ------------------------------------------------------------ case series
-
-@metric("cs.patients")
-def _cs_patients(review: Review, args: list[str]) -> Value:
-    """Patients of the case series."""
-    return case_series_counts(review)["patients"]
-
-
-@metric("cs.procedures")
-def _cs_procedures(review: Review, args: list[str]) -> Value:
-    """Procedures of the case series."""
-    return case_series_counts(review)["procedures"]
-
-
-@metric("cs.procedures_lrt")
-def _cs_procedures_lrt(review: Review, args: list[str]) -> Value:
-    """Procedures with LRT ``args[0]`` (as printed)."""
-    return int(case_series_counts(review)["procedures_by_lrt"].get(args[0], 0))
-
-
-@metric("cs.patients_histology")
-def _cs_histology(review: Review, args: list[str]) -> Value:
-    """Case-series patients with histology ``args[0]``."""
-    return int((review.case_patients["histology"] == args[0]).sum())
-
-
-@metric("cs.patients_sex")
-def _cs_sex(review: Review, args: list[str]) -> Value:
-    """Case-series patients of sex ``args[0]``."""
-    return int((review.case_patients["sex"] == args[0]).sum())
-
-
-@metric("cs.procedures_response")
-def _cs_response(review: Review, args: list[str]) -> Value:
-    """Procedures with response ``args[0]``."""
-    return int((review.case_procedures["response"] == args[0]).sum())
-
-
-@metric("cs.largest_mm_with_response")
-def _cs_size_with(review: Review, args: list[str]) -> Value:
-    """Distinct sizes (mm) of the largest treated LM in procedures with response ``args[0]``."""
-    p = review.case_procedures
-    return sorted({_fmt_number(v) for v in p[p["response"] == args[0]]["largest_lm_mm"]})
-
-
-@metric("cs.largest_mm_without_response")
-def _cs_size_without(review: Review, args: list[str]) -> Value:
-    """Sizes (mm) of the largest treated LM in procedures without response ``args[0]``."""
-    p = review.case_procedures
-    return [float(v) for v in p[p["response"] != args[0]]["largest_lm_mm"]]
-
-
-@metric("cs.procedures_without_response")
-def _cs_count_without(review: Review, args: list[str]) -> Value:
-    """Procedures whose response is not ``args[0]``."""
-    return int((review.case_procedures["response"] != args[0]).sum())
-
-
-@metric("cs.responses_below_mm")
-def _cs_responses_below(review: Review, args: list[str]) -> Value:
-    """Distinct responses of procedures on lesions smaller than ``args[0]`` mm."""
-    p = review.case_procedures
-    return sorted(set(p[p["largest_lm_mm"] < float(args[0])]["response"]))
-
-
-@metric("cs.procedures_with_tki")
-def _cs_tki(review: Review, args: list[str]) -> Value:
-    """Procedures done during TKI treatment."""
-    return case_series_counts(review)["procedures_with_tki"]
-
-
-@metric("cs.tki_names")
-def _cs_tki_names(review: Review, args: list[str]) -> Value:
-    """The TKIs given during procedures."""
-    return sorted(set(t for t in review.case_procedures["tki"] if t))
-
-
-@metric("cs.patients_with_repeat_lrt")
-def _cs_repeat(review: Review, args: list[str]) -> Value:
-    """Patients with more than one LRT."""
-    per_patient = review.case_procedures.groupby("patient_id").size()
-    return int((per_patient > 1).sum())
-
-
-@metric("cs.patients_tki_after_response")
-def _cs_tki_after(review: Review, args: list[str]) -> Value:
-    """Patients with a later procedure under a TKI after a procedure with response ``args[0]``."""
-    count = 0
-    for _, procedures in review.case_procedures.groupby("patient_id"):
-        ordered = procedures.sort_values("sequence")
-        seen = False
-        for _, p in ordered.iterrows():
-            if seen and p["concomitant_tki"] == "yes":
-                count += 1
-                break
-            seen = seen or p["response"] == args[0]
-    return count
-
-
-@metric("cs.patients_with_other_sites")
-def _cs_other_sites(review: Review, args: list[str]) -> Value:
-    """Patients with metastases outside the liver (histology ``args[0]`` if given)."""
-    p = review.case_patients
-    chosen = p[p["other_metastatic_sites"] != ""]
-    if args:
-        chosen = chosen[chosen["histology"] == args[0]]
-    return int(len(chosen))
-
-
-@metric("cs.patients_liver_only")
-def _cs_liver_only(review: Review, args: list[str]) -> Value:
-    """Patients with no metastatic site other than the liver (histology ``args[0]`` if given)."""
-    p = review.case_patients
-    chosen = p[p["other_metastatic_sites"] == ""]
-    if args:
-        chosen = chosen[chosen["histology"] == args[0]]
-    return int(len(chosen))
-
-
-@metric("cs.ae_patients")
-def _cs_ae(review: Review, args: list[str]) -> Value:
-    """Case-series patients with adverse event ``args[0]``."""
-    events = review.case_adverse_events
-    return int(events[events["event"] == args[0]]["patients"].sum())
-
-
-@metric("cs.ae_max_grade")
-def _cs_ae_grade(review: Review, args: list[str]) -> Value:
-    """Highest CTCAE grade among case-series adverse events."""
-    return int(review.case_adverse_events["ctcae_grade_max"].max())
-
-
-# ------------------------------------------------------------ verification
 
 @dataclass(frozen=True)
 class ClaimResult:
@@ -421,122 +100,303 @@ class ClaimResult:
 
     @property
     def regression(self) -> bool:
-        """Registered as reproduced, approximate or stated in text, and now differs or is not derivable."""
+        """Registered as reproduced, approximate or stated in text, and now with another status."""
         return self.expected_status in CHECKED_STATUSES and self.status != self.expected_status
 
 
+# ------------------------------------------------------------------ values as printed
+
 def _fmt_number(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "NA"
     value = float(value)
+    if math.isnan(value):
+        return "NA"
     return str(int(value)) if value.is_integer() else f"{value:.1f}"
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _item(value: Any) -> str:
+    """One value of a set: a number, a text, or a combination of several columns printed ``a/b``."""
+    if isinstance(value, tuple):
+        return "/".join(_item(v) for v in value)
+    return _fmt_number(value) if _is_number(value) else str(value)
+
+
+def _order(value: Any) -> tuple[int, float, str]:
+    return (0, float(value), "") if _is_number(value) else (1, 0.0, _item(value))
+
+
 def format_value(value: Value) -> str:
-    """A computed value as the report prints it."""
-    if isinstance(value, list):
-        return "; ".join(format_value(v) for v in value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _fmt_number(value)
-    return str(value)
+    """A computed value as the report prints it: numbers to one decimal (whole numbers as such),
+    sets sorted (numbers first), lists in order, items separated by ``; ``; ``""`` for no value."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (set, frozenset)):
+        return "; ".join(_item(v) for v in sorted(value, key=_order))
+    if isinstance(value, (list, tuple)):
+        return "; ".join(_item(v) for v in value)
+    return _item(value)
 
 
-def _expand(expected: str) -> set[str]:
-    """``"8;11-13"`` -> ``{"8", "11", "12", "13"}`` (integer ranges expand; other items stay)."""
-    items: set[str] = set()
+# ------------------------------------------------------------------ comparing
+
+_NUMBER = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
+_RANGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*-\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+def printed_precision(text: str) -> float:
+    """Half a unit of the last digit printed in *text*: 0.5 for ``42`` or ``36-42``, 0.05 for ``41.7``."""
+    decimals = max((len(d) for d in re.findall(r"\d+\.(\d+)", text)), default=0)
+    return 0.5 * 10.0 ** -decimals
+
+
+def _number(text: str) -> float | None:
+    return float(text) if _NUMBER.match(text) else None
+
+
+def _expand(expected: str) -> list[str]:
+    """``"8;11-13"`` -> ``["8", "11", "12", "13"]`` (whole-number ranges expand; other items stay)."""
+    items: list[str] = []
     for part in expected.split(";"):
         part = part.strip()
         low, sep, high = part.partition("-")
-        if sep and low.isdigit() and high.isdigit():
-            items.update(str(i) for i in range(int(low), int(high) + 1))
+        if sep and low.isdigit() and high.isdigit() and int(low) <= int(high):
+            items.extend(str(i) for i in range(int(low), int(high) + 1))
         elif part:
-            items.add(part)
+            items.append(part)
     return items
 
 
-#: Statuses a recomputation can confirm; a claim registered with one of them must keep it.
-CHECKED_STATUSES = ("reproduced", "approximate", "stated in text")
-#: ``approx`` claims within this share of the stated value are ``approximate`` (not reproduced).
-APPROXIMATE_SHARE = 0.20
+def _matches(value: Any, stated: str, tolerance: float | None) -> bool:
+    """One computed item against one stated item: numbers within the tolerance, else identical text."""
+    number = _number(stated)
+    if _is_number(value) and number is not None:
+        tol = printed_precision(stated) if tolerance is None else tolerance
+        return abs(float(value) - number) <= tol + 1e-12
+    if isinstance(value, bool):
+        return stated.strip().lower() == ("true" if value else "false")
+    return _item(value) == stated.strip()
 
 
-def claim_status(value: Value, expected: str, comparator: str, tolerance: float | None,
+def _same_items(values: list[Any], stated: list[str], tolerance: float | None) -> bool:
+    """The same items, order ignored (each stated item matched by its own computed item)."""
+    if len(values) != len(stated):
+        return False
+    left = list(values)
+    for s in stated:
+        match = next((i for i, v in enumerate(left) if _matches(v, s, tolerance)), None)
+        if match is None:
+            return False
+        left.pop(match)
+    return True
+
+
+def _as_list(value: Value) -> list[Any]:
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=_order)
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def compare(value: Value, expected: str, comparator: str | None, tolerance: float | None) -> bool:
+    """Does the computed *value* reproduce the *expected* text under *comparator* (see the module doc)?
+
+    *tolerance* ``None``: the printed precision of *expected*.
+    """
+    comparator = comparator or "equal"
+    expected = expected.strip()
+    if comparator == "equal":
+        if isinstance(value, (set, frozenset)):
+            return _same_items(_as_list(value), _expand(expected), tolerance)
+        if isinstance(value, (list, tuple)):
+            stated = [s.strip() for s in expected.split(";") if s.strip()]
+            return len(stated) == len(value) and all(_matches(v, s, tolerance) for v, s in zip(value, stated))
+        return _matches(value, expected, tolerance)
+    if comparator == "set":
+        return _same_items(_as_list(value), _expand(expected), tolerance)
+    numbers = _as_list(value)
+    if not numbers or not all(_is_number(x) for x in numbers):
+        return False
+    if comparator == "range":
+        bounds = _RANGE.match(expected)
+        if bounds is None:
+            return False
+        tol = printed_precision(expected) if tolerance is None else tolerance
+        low, high = float(bounds.group(1)), float(bounds.group(2))
+        return abs(min(numbers) - low) <= tol + 1e-12 and abs(max(numbers) - high) <= tol + 1e-12
+    if comparator == "approx":
+        return _number(expected) is not None and all(_matches(x, expected, tolerance) for x in numbers)
+    raise ValueError(f"unknown comparator {comparator!r}")
+
+
+def claim_status(value: Value, expected: str, comparator: str | None, tolerance: float | None,
                  stated_in_text: bool = False) -> str:
     """The status of one recomputed claim (see the module docstring)."""
     if compare(value, expected, comparator, tolerance):
         return "stated in text" if stated_in_text else "reproduced"
     if comparator == "approx" and not stated_in_text:
-        numbers = [float(v) for v in (value if isinstance(value, list) else [value])]
-        stated = float(expected)
-        if numbers and all(abs(x - stated) <= APPROXIMATE_SHARE * abs(stated) for x in numbers):
+        numbers = _as_list(value)
+        stated = _number(expected)
+        if (stated is not None and numbers and all(_is_number(x) for x in numbers)
+                and all(abs(float(x) - stated) <= APPROXIMATE_SHARE * abs(stated) for x in numbers)):
             return "approximate"
     return "differs"
 
 
-def compare(value: Value, expected: str, comparator: str, tolerance: float | None) -> bool:
-    """Does the computed *value* reproduce the *expected* text under *comparator*?
+# ------------------------------------------------------------------ the registry
 
-    - ``equal``: numbers within *tolerance* (default exact), or identical text;
-    - ``set``: the same items, order ignored (``11-13`` expands to 11;12;13);
-    - ``range``: the smallest and largest computed values within *tolerance* of
-      the stated ``low-high`` (e.g. 0.5 for whole percentages);
-    - ``approx``: every computed value within *tolerance* of the stated value.
+def _text(claim: Mapping[str, Any], column: str) -> str:
+    value = claim.get(column)
+    return "" if value is None else str(value).strip()
+
+
+def _tolerance(claim: Mapping[str, Any]) -> float | None:
+    value = claim.get("tolerance")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return float(value)
+
+
+def registered_status(claim: Mapping[str, Any]) -> str:
+    """The status a claim is registered with (empty = reproduced)."""
+    return _text(claim, "expected_status") or DEFAULT_STATUS
+
+
+def _read_rows(read: SheetRead) -> Iterator[tuple[int, dict[str, Any]]]:
+    yield from zip(read.rows, read.frame.to_dict("records"))
+
+
+def claim_problems(read: SheetRead, sheets: SheetSet, outcomes: Collection[str] | None = None) -> list[Problem]:
+    """Every problem of the claims registry, each as ``file:row:column: message``.
+
+    The sheet declares the required columns; each status and comparator is known;
+    a derivable claim has a metric that parses and that :func:`evsynth.sheets.expressions.check`
+    finds sound against *sheets* (and the plan's *outcomes*, when given), a stated
+    value, and a stated value its comparator can read; a claim registered as not
+    derivable has no metric.
     """
-    tol = tolerance or 0.0
-    if comparator == "equal":
-        if isinstance(value, (int, float)):
-            return abs(float(value) - float(expected)) <= tol
-        return format_value(value) == expected
-    if comparator == "set":
-        items = value if isinstance(value, list) else [value]
-        return {format_value(v) for v in items} == _expand(expected)
-    numbers = [float(v) for v in (value if isinstance(value, list) else [value])]
-    if not numbers:
+    path = read.path
+    declared = set(read.spec.columns)
+    problems = [Problem(path, 1, c, "a claims sheet needs this column (declare it in sheets.toml)")
+                for c in REQUIRED_COLUMNS if c not in declared]
+    if problems:
+        return problems
+    for row, claim in _read_rows(read):
+        status = registered_status(claim)
+        if status not in vocab.CLAIM_STATUSES:
+            problems.append(Problem(path, row, "expected_status", f"unknown status {status!r} (known: "
+                                    f"{', '.join(vocab.CLAIM_STATUSES)}; empty = reproduced)"))
+        comparator = _text(claim, "comparator")
+        if comparator and comparator not in COMPARATORS:
+            problems.append(Problem(path, row, "comparator", f"unknown comparator {comparator!r} "
+                                    f"(known: {', '.join(COMPARATORS)}; empty = equal)"))
+        metric, expected = _text(claim, "metric"), _text(claim, "expected")
+        if status == NOT_DERIVABLE:
+            if metric:
+                problems.append(Problem(path, row, "metric", "a claim registered as not derivable has no metric: "
+                                        "clear it, or register the status the metric gives"))
+            continue
+        if not metric:
+            problems.append(Problem(path, row, "metric", "a derivable claim needs a metric (an expression over "
+                                    "the sheets), or expected_status 'not derivable' with why"))
+        else:
+            try:
+                expression = parse_expression(metric)
+            except ExpressionError as exc:
+                problems.append(Problem(path, row, "metric", str(exc)))
+            else:
+                problems.extend(Problem(path, row, "metric", str(e)) for e in check(expression, sheets, outcomes))
+        if not expected:
+            problems.append(Problem(path, row, "expected", "a derivable claim needs the value the paper states"))
+        elif comparator == "range" and _RANGE.match(expected) is None:
+            problems.append(Problem(path, row, "expected", f"a range is written low-high (e.g. 36-42), not {expected!r}"))
+        elif comparator == "approx" and _number(expected) is None:
+            problems.append(Problem(path, row, "expected", f"'approx' compares with one number, not {expected!r}"))
+    return problems
+
+
+# ------------------------------------------------------------------ verification
+
+def _same_studies(a: Review, b: Review) -> bool:
+    if a is b:
+        return True
+    if "studies" not in a.frames or "studies" not in b.frames:
         return False
-    if comparator == "range":
-        low, high = (float(x) for x in expected.split("-"))
-        return abs(min(numbers) - low) <= tol and abs(max(numbers) - high) <= tol
-    if comparator == "approx":
-        return all(abs(x - float(expected)) <= tol for x in numbers)
-    raise ValueError(f"unknown comparator {comparator!r}")
+    return set(a.frames["studies"]["study_id"]) == set(b.frames["studies"]["study_id"])
 
 
-def verify_claims(review: Review) -> list[ClaimResult]:
+class _Figures:
+    """Outcome figures for the claims of one version: the build's analyses when they are on the
+    same studies, else the plan's primary analyses run on the version's studies when first asked."""
+
+    def __init__(self, target: Review, review: Review, plan: AnalysisPlan | None,
+                 primary: Mapping[str, Analysis] | None) -> None:
+        self.target, self.plan = target, plan
+        self.given = ({k: figures_of(a) for k, a in primary.items()}
+                      if primary is not None and _same_studies(target, review) else None)
+        self.run: Any = None
+
+    def __call__(self, key: str) -> Figures:
+        if self.given is not None:
+            return self.given[key]
+        if self.run is None:
+            plan = self.plan if self.plan is not None else load_plan(self.target.root, self.target.sheets)
+            self.run = plan_figures(self.target, plan)
+        return self.run(key)
+
+
+def verify_claims(review: Review, plan: AnalysisPlan | None = None,
+                  primary: Mapping[str, Analysis] | None = None) -> list[ClaimResult]:
     """Recompute every registered claim from the sheets, each on the studies of its version.
 
-    A claim's version is its ``version`` cell, or the first version of
-    review.toml (the seed's): studies added later never change it.
+    A claim's version is its ``version`` cell, or the first version of review.toml
+    (the seed's): studies added later never change it. ``pooled``/``crude``/``k``
+    in a metric read the primary analysis of the plan's outcome: from *primary*
+    (outcome key -> the build's primary :class:`~evsynth.review.synthesis.Analysis`,
+    run on *review*) when the claim's version holds the same studies, else the
+    analysis is run on the version's studies (the plan: *plan*, or ``analysis.toml``).
+    A project without a claims sheet has no claims.
     """
+    if CLAIMS_SHEET not in review.frames:
+        return []
     results = []
-    on_version: dict[str, Review] = {}
-    for _, claim in review.claims.iterrows():
-        expected = str(claim["expected"])
-        version = str(claim.get("version") or "") or review.seed_version
-        common = dict(claim_id=str(claim["claim_id"]), section=str(claim["section"]),
-                      statement=str(claim["statement"]), metric=str(claim["metric"]), expected=expected,
-                      expected_status=str(claim["expected_status"]), row=int(claim["_row"]), version=version)
-        if version and version not in on_version:
-            on_version[version] = review.version_review(version)
-        target = on_version[version] if version else review
-        if claim["expected_status"] == "not derivable":
-            results.append(ClaimResult(computed="", status="not derivable", why=str(claim["why"]), **common))
+    contexts: dict[str, SheetData] = {}
+    for claim in typed_rows(review.frames[CLAIMS_SHEET]):
+        expected = _text(claim, "expected")
+        status = registered_status(claim)
+        version = _text(claim, "version") or review.seed_version
+        common = dict(claim_id=_text(claim, "claim_id"), section=_text(claim, "section"),
+                      statement=_text(claim, "statement"), metric=_text(claim, "metric"), expected=expected,
+                      expected_status=status, row=int(claim["_row"]), version=version)
+        why = _text(claim, "why")
+        if status == NOT_DERIVABLE:
+            results.append(ClaimResult(computed="", status=NOT_DERIVABLE, why=why, **common))
             continue
-        spec = str(claim["metric"])
-        tolerance = None if pd.isna(claim["tolerance"]) else float(claim["tolerance"])
+        if version not in contexts:
+            target = review.version_review(version) if version else review
+            contexts[version] = review_context(target, _Figures(target, review, plan, primary))
         try:
-            value = METRICS[metric_name(spec)](target, metric_args(spec))
-        except (KeyError, IndexError, ValueError) as exc:
-            results.append(ClaimResult(computed="", status="not derivable",
-                                       why=f"cannot compute: {exc}", **common))
+            value = parse_expression(common["metric"]).evaluate(contexts[version])
+        except EvsynthError as exc:
+            results.append(ClaimResult(computed="", status=NOT_DERIVABLE, why=f"cannot compute: {exc}", **common))
             continue
-        status = claim_status(value, expected, str(claim["comparator"]), tolerance,
-                              stated_in_text=claim["expected_status"] == "stated in text")
-        results.append(ClaimResult(computed=format_value(value), status=status, why=str(claim["why"]), **common))
+        if value is None:
+            results.append(ClaimResult(computed="", status=NOT_DERIVABLE,
+                                       why="cannot compute: the sheets give no value (empty)", **common))
+            continue
+        computed = claim_status(value, expected, _text(claim, "comparator"), _tolerance(claim),
+                                stated_in_text=status == "stated in text")
+        results.append(ClaimResult(computed=format_value(value), status=computed, why=why, **common))
     return results
 
 
 def claims_summary(results: list[ClaimResult]) -> dict[str, int]:
-    """How many claims are reproduced, differ, or are not derivable."""
+    """How many claims have each status."""
     summary = {status: 0 for status in vocab.CLAIM_STATUSES}
     for r in results:
         summary[r.status] += 1

@@ -23,7 +23,9 @@ from evsynth.core.project import Project
 from evsynth.core.settings import ReviewSettings, load_settings
 from evsynth.review import vocab
 from evsynth.review.checks import cross_sheet_problems
+from evsynth.review.claims import CLAIMS_SHEET, claim_problems
 from evsynth.review.model import AwaitingStudy, Review, SheetsInvalid, typed_frame
+from evsynth.review.plan import PlanError, load_plan
 from evsynth.review.versions import version_problems
 from evsynth.sheets import engine as sheets
 from evsynth.sheets.engine import Problem, SheetRead
@@ -147,7 +149,18 @@ def check(root: Path, settings: ReviewSettings | None = None, sheet_set: SheetSe
         problems.extend(version_problems(reads, settings))
         problems.extend(sheets.reference_problems(complete, sheet_set))
         problems.extend(cross_sheet_problems(complete))
+        if CLAIMS_SHEET in complete:
+            problems.extend(claim_problems(complete[CLAIMS_SHEET], sheet_set, plan_outcomes(root, sheet_set)))
     return Checked(sorted(problems), tuple(awaiting), complete)
+
+
+def plan_outcomes(root: Path, sheet_set: SheetSet) -> tuple[str, ...] | None:
+    """The outcome keys of the analysis plan (what ``pooled(KEY)`` may name); ``None`` when the plan
+    itself has a problem (``evsynth validate`` reports it)."""
+    try:
+        return tuple(o.key for o in load_plan(root, sheet_set).outcomes)
+    except PlanError:
+        return None
 
 
 def validate(root: Path) -> list[Problem]:

@@ -8,14 +8,14 @@ the tree is evaluated over typed rows (mappings of column -> ``int``,
 reference with examples; in short::
 
     count(studies)                                  rows of a sheet
-    count(cohorts where n_patients >= 2)            rows that meet a condition
-    sum(cohorts.n_patients where mixed_cohort == "no")
+    count(arms where n >= 2)                        rows that meet a condition
+    sum(arms.n where mixed == "no")
     min(...), max(...), one(...)                    the smallest, largest, only value
-    values(100 * cohorts.resp_pr / cohorts.n_patients where study_id.reference in [11, 22])
-    distinct(cohorts.study_id.reference where lrt has "TAE")      a set of values
-    distinct(cohorts.lrt, cohorts.histology)        a set of pairs, printed "TACE/MTC"
-    top(2, cohorts.lrt by cohorts.n_patients)       the 2 values with the largest sums
-    pooled(pr), pooled(pr).ci_lower, pooled(pr).ci_upper, crude(pr), k(pr)
+    values(100 * arms.responders / arms.n where study_id.reference in [11, 12])
+    distinct(arms.study_id.reference where treatment has "B")       a set of values
+    distinct(arms.treatment, arms.mixed)            a set of pairs, printed "A/no"
+    top(2, arms.treatment by arms.n)                the 2 values with the largest sums
+    pooled(response), pooled(response).ci_lower, pooled(response).ci_upper, crude(response), k(response)
 
 A condition (after ``where``, or alone: :func:`parse_condition`) is made of
 ``==  !=  <  <=  >  >=``, ``in [..]``, ``not in [..]``, ``is empty``,
@@ -27,10 +27,10 @@ Names: in ``SHEET.COLUMN`` (the value an aggregate reads) the first name is the
 sheet. In a condition a bare ``COLUMN`` is a column of the row being tested;
 ``COLUMN.OTHER`` follows the column's declared reference (``ref =
 "sheet.column"`` in sheets.toml) to the row it names and reads ``OTHER``
-there (``study_id.reference``, ``cohort_id.study_id.reference``); and
+there (``study_id.reference``, ``arm_id.study_id.reference``); and
 ``SHEET.COLUMN`` names the row of ``SHEET`` an enclosing aggregate is testing
-(a correlated condition: ``count(case_patients where count(case_procedures
-where patient_id == case_patients.patient_id) > 1)``). A name that is not a
+(a correlated condition: ``count(patients where count(procedures
+where patient_id == patients.patient_id) > 1)``). A name that is not a
 plain word (a keyword, spaces, '-') is written in backticks: `` `my-sheet` ``.
 
 Empty cells: an empty value equals nothing (``x == "a"`` and ``x < 3`` are false,
@@ -163,13 +163,16 @@ class SheetData:
         return other, target
 
     def find(self, sheet: str, column: str, value: Any) -> Mapping[str, Any] | None:
+        """The first row of *sheet* whose *column* holds *value* (compared as the sheet's text:
+        ``12`` finds ``"12"``, as the sheet engine's reference check compares them)."""
         key = (sheet, column)
         if key not in self._index:
             index: dict[Any, Mapping[str, Any]] = {}
             for row in self._rows[sheet]:
-                index.setdefault(row.get(column), row)
+                if row.get(column) is not None:
+                    index.setdefault(_as_text(row[column]), row)
             self._index[key] = index
-        return self._index[key].get(value)
+        return self._index[key].get(_as_text(value))
 
     def outcome(self, key: str) -> OutcomeFigures:
         if key not in self._figures:
@@ -178,6 +181,13 @@ class SheetData:
             self._figures[key] = (self._outcomes(key) if callable(self._outcomes)
                                   else self._outcomes[key])
         return self._figures[key]
+
+
+def _as_text(value: Any) -> str:
+    """A value as a sheet's cell text (``12.0`` -> ``"12"``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def typed_value(f: Field, text: str | None) -> Any:
@@ -746,7 +756,7 @@ def _items(value: Any) -> list[str]:
 
 
 def _row_name(scope: _Scope) -> str:
-    """``row 7 of 'cohorts'`` (the spreadsheet row, when the rows carry it as ``_row``)."""
+    """``row 7 of 'arms'`` (the spreadsheet row, when the rows carry it as ``_row``)."""
     row = scope.row.get(ROW_KEY)
     return f"row {row} of {scope.sheet!r}" if row is not None else f"a row of {scope.sheet!r}"
 
