@@ -118,6 +118,24 @@ def loglik_and_gradient(beta: float, sigma: float, x: np.ndarray, n: np.ndarray,
                         modes: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """ℓ(β, σ) = Σᵢ log Lᵢ by adaptive Gauss–Hermite quadrature, and its exact gradient (∂ℓ/∂β, ∂ℓ/∂σ).
 
+    Parameters
+    ----------
+    beta, sigma : float
+        The fixed intercept (logit scale) and the random intercept's standard deviation.
+    x, n : numpy.ndarray
+        Events and totals per study.
+    nagq : int
+        Quadrature points per study (lme4's ``nAGQ``; metafor ``rma.glmm(..., nAGQ=7)``).
+    modes : numpy.ndarray or None
+        Starting values for the per-study modes û; updated in place when given.
+
+    Returns
+    -------
+    tuple of (float, numpy.ndarray)
+        The log-likelihood and its gradient ``[∂ℓ/∂β, ∂ℓ/∂σ]``.
+
+    Notes
+    -----
     Per study, with the mode û of g(u) = log Bin(x; n, expit(β + σu)) − u²/2,
     A = 1 + σ²n p̂q̂ (p̂ = expit(β + σû), q̂ = 1 − p̂), s = A^{−1/2}, nodes
     uⱼ = û + s zⱼ and terms Tⱼ = g(uⱼ) + zⱼ²/2 + log ωⱼ:
@@ -137,6 +155,11 @@ def loglik_and_gradient(beta: float, sigma: float, x: np.ndarray, n: np.ndarray,
     An exact gradient lets the fit converge to the last digits (a finite-difference
     gradient stops at its own rounding noise, ≈ 10⁻⁹ in (β, σ), which differed
     between numpy/scipy versions).
+
+    References
+    ----------
+    Liu Q, Pierce DA (1994). A note on Gauss–Hermite quadrature. Biometrika
+    81(3):624–629.
     """
     from scipy import special
     x = np.asarray(x, dtype=float)[:, None]

@@ -31,7 +31,8 @@ there (``study_id.reference``, ``arm_id.study_id.reference``); and
 ``SHEET.COLUMN`` names the row of ``SHEET`` an enclosing aggregate is testing
 (a correlated condition: ``count(patients where count(procedures
 where patient_id == patients.patient_id) > 1)``). A name that is not a
-plain word (a keyword, spaces, '-') is written in backticks: `` `my-sheet` ``.
+plain word (a keyword, spaces, '-') is written between backticks, as
+docs/expressions.md shows.
 
 Empty cells: an empty value equals nothing (``x == "a"`` and ``x < 3`` are false,
 ``x != "a"`` is true; test it with ``is empty``); arithmetic with an empty value is
