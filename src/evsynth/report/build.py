@@ -34,7 +34,7 @@ from evsynth.review.claims import claims_summary
 from evsynth.review.model import Review
 from evsynth.review.appraisal import CHECKLISTS
 from evsynth.review.certainty import START as CERTAINTY_START
-from evsynth.review.plan import DERIVED_SUBGROUPS, DOMAINS
+from evsynth.review.plan import DOMAINS
 from evsynth.review.synthesis import analyses_json
 from evsynth.screening.log import ScreeningEntry
 from evsynth.screening.prisma import counts_as_dict
@@ -138,7 +138,8 @@ def render_html(build: Build, state: BuildState | None = None) -> str:
         tables=build.tables, claims=build.claims, claims_summary=claims_summary(build.claims),
         syntheses=build.syntheses, plan=build.plan, designs=build.designs or {},
         appraisals=build.appraisals or {}, checklists=CHECKLISTS, domains=DOMAINS,
-        certainty_start=CERTAINTY_START, derived_subgroups=DERIVED_SUBGROUPS,
+        certainty_start=CERTAINTY_START, derived_subgroups=build.plan.column_descriptions(),
+        page_tables=[t for key, t in build.tables.items() if key.startswith(("page_", "generic_"))],
         prisma=counts_as_dict(build.prisma), prisma_svg=build.prisma_svg, forests=build.forests,
         flagged=[e for e in build.screening if e.flag],
         screening_summary=_screening_summary(build.screening),
@@ -200,7 +201,7 @@ def render_files(build: Build, state: BuildState | None = None) -> dict[str, byt
         "analyses.json": json_numbers.dumps(analyses_json(build.syntheses)).encode("utf-8"),
         "prisma.svg": build.prisma_svg.encode("utf-8"),
     }
-    for name, data in render_supplementary([t.table for t in build.tables.values()]).items():
+    for name, data in render_supplementary([t.table for t in build.tables.values()] + list(build.sheet_tables)).items():
         files[f"{SUPPLEMENTARY}/{name}"] = data
     return files
 

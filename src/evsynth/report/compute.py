@@ -23,8 +23,10 @@ from evsynth.report.published_tables import (
     case_series_outcomes_table,
     claims_table,
     counts_table,
+    declared_table,
     pooled_table,
     sheet_table,
+    supplementary_sheet_tables,
     table1,
     table2,
     table3,
@@ -33,7 +35,8 @@ from evsynth.report.tables import Table
 from evsynth.review.claims import ClaimResult, verify_claims
 from evsynth.review.counts import review_counts
 from evsynth.review.load import load_review, study_rows
-from evsynth.review.model import CASE_SERIES_SHEETS, CLAIM_SHEETS, GUIDELINE_SHEETS, LITERATURE_SHEETS, Review
+from evsynth.review.model import (APPRAISAL_SHEETS, CASE_SERIES_SHEETS, CLAIM_SHEETS, GUIDELINE_SHEETS,
+                                   LITERATURE_SHEETS, Review)
 from evsynth.review.appraisal import StudyAppraisal, appraisals
 from evsynth.review.design import StudyDesign, study_designs
 from evsynth.review.outcomes import case_series_outcomes
@@ -91,6 +94,8 @@ class Build:
     appraisals: dict[str, StudyAppraisal] | None = None
     #: The published versions of review.toml, oldest first.
     versions: tuple[VersionFigures, ...] = ()
+    #: Every declared sheet as a table (``sheet_NAME``), written to reports/supplementary/ only.
+    sheet_tables: tuple[Table, ...] = ()
 
     @property
     def latest(self) -> VersionFigures | None:
@@ -135,9 +140,9 @@ def compute(root: Path) -> Build:
     claims = verify_claims(review) if review.has(*CLAIM_SHEETS) else []
     plan = load_plan(root, review.sheets)
     # Studies PubMed flags (retraction watch) stay in, marked, and every analysis is repeated without them.
-    flagged = flagged_studies(Project(root).extracted, review, screening) if review.has(*LITERATURE_SHEETS) else {}
+    flagged = flagged_studies(Project(root).extracted, review, screening) if review.has("studies") else {}
     marked = mark_review(review, flagged)
-    syntheses = synthesise_all(marked, plan, frozenset(flagged)) if review.has(*LITERATURE_SHEETS) else {}
+    syntheses = synthesise_all(marked, plan, frozenset(flagged)) if plan.outcomes else {}
     forests = {key: outcome_forest(s) for key, s in syntheses.items()}
     titles = settings.table_titles
     ordered: list[SourcedTable] = []
@@ -162,6 +167,7 @@ def compute(root: Path) -> Build:
         ordered.append(table3(review, titles["table3"]))
     if review.has(*CLAIM_SHEETS):
         ordered.append(claims_table(claims))
+    ordered += page_tables(review, settings)
     tables = {t.table.key: t for t in ordered}
     versions = tuple(_version_figures(review, spec, releases.get(spec.name), syntheses, spec is latest, plan)
                      for spec in settings.versions)
@@ -169,7 +175,29 @@ def compute(root: Path) -> Build:
     return Build(review=review, counts=counts, claims=claims, syntheses=syntheses, tables=tables,
                  prisma=prisma, prisma_svg=render_svg(prisma), screening=screening, settings=settings, forests=forests,
                  searches=latest_runs(root), versions=versions, plan=plan, designs=study_designs(review) if review.has("studies", "cohorts") else {},
-                 appraisals=appraisals(review) if review.has("appraisal") else {})
+                 appraisals=appraisals(review) if review.has("appraisal") else {},
+                 sheet_tables=tuple(supplementary_sheet_tables(review)))
+
+
+def shown_sheets(review: Review, settings: ReviewSettings) -> set[str]:
+    """The declared sheets a table of the page already shows (the review type's tables and [[page.tables]])."""
+    shown = {t.sheet for t in settings.page.tables} | {"studies", "claims"}
+    for part in (LITERATURE_SHEETS, CASE_SERIES_SHEETS, GUIDELINE_SHEETS, APPRAISAL_SHEETS):
+        if review.has(*part):
+            shown |= set(part)
+    return shown
+
+
+def page_tables(review: Review, settings: ReviewSettings) -> list[SourcedTable]:
+    """The tables review.toml declares ([[page.tables]]), then every other declared sheet no table of the
+    page shows, as a generic table (``generic_NAME``)."""
+    out = [declared_table(review, t) for t in settings.page.tables]
+    shown = shown_sheets(review, settings)
+    for spec in review.sheets.sheets:
+        if spec.name not in shown:
+            generic = sheet_table(review, spec.name, f"{spec.name}: {spec.description}".rstrip(": "))
+            out.append(replace(generic, table=replace(generic.table, key=f"generic_{spec.name}")))
+    return out
 
 
 @dataclass(frozen=True)
