@@ -65,6 +65,7 @@ from evsynth.meta.pooling import METHODS, TESTS
 from evsynth.meta.transforms import MEASURES
 from evsynth.sheets.expressions import (Condition, ExpressionError, RowValue, check, parse_condition,
                                         parse_row_value)
+from evsynth.review.vocab import DESIGNS
 from evsynth.sheets.spec import Field, SheetSet
 
 PLAN_FILE = ANALYSIS_PLAN_FILE
@@ -541,7 +542,8 @@ def _derived(raw: Any, where: _Locator) -> tuple[Derived, ...]:
 def _with_columns(sheets: SheetSet, sheet: str, names: list[str]) -> SheetSet:
     """*sheets* with text columns *names* added to *sheet* (the derived columns a condition may read)."""
     spec = sheets.get(sheet)
-    extra = tuple(Field(n) for n in names if n not in spec.columns)
+    extra = tuple(Field(n, kind="choice", choices=DESIGNS) if n == "design" else Field(n)
+                  for n in names if n not in spec.columns)
     specs = tuple(replace(s, fields=s.fields + extra) if s.name == sheet else s for s in sheets.sheets)
     return replace(sheets, sheets=specs)
 
