@@ -106,6 +106,8 @@ class PageSettings:
     summary_of_findings: str = "Summary of findings (GRADE)"
     #: What the case series' responses were assessed with (e.g. a response criteria version).
     case_series_response_criteria: str = ""
+    #: A sentence under the Summary's figures; ``{EXPRESSION}`` is replaced by its value on the sheets.
+    summary_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -318,12 +320,12 @@ def _page(value: object) -> PageSettings:
     where = f"{SETTINGS_FILE}: [page]"
     if not isinstance(value, dict):
         raise EvsynthError(f"{where} must be a table")
-    known = ("tables", "figures", "summary_of_findings", "case_series_response_criteria")
+    known = ("tables", "figures", "summary_of_findings", "case_series_response_criteria", "summary_note")
     out: dict[str, object] = {}
     for key, item in value.items():
         if key not in known:
             raise EvsynthError(f"{where} has unknown key {key!r} (known: {', '.join(known)})")
-        if key in ("summary_of_findings", "case_series_response_criteria"):
+        if key in ("summary_of_findings", "case_series_response_criteria", "summary_note"):
             if not isinstance(item, str):
                 raise EvsynthError(f"{where} {key} must be a string")
             out[key] = item

@@ -140,6 +140,7 @@ def render_html(build: Build, state: BuildState | None = None) -> str:
         appraisals=build.appraisals or {}, checklists=CHECKLISTS, domains=DOMAINS,
         certainty_start=CERTAINTY_START, derived_subgroups=build.plan.column_descriptions(),
         page_tables=[t for key, t in build.tables.items() if key.startswith(("page_", "generic_"))],
+        headline=build.headline, summary_note=build.summary_note,
         prisma=counts_as_dict(build.prisma), prisma_svg=build.prisma_svg, forests=build.forests,
         flagged=[e for e in build.screening if e.flag],
         screening_summary=_screening_summary(build.screening),

@@ -6,6 +6,7 @@ syntheses and builds every table; :mod:`evsynth.report.build` renders and writes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,6 +34,9 @@ from evsynth.report.published_tables import (
 )
 from evsynth.report.tables import Table
 from evsynth.review.claims import ClaimResult, verify_claims
+from evsynth.review.context import figures_of, review_context
+from evsynth.sheets.expressions import ExpressionError, parse_expression
+from evsynth.sheets.expressions import check as check_expression
 from evsynth.review.counts import review_counts
 from evsynth.review.load import load_review, study_rows
 from evsynth.review.model import (APPRAISAL_SHEETS, CASE_SERIES_SHEETS, CLAIM_SHEETS, GUIDELINE_SHEETS,
@@ -71,6 +75,79 @@ class VersionFigures:
 
 
 @dataclass(frozen=True)
+class Headline:
+    """A figure of the page's Summary that review.toml declares: its label, value and, when a published
+    version is compared, the value on that version's studies."""
+
+    label: str
+    value: str
+    expression: str
+    then: str | None = None
+
+
+def shown_value(value: Any) -> str:
+    """An expression's value as the page prints it: whole numbers as such, others to one decimal,
+    sets sorted and joined, empty as "–"."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.0f}" if value == int(value) and abs(value) < 1e15 else f"{value:.1f}"
+    if isinstance(value, (frozenset, set)):
+        return ", ".join(sorted(shown_value(v) if not isinstance(v, tuple) else "/".join(map(str, v)) for v in value))
+    if isinstance(value, tuple):
+        return ", ".join(shown_value(v) for v in value)
+    return str(value)
+
+
+def headline_figures(review: Review, settings: ReviewSettings, syntheses: Mapping[str, OutcomeSynthesis],
+                     then: Review | None = None) -> tuple[Headline, ...]:
+    """review.toml's ``[[page.figures]]``, each evaluated on the sheets (outcome figures from this build's
+    primary analyses) and, for sheet figures, on the studies of *then* (a published version).
+
+    One-line :class:`EvsynthError` (``review.toml: page.figures[N]: ...``) for a wrong expression.
+    """
+    out = []
+    context = review_context(review, {k: figures_of(s.primary) for k, s in syntheses.items()})
+    before = review_context(then) if then is not None else None
+    for f in settings.page.figures:
+        where = f"review.toml: page.figures[{f.number}]"
+        try:
+            expression = parse_expression(f.value)
+            problems = check_expression(expression, review.sheets, outcomes=list(syntheses))
+            if problems:
+                raise problems[0]
+            value = shown_value(expression.evaluate(context))
+            old = (shown_value(expression.evaluate(before))
+                   if before is not None and not expression.outcomes else None)
+        except ExpressionError as exc:
+            raise EvsynthError(f"{where}: {f.value}: {exc}") from None
+        out.append(Headline(f.label, value, f.value, old))
+    return tuple(out)
+
+
+def summary_note(review: Review, settings: ReviewSettings, syntheses: Mapping[str, OutcomeSynthesis]) -> str:
+    """review.toml's ``[page] summary_note`` with every ``{EXPRESSION}`` replaced by its value on the sheets."""
+    text = settings.page.summary_note
+    if not text:
+        return ""
+    context = review_context(review, {k: figures_of(s.primary) for k, s in syntheses.items()})
+
+    def value(match: re.Match[str]) -> str:
+        try:
+            expression = parse_expression(match.group(1))
+            problems = check_expression(expression, review.sheets, outcomes=list(syntheses))
+            if problems:
+                raise problems[0]
+            return shown_value(expression.evaluate(context))
+        except ExpressionError as exc:
+            raise EvsynthError(f"review.toml: page.summary_note: {{{match.group(1)}}}: {exc}") from None
+
+    return re.sub(r"\{([^{}]+)\}", value, text)
+
+
+@dataclass(frozen=True)
 class Build:
     """Everything the build renders, computed before anything is written."""
 
@@ -96,6 +173,10 @@ class Build:
     versions: tuple[VersionFigures, ...] = ()
     #: Every declared sheet as a table (``sheet_NAME``), written to reports/supplementary/ only.
     sheet_tables: tuple[Table, ...] = ()
+    #: The Summary's figures review.toml declares ([[page.figures]]).
+    headline: tuple[Headline, ...] = ()
+    #: The sentence under them ([page] summary_note, its expressions evaluated).
+    summary_note: str = ""
 
     @property
     def latest(self) -> VersionFigures | None:
@@ -176,7 +257,10 @@ def compute(root: Path) -> Build:
                  prisma=prisma, prisma_svg=render_svg(prisma), screening=screening, settings=settings, forests=forests,
                  searches=latest_runs(root), versions=versions, plan=plan, designs=study_designs(review) if review.has("studies", "cohorts") else {},
                  appraisals=appraisals(review) if review.has("appraisal") else {},
-                 sheet_tables=tuple(supplementary_sheet_tables(review)))
+                 sheet_tables=tuple(supplementary_sheet_tables(review)),
+                 headline=headline_figures(review, settings, syntheses,
+                                           versions[-1].review if versions else None),
+                 summary_note=summary_note(review, settings, syntheses))
 
 
 def shown_sheets(review: Review, settings: ReviewSettings) -> set[str]:
