@@ -108,6 +108,10 @@ class PageSettings:
     case_series_response_criteria: str = ""
     #: A sentence under the Summary's figures; ``{EXPRESSION}`` is replaced by its value on the sheets.
     summary_note: str = ""
+    #: The grading scale of the case series' adverse events (the grade column's heading).
+    case_series_grading: str = ""
+    #: Notes added under tables of the page, by table key (``table1_case_series = ["..."]``).
+    table_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -320,12 +324,19 @@ def _page(value: object) -> PageSettings:
     where = f"{SETTINGS_FILE}: [page]"
     if not isinstance(value, dict):
         raise EvsynthError(f"{where} must be a table")
-    known = ("tables", "figures", "summary_of_findings", "case_series_response_criteria", "summary_note")
+    known = ("tables", "figures", "summary_of_findings", "case_series_response_criteria", "summary_note",
+             "case_series_grading", "table_notes")
     out: dict[str, object] = {}
     for key, item in value.items():
         if key not in known:
             raise EvsynthError(f"{where} has unknown key {key!r} (known: {', '.join(known)})")
-        if key in ("summary_of_findings", "case_series_response_criteria", "summary_note"):
+        if key == "table_notes":
+            if not isinstance(item, dict) or not all(
+                    isinstance(v, list) and all(isinstance(n, str) for n in v) for v in item.values()):
+                raise EvsynthError(f"{where}.table_notes maps a table key to a list of notes")
+            out[key] = {k: tuple(v) for k, v in item.items()}
+            continue
+        if key in ("summary_of_findings", "case_series_response_criteria", "summary_note", "case_series_grading"):
             if not isinstance(item, str):
                 raise EvsynthError(f"{where} {key} must be a string")
             out[key] = item

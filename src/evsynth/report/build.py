@@ -62,7 +62,7 @@ def sheet_inventory(review: Review) -> list[tuple[str, int, str]]:
 
 
 def procedure_ids(review: Review) -> dict[str, dict[str, str]]:
-    """Case-series procedure ids by column and value (``{"lrt": {"TACE": "P1-1, P2-1"}}``), for provenance."""
+    """Case-series procedure ids by column and value (``{"lrt": {"RFA": "P1-1, P2-1"}}``), for provenance."""
     if not review.has("case_procedures"):
         return {}
     frame = review.case_procedures

@@ -231,7 +231,7 @@ def compute(root: Path) -> Build:
         case_outcomes = case_series_outcomes(review, plan)
         limits = [(ci.ci_lower, ci.ci_upper) for ci in
                   (proportion_ci(int(r["events"]), int(r["total"]), "CP") for _, r in case_outcomes.iterrows())]
-        ordered += [table1(review, titles["table1"]), case_adverse_events_table(review),
+        ordered += [table1(review, titles["table1"]), case_adverse_events_table(review, settings.page.case_series_grading),
                     *([case_series_outcomes_table(case_outcomes, limits)] if len(case_outcomes) else [])]
     if review.has("studies") and not review.has(*LITERATURE_SHEETS):
         ordered.append(sheet_table(review, "studies", "Included studies"))
@@ -249,6 +249,13 @@ def compute(root: Path) -> Build:
     if review.has(*CLAIM_SHEETS):
         ordered.append(claims_table(claims))
     ordered += page_tables(review, settings)
+    notes = settings.page.table_notes
+    unknown = sorted(set(notes) - {t.table.key for t in ordered})
+    if unknown:
+        raise EvsynthError(f"review.toml: [page.table_notes]: no table {unknown[0]!r} on the page "
+                           f"(tables: {', '.join(t.table.key for t in ordered)})")
+    ordered = [replace(t, table=replace(t.table, footnotes=t.table.footnotes + notes.get(t.table.key, ())))
+               for t in ordered]
     tables = {t.table.key: t for t in ordered}
     versions = tuple(_version_figures(review, spec, releases.get(spec.name), syntheses, spec is latest, plan)
                      for spec in settings.versions)

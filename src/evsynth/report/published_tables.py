@@ -95,8 +95,7 @@ def table1(review: Review, title: str = DEFAULT_TABLE_TITLES["table1"]) -> Sourc
         columns=("Pt", "Histology (age*)", "LM", "Other sites of metastases", "Concomitant TKI treatment",
                  "LRT", "No. of treated LM", "Size of largest treated LM", "Response of treated LM"),
         rows=tuple(rows),
-        footnotes=(f"* {review.footnote('table1', '*')}",
-                   "Response by RECIST 1.1; adverse events graded by CTCAE v5.0."),
+        footnotes=(f"* {review.footnote('table1', '*')}",),
         source=provenance.sheets("case_patients", "case_procedures"),
     ), tuple(sources))
 
@@ -213,7 +212,7 @@ def table2(review: Review, title: str = DEFAULT_TABLE_TITLES["table2"]) -> Sourc
         columns=("Author", "Type of LRT", "Histology", "Number of patients", "Number (size of largest M)",
                  "Symptomatic response", "Structural response", "Reported AEs"),
         rows=tuple(rows),
-        footnotes=footnotes + ("NA not available; – not reported. Adverse events graded by CTCAE where the study gave a grade.",),
+        footnotes=footnotes + ("NA not available; – not reported.",),
         source=provenance.sheets("studies", "cohorts", "adverse_events"),
     ), tuple(sources))
 
@@ -319,14 +318,15 @@ def supplementary_sheet_tables(review: Review) -> list[Table]:
 
 # ------------------------------------------------------------------ counts and claims
 
-def case_adverse_events_table(review: Review) -> SourcedTable:
-    """Adverse events of the case series (Results text)."""
+def case_adverse_events_table(review: Review, grading: str = "") -> SourcedTable:
+    """Adverse events of the case series (Results text); *grading*: the scale's name (review.toml
+    ``[page] case_series_grading``) in the grade column's heading."""
     rows = tuple((str(e["event"]), _grade(e["ctcae_grade_min"], e["ctcae_grade_max"]), int(e["patients"]))
                  for _, e in review.case_adverse_events.iterrows())
     sources = tuple(_source("case_adverse_events", e, "ae_id") for _, e in review.case_adverse_events.iterrows())
     return SourcedTable(Table(
         key="case_series_adverse_events", title="Case series: LRT-related adverse events in the first month",
-        columns=("Event", "CTCAE v5 grade", "Patients"), rows=rows,
+        columns=("Event", f"{grading} grade" if grading else "Grade", "Patients"), rows=rows,
         footnotes=tuple(sorted({str(n) for n in review.case_adverse_events["note"] if str(n)})),
         source=provenance.sheet("case_adverse_events")), sources)
 
