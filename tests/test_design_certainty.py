@@ -115,9 +115,9 @@ def test_a_reviewer_override_replaces_the_rule_and_shows_its_reason():
 def test_an_override_in_the_plan_reaches_the_report(project):
     path = project / "analysis.toml"
     text = path.read_text(encoding="utf-8").replace(
-        '\n[[outcome]]\nkey = "orr"',
+        '\n[[outcome]]\nsheet = "cohorts"\nkey = "orr"',
         '\n[outcome.certainty.publication_bias]\njudgement = "very serious"\n'
-        'reason = "series reported only when TACE worked"\n\n[[outcome]]\nkey = "orr"', 1)
+        'reason = "series reported only when TACE worked"\n\n[[outcome]]\nsheet = "cohorts"\nkey = "orr"', 1)
     path.write_text(text, encoding="utf-8")
     assert main(["build", "--root", str(project)]) == 0
     import json

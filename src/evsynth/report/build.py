@@ -35,7 +35,7 @@ from evsynth.review.claims import claims_summary
 from evsynth.review.model import Review
 from evsynth.review.appraisal import CHECKLISTS
 from evsynth.review.certainty import START as CERTAINTY_START
-from evsynth.review.plan import DERIVED_SUBGROUPS, DOMAINS
+from evsynth.review.plan import DOMAINS
 from evsynth.review.synthesis import analyses_json
 from evsynth.screening.log import ScreeningEntry
 from evsynth.screening.prisma import counts_as_dict
@@ -63,7 +63,7 @@ def sheet_inventory(review: Review) -> list[tuple[str, int, str]]:
 
 
 def procedure_ids(review: Review) -> dict[str, dict[str, str]]:
-    """Case-series procedure ids by column and value (``{"lrt": {"TACE": "P1-1, P2-1"}}``), for provenance."""
+    """Case-series procedure ids by column and value (``{"lrt": {"RFA": "P1-1, P2-1"}}``), for provenance."""
     if not review.has("case_procedures"):
         return {}
     frame = review.case_procedures
@@ -139,7 +139,9 @@ def render_html(build: Build, state: BuildState | None = None) -> str:
         tables=build.tables, claims=build.claims, claims_summary=claims_summary(build.claims),
         syntheses=build.syntheses, plan=build.plan, designs=build.designs or {},
         appraisals=build.appraisals or {}, checklists=CHECKLISTS, domains=DOMAINS,
-        certainty_start=CERTAINTY_START, derived_subgroups=DERIVED_SUBGROUPS,
+        certainty_start=CERTAINTY_START, derived_subgroups=build.plan.column_descriptions(),
+        page_tables=[t for key, t in build.tables.items() if key.startswith(("page_", "generic_"))],
+        headline=build.headline, summary_note=build.summary_note,
         prisma=counts_as_dict(build.prisma), prisma_svg=build.prisma_svg, forests=build.forests,
         flagged=[e for e in build.screening if e.flag],
         screening_summary=_screening_summary(build.screening),
@@ -201,7 +203,7 @@ def render_files(build: Build, state: BuildState | None = None) -> dict[str, byt
         "analyses.json": json_numbers.dumps(analyses_json(build.syntheses)).encode("utf-8"),
         "prisma.svg": build.prisma_svg.encode("utf-8"),
     }
-    for name, data in render_supplementary([t.table for t in build.tables.values()]).items():
+    for name, data in render_supplementary([t.table for t in build.tables.values()] + list(build.sheet_tables)).items():
         files[f"{SUPPLEMENTARY}/{name}"] = data
     return files
 

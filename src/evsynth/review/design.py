@@ -43,11 +43,17 @@ def study_design(declared: str, thyroid_specific: str, patients: int) -> tuple[s
 
 def study_designs(review: Review) -> dict[str, StudyDesign]:
     """The design of every study of studies.csv, by study_id."""
-    patients = review.cohorts.groupby("study_id")["n_patients"].sum()
+    if not review.has("studies"):
+        return {}
+    with_cohorts = review.has("cohorts")
+    patients = review.cohorts.groupby("study_id")["n_patients"].sum() if with_cohorts else {}
     out: dict[str, StudyDesign] = {}
     for _, s in review.studies.iterrows():
         study_id = str(s["study_id"])
         declared = str(s.get("design", "") or "")  # a project's sheets.toml may not declare the column
-        design, rule = study_design(declared, str(s["thyroid_specific"]), int(patients.get(study_id, 0)))
+        if not declared and not with_cohorts:
+            continue  # neither declared nor derivable
+        design, rule = study_design(declared, str(s.get("thyroid_specific", "") or ""),
+                                    int(patients.get(study_id, 0)))
         out[study_id] = StudyDesign(study_id, design, bool(declared), rule)
     return out

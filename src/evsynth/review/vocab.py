@@ -1,6 +1,6 @@
 """Values the case-series review type's code gives a meaning to.
 
-The allowed values of every column (LRT names, histologies, RECIST 1.1
+The allowed values of every column (treatment names, histologies, response
 categories, ...) are declared with the sheets, in the project's
 ``sheets.toml`` (:mod:`evsynth.sheets.spec`); only the few values the
 computations below rely on are named here.
@@ -37,7 +37,7 @@ RECIST_RESPONSE = "recist_response"
 
 
 def lrt_atoms(value: str) -> list[str]:
-    """The single treatments in an LRT cell: ``"MWA+TACE"`` -> ``["MWA", "TACE"]``.
+    """The single treatments in an LRT cell: ``"MWA+RFA"`` -> ``["MWA", "RFA"]``.
 
     ``+`` joins treatments given together; ``;`` lists treatments used in a
     cohort without a per-patient assignment.

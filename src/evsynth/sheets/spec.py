@@ -4,7 +4,7 @@ A review project declares its sheets in ``sheets.toml`` (beside ``review.toml``)
 
     [vocabularies]
     yes_no = ["yes", "no"]
-    lrt = { values = ["TACE", "RFA"], labels = { TACE = "trans-arterial chemoembolisation" }, glossary = true }
+    lrt = { values = ["RFA", "MWA"], labels = { RFA = "radiofrequency ablation" }, glossary = true }
 
     [sheets.studies]                       # extracted/studies.csv
     description = "one row per included study"
