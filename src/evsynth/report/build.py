@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from evsynth import __version__
 from evsynth.core import formats, json_numbers
 from evsynth.core.errors import EvsynthError
+from evsynth.core.lock import project_lock
 from evsynth.core.project import SUPPLEMENTARY, Project
 from evsynth.core.publish import publish_set
 from evsynth.report import state as build_state
@@ -225,16 +226,19 @@ def build(root: Path, out_dir: Path | None = None) -> dict[str, Path]:
     Everything is rendered in memory first; :func:`evsynth.core.publish.publish_set`
     then swaps the complete new set in, so at every moment the output folder
     is the previous build's set or this one's (never a mixture), and an
-    unwritable folder is a one-line error before anything is replaced.
+    unwritable folder is a one-line error before anything is replaced. It holds
+    the project's lock (:func:`evsynth.core.lock.project_lock`) throughout, so the
+    sheets it renders are not changed under it and two builds take turns.
     """
     project = Project(root)
     out = out_dir if out_dir is not None else project.reports
     _check_out(project, out)
-    result = compute(root)
-    check_regressions(result.claims)
-    state = build_state.advance(build_state.read(out / build_state.FILENAME), snapshot(result))
-    files = render_files(result, state)
-    publish_set(out, files, owned)
+    with project_lock(root):  # one build's sheets and state, published before the next writer
+        result = compute(root)
+        check_regressions(result.claims)
+        state = build_state.advance(build_state.read(out / build_state.FILENAME), snapshot(result))
+        files = render_files(result, state)
+        publish_set(out, files, owned)
     return {relative: out / relative for relative in sorted(files)}
 
 
