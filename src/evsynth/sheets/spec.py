@@ -63,7 +63,7 @@ NUMERIC_KINDS = frozenset({"int", "number"})
 
 COLUMN_KEYS = frozenset({"name", "label", "type", "required", "optional", "values", "min", "max", "ref", "each",
                          "description"})
-SHEET_KEYS = frozenset({"description", "id", "columns", "rules"})
+SHEET_KEYS = frozenset({"description", "id", "columns", "rules", "design_rules"})
 TOP_KEYS = frozenset({"template", "template_version", "overview", "vocabularies", "sheets"})
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -127,6 +127,9 @@ class SheetSpec:
     id_column: str
     description: str
     rules: tuple[SheetRule, ...] = ()
+    #: For the studies sheet: ``(condition, design, why)`` rules that derive a study's design before the
+    #: engine's defaults (:mod:`evsynth.review.design`), in the expression language.
+    design_rules: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def filename(self) -> str:
@@ -396,7 +399,14 @@ def _sheet(name: str, raw: Any, vocabularies: dict[str, Vocabulary], at: _Locato
             raise at.error(f"sheet {name!r}: rule column {rule['column']!r} is not one of its columns", table,
                            re.escape(rule["rule"][:20]))
         rules.append(SheetRule(rule["column"], rule["rule"], rule["message"]))
-    return SheetSpec(name, tuple(fields), id_column, description, tuple(rules))
+    design_raw = raw.get("design_rules", [])
+    if (not isinstance(design_raw, list)
+            or not all(isinstance(r, dict) and set(r) == {"when", "design", "why"}
+                       and all(isinstance(v, str) and v for v in r.values()) for r in design_raw)):
+        raise at.error(f"sheet {name!r}: design_rules is a list of {{ when, design, why }} tables of strings", table,
+                       r"^\s*design_rules\s*=")
+    design_rules = tuple((r["when"], r["design"], r["why"]) for r in design_raw)
+    return SheetSpec(name, tuple(fields), id_column, description, tuple(rules), design_rules)
 
 
 def parse_sheet_set(text: str, source: str = SPEC_FILE) -> SheetSet:
