@@ -17,15 +17,18 @@ from evsynth.review.plan import Override
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("declared, specific, n, design, word", [
-    ("", "yes", 1, "case report", "derived"),
-    ("", "yes", 12, "case series", "derived"),
-    ("", "no", 1, "case series", "mixed series"),   # one thyroid patient inside a large mixed series
-    ("cohort", "yes", 12, "cohort", "declared"),
-    ("case series", "yes", 1, "case series", "declared"),
+MIXED = ("case series", "thyroid patients within a mixed series of liver tumours")  # the bundled sheets.toml rule
+
+
+@pytest.mark.parametrize("declared, matched, n, design, word", [
+    ("", None, 1, "case report", "derived"),
+    ("", None, 12, "case series", "derived"),
+    ("", MIXED, 1, "case series", "mixed series"),   # one thyroid patient inside a large mixed series
+    ("cohort", None, 12, "cohort", "declared"),
+    ("case series", None, 1, "case series", "declared"),
 ])
-def test_design_rules(declared, specific, n, design, word):
-    got, rule = study_design(declared, specific, n)
+def test_design_rules(declared, matched, n, design, word):
+    got, rule = study_design(declared, n, matched)
     assert got == design and word in rule
 
 

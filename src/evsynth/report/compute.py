@@ -246,7 +246,7 @@ def compute(root: Path) -> Build:
                     *(pooled_table(s) for s in syntheses.values())]
     if review.has(*GUIDELINE_SHEETS):
         ordered.append(table3(review, titles["table3"]))
-    if review.has(*CLAIM_SHEETS):
+    if review.has(*CLAIM_SHEETS) and claims:  # a header-only registry: no claims, no section
         ordered.append(claims_table(claims))
     ordered += page_tables(review, settings)
     notes = settings.page.table_notes

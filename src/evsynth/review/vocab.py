@@ -24,16 +24,16 @@ CLAIM_STATUSES: tuple[str, ...] = ("reproduced", "approximate", "stated in text"
 #: treatment, without a comparison group; a cohort study compares groups followed over time
 #: (Dekkers et al. 2012, Ann Intern Med 156:37-40).
 DESIGNS: tuple[str, ...] = ("case report", "case series", "cohort")
-#: The ``recist`` values a response outcome's eligibility may name (the ``recist_use`` vocabulary).
-RECIST_USE: tuple[str, ...] = ("yes", "no", "not reported")
 #: ``extraction`` of a study whose rows are still being curated (``complete`` or empty: done).
 INCOMPLETE = "incomplete"
 
 #: Vocabulary names of ``sheets.toml`` the computations read.
 HISTOLOGY = "histology"
-DTC_HISTOLOGY = "dtc_histology"
+#: The groups counts.json reports patients by (their members: the vocabulary ``<group>_histology``).
+HISTOLOGY_GROUP = "histology_group"
 RESPONSE_COUNT = "response_count"
-RECIST_RESPONSE = "recist_response"
+#: The case series' response categories (counts.json ``procedures_by_response``, in this order).
+RESPONSE_CATEGORIES = "recist_response"
 
 
 def lrt_atoms(value: str) -> list[str]:
