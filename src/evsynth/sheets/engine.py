@@ -196,7 +196,10 @@ def read_sheet(spec: SheetSpec, root: Path, label: str | None = None,
     label = label or f"{SHEETS_DIR}/{spec.filename}"
     empty = SheetRead(spec, label, pd.DataFrame(columns=list(spec.columns), dtype=object))
     if not path.is_file():
-        empty.problems.append(Problem(label, 0, "*", "file is missing"))
+        missing = not path.exists() and not path.is_symlink()
+        empty.problems.append(Problem(label, 0, "*", "file is missing" if missing else
+                                      "not a regular file (a folder, FIFO, device or a broken link); "
+                                      "a sheet is a CSV file"))
         return empty
     size = path.stat().st_size
     if size > limits.max_bytes:

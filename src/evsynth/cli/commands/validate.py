@@ -1,5 +1,8 @@
 """``evsynth validate``: check every curated sheet and print each problem as file:row:column.
 
+The screening logs, the analysis plan and the query files (``queries/*.toml``) are
+checked too.
+
 Studies awaiting extraction (``extraction = incomplete``) are listed with
 what is still to curate for each; those items are not problems.
 """
@@ -17,6 +20,7 @@ from evsynth.review.outcomes import plan_problems
 from evsynth.review.plan import PLAN_FILE, PlanError, load_plan
 from evsynth.screening.files import ReviewFiles
 from evsynth.screening.log import validate_log
+from evsynth.search.queries import load_query
 from evsynth.prioritise.sample import read_sample
 
 
@@ -35,6 +39,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         if not problems and plan.outcomes:
             problems.extend(plan_problems(load_review(root), plan))
+    queries = Project(root).queries
+    for query in sorted(queries.glob("*.toml")) if queries.is_dir() else ():
+        try:  # a query's term: balanced, no control character, not absurdly long
+            load_query(query)
+        except EvsynthError as exc:
+            problems.append(str(exc))
     files = ReviewFiles(Project(root).extracted)
     for log in (files.screening, *files.second_reviewers()):
         problems.extend(validate_log(log, files.reasons))
