@@ -145,9 +145,13 @@ def check(root: Path, settings: ReviewSettings | None = None, sheet_set: SheetSe
         awaiting.append(AwaitingStudy(sid, citation, added_in(sid), str(record.get("record_id") or ""),
                                       str(record.get("pmid") or ""), row, (*sorted(curate[sid]), last)))
     complete = {name: without_rows(read, set(pending.get(name, {}))) for name, read in reads.items()}
-    if not problems:  # the checks across rows and sheets need every cell to parse
+    # references compare cell texts: they are checked in the same pass as the cells' types and vocabularies
+    cells_parse = not problems
+    # (among the sheets without a problem of their own: a row a broken sheet lost would show as a broken reference)
+    sound = {name: read for name, read in complete.items() if not reads[name].problems}
+    problems.extend(sheets.reference_problems(sound, sheet_set))
+    if cells_parse:  # the checks across rows and sheets need every cell to parse
         problems.extend(version_problems(reads, settings))
-        problems.extend(sheets.reference_problems(complete, sheet_set))
         problems.extend(cross_sheet_problems(complete))
         problems.extend(sheets.rule_problems(complete, sheet_set))
         if CLAIMS_SHEET in complete:
