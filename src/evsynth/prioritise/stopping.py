@@ -87,8 +87,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from evsynth.core.errors import EvsynthError
 
@@ -167,6 +169,7 @@ def rejects(p: float, alpha: float) -> bool:
 
 
 def _as_labels(labels: Sequence[int] | np.ndarray) -> np.ndarray:
+    import numpy as np
     array = np.asarray(labels, dtype=np.int64)
     if array.ndim != 1 or not np.isin(array, (0, 1)).all():
         raise EvsynthError("screening decisions must be a sequence of 0 (exclude) and 1 (include)")
@@ -189,6 +192,7 @@ def window_shares(k: np.ndarray, r: int, correction: str = "bonferroni") -> np.n
     whole sequence (``k = r``); ``w_k = 1`` (exponent 0) with ``correction = "none"``
     (the plain minimum). Kept as exponents: ``2^−(k+1)`` is below the smallest double
     once ``k`` passes 1,073."""
+    import numpy as np
     k = np.asarray(k, dtype=np.int64)
     if correction == "none":
         return np.zeros_like(k)
@@ -199,6 +203,7 @@ def _p_value(labels: np.ndarray, include_positions: np.ndarray, total: int,
              target_recall: float, correction: str = "bonferroni") -> float:
     """``min_n p_n / w_k`` over the windows that can give the minimum (module docstring),
     capped at 1; ``p_n / w_k = p_n · 2^shares`` is exact in floating point (``ldexp``)."""
+    import numpy as np
     from scipy.stats import hypergeom
 
     t = labels.shape[0]
@@ -227,6 +232,7 @@ def h0_p_value(labels: Sequence[int] | np.ndarray, total: int, target_recall: fl
     records in all, screened or not (``N ≥ len(labels)``); *correction*: one of
     :data:`CORRECTIONS` (module docstring).
     """
+    import numpy as np
     array = _as_labels(labels)
     if total < array.shape[0]:
         raise EvsynthError(f"{array.shape[0]} records screened but only {total} in all")
@@ -239,6 +245,7 @@ def stopping_status(labels: Sequence[int] | np.ndarray, total: int, *,
                     target_recall: float = 0.95, confidence: float = 0.95,
                     correction: str = "bonferroni") -> StoppingStatus:
     """The criterion for decisions *labels* (screening order) among *total* records."""
+    import numpy as np
     check_target(target_recall, confidence)
     _check_correction(correction)
     array = _as_labels(labels)
@@ -259,9 +266,11 @@ def stopping_status(labels: Sequence[int] | np.ndarray, total: int, *,
 def _more_needed(labels: np.ndarray, positions: np.ndarray, total: int,
                  target_recall: float, alpha: float, correction: str) -> int:
     """Smallest m ≤ N − t such that m further excludes meet the criterion (bisection)."""
+    import numpy as np
     left = total - labels.shape[0]
 
     def met_after(m: int) -> bool:
+        import numpy as np
         extended = np.concatenate((labels, np.zeros(m, dtype=np.int64)))
         return rejects(_p_value(extended, positions, total, target_recall, correction), alpha)
 
@@ -294,6 +303,7 @@ def first_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float = 0.9
     ``r + 1`` windows each instead of ``N`` checks (``tests/test_stopping.py``
     compares it with the decision-by-decision replay).
     """
+    import numpy as np
     check_target(target_recall, confidence)
     _check_correction(correction)
     array = _as_labels(labels)
@@ -302,6 +312,7 @@ def first_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float = 0.9
     alpha = 1.0 - confidence
 
     def met(t: int) -> bool:
+        import numpy as np
         seen = positions[: np.searchsorted(positions, t)]
         return rejects(_p_value(array[:t], seen, total, target_recall, correction), alpha)
 
@@ -312,6 +323,7 @@ def _first_met(met: Callable[[int], bool], positions: np.ndarray, total: int) ->
     """The first ``t`` in 1 … *total* with ``met(t)``, where ``met`` can only turn true within
     a stretch of ``t`` that adds no include (*positions*: the includes' 0-based positions):
     each stretch ``[1, p0], [p0+1, p1], …`` is checked at its end and bisected if met there."""
+    import numpy as np
     starts = np.concatenate(([1], positions + 1))
     ends = np.concatenate((positions, [total]))
     for low, high in zip(starts.tolist(), ends.tolist()):
@@ -345,6 +357,7 @@ def sample_p_value(drawn: int, includes: int, urn: int, includes_before: int,
     """p-value of H0 "recall is below *target_recall*" after *drawn* records of a random
     sample from an urn of *urn* records held *includes* includes, *includes_before* having
     been found before the sample began: ``min(1, p_k(n) · 2^(k+1))`` (formula above)."""
+    import numpy as np
     from scipy.stats import hypergeom
 
     check_target(target_recall, 0.5)
@@ -381,6 +394,7 @@ def first_sample_stop(sample: Sequence[int] | np.ndarray, includes_before: int, 
     random-sample check is first met; ``None`` if never. Within a stretch without a new
     include ``p`` only falls, so each stretch is checked at its end and bisected, as in
     :func:`first_stop`."""
+    import numpy as np
     check_target(target_recall, confidence)
     array = _as_labels(sample)
     urn = array.shape[0]
@@ -388,6 +402,7 @@ def first_sample_stop(sample: Sequence[int] | np.ndarray, includes_before: int, 
     alpha = 1.0 - confidence
 
     def met(n: int) -> bool:
+        import numpy as np
         found = int(np.searchsorted(positions, n))
         return rejects(sample_p_value(n, found, urn, includes_before, target_recall), alpha)
 
