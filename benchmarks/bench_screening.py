@@ -58,7 +58,10 @@ from evsynth.prioritise.ranking import (  # noqa: E402
 from evsynth.prioritise.simulate import (  # noqa: E402
     LabelledSet, judge, parse_labelled_csv, random_start, replay, wss,
 )
-from evsynth.prioritise.stopping import CORRECTIONS, first_stop  # noqa: E402
+from evsynth.prioritise.stopping import (  # noqa: E402
+    CORRECTIONS, RuleStop, first_stop, hypergeometric_stop, point_process_stop, qbcb_stop,
+    target_method_stop,
+)
 
 DATA = ROOT / "tests" / "data" / "drug_class_review"
 SETS = ("ADHD", "Triptans", "NSAIDS", "BetaBlockers")
@@ -67,6 +70,11 @@ TARGET, CONFIDENCE = 0.95, 0.95
 SAMPLE_AFTER = (25, 50, 100, 200)
 #: The same for the 50,000-record set.
 LARGE_SAMPLE_AFTER = (500, 1000, 2000, 4000)
+
+
+#: Seeded random orders per set, and shuffled synthetic sequences, for the rules in random order.
+RANDOM_RUNS = 50
+SYNTHETIC = (500, 10, 100)  # records, includes, shuffled runs (the issue's test case)
 
 
 def load(name: str) -> LabelledSet:
@@ -147,6 +155,84 @@ VARIANTS: dict[str, tuple[Callable[[LabelledSet], Any], Callable[..., np.ndarray
     "logistic regression, includes ×9.8": (_evsynth_features, _logistic),
     "naive Bayes (ELAS u3 settings)": (lambda d: _tfidf(d, "english", 1, 0.0), _naive_bayes),
 }
+
+
+# --- the stopping rules compared (same orders) -------------------------------------------
+
+def _oracle(y: np.ndarray) -> RuleStop:
+    """Stops exactly when ⌈0.95·R⌉ includes are found (needs the answer; the bound to beat)."""
+    needed = math.ceil(round(TARGET * int(y.sum()), 9))
+    stop = int(np.searchsorted(np.cumsum(y), needed)) + 1
+    return RuleStop(stop, needed)
+
+
+def _sample_check(after: int) -> Callable[[np.ndarray, np.ndarray, int], RuleStop]:
+    """``evsynth screen --sample`` after *after* excludes in a row (the rest in a seeded
+    random order, the sample check's stop; the order's own rule if it never switches)."""
+    def rule(y: np.ndarray, permutation: np.ndarray, seed: int) -> RuleStop:
+        run = judge(np.arange(y.shape[0]), y, seed, TARGET, CONFIDENCE, sample_after=after)
+        if run.stopped_at is None or run.recall_at_stop is None:
+            return RuleStop(int(y.shape[0]), int(y.sum()))
+        return RuleStop(run.stopped_at, int(round(run.recall_at_stop * int(y.sum()))))
+    return rule
+
+
+RULES: dict[str, Callable[[np.ndarray, np.ndarray, int], RuleStop]] = {
+    "oracle: stops at exactly 95 % (not a rule)": lambda y, p, s: _oracle(y),
+    "hypergeometric, windows Bonferroni-weighted (evsynth; C&M-B 2020)":
+        lambda y, p, s: hypergeometric_stop(y, target_recall=TARGET, confidence=CONFIDENCE),
+    "hypergeometric, plain minimum (as published)":
+        lambda y, p, s: hypergeometric_stop(y, target_recall=TARGET, confidence=CONFIDENCE,
+                                            correction="none"),
+    "random-sample check after 50 excludes in a row": _sample_check(50),
+    "random-sample check after 100 excludes in a row": _sample_check(100),
+    "target method (C&G 2016), 60 targets":
+        lambda y, p, s: target_method_stop(y, p, target_recall=TARGET, confidence=CONFIDENCE),
+    "QBCB (L, Y & F 2021), r = 59":
+        lambda y, p, s: qbcb_stop(y, p, target_recall=TARGET, confidence=CONFIDENCE),
+    "point process, exponential rate (S&S 2019), ≥ 20 includes at 30 %":
+        lambda y, p, s: point_process_stop(y, target_recall=TARGET, confidence=CONFIDENCE),
+    "point process, exponential rate, ≥ 10 includes at 30 %":
+        lambda y, p, s: point_process_stop(y, target_recall=TARGET, confidence=CONFIDENCE,
+                                           min_relevant=10),
+    "point process, power-law rate (S&B-H 2024), ≥ 10 includes at 30 %":
+        lambda y, p, s: point_process_stop(y, target_recall=TARGET, confidence=CONFIDENCE,
+                                           rate="power", min_relevant=10),
+}
+
+
+def judge_rules(sequences: list[tuple[int, np.ndarray]]) -> dict[str, dict[str, list[float]]]:
+    """Every rule on every (seed, decisions in screening order): share of the records left
+    unscreened at the stop and recall there."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for name, rule in RULES.items():
+        unscreened, recall = [], []
+        for seed, y in sequences:
+            permutation = np.random.default_rng([seed, 23]).permutation(y.shape[0])
+            stop = rule(y, permutation, seed)
+            unscreened.append(1.0 - stop.examined / y.shape[0])
+            recall.append(stop.found / int(y.sum()))
+        out[name] = {"unscreened": unscreened, "recall": recall}
+    return out
+
+
+def random_sequences(labels: np.ndarray, runs: int) -> list[tuple[int, np.ndarray]]:
+    """The set in *runs* seeded random orders (evsynth's random start, continued)."""
+    keys = [str(i) for i in range(labels.shape[0])]
+    return [(seed, labels[np.argsort(random_keys(keys, seed), kind="stable")])
+            for seed in range(runs)]
+
+
+def synthetic_sequences() -> list[tuple[int, np.ndarray]]:
+    records, includes, runs = SYNTHETIC
+    rng = np.random.default_rng(2026)
+    out = []
+    for seed in range(runs):
+        y = np.zeros(records, dtype=np.int64)
+        y[:includes] = 1
+        rng.shuffle(y)
+        out.append((seed, y))
+    return out
 
 
 # --- ASReview ------------------------------------------------------------------------
