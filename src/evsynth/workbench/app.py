@@ -28,17 +28,15 @@ this module only serves it. Security (the page can change the screening log):
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from dataclasses import dataclass
-from importlib import resources
-from typing import Any
-
-from jinja2 import Environment, PackageLoader, select_autoescape
+from typing import TYPE_CHECKING, Any
 
 from evsynth import __version__
 from evsynth.core.errors import EvsynthError
 from evsynth.workbench.session import ScreeningSession
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 HOST = "127.0.0.1"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -93,11 +91,15 @@ def parse_body(raw: bytes) -> Any:
 
 
 def _static(name: str) -> str:
+    from importlib import resources
+
     return resources.files("evsynth.workbench").joinpath(f"templates/screening.{name}").read_text(
         encoding="utf-8")
 
 
 def _environment() -> Environment:
+    from jinja2 import Environment, PackageLoader, select_autoescape  # only when a page is served
+
     return Environment(loader=PackageLoader("evsynth.workbench", "templates"),
                        autoescape=select_autoescape(default=True, default_for_string=True))
 
@@ -119,6 +121,8 @@ class Allowed:
 
 def create_app(session: ScreeningSession, token: str, allowed: Allowed) -> Any:
     """The Flask app of the page for *session*, answering only under ``/<token>/``."""
+    import hmac
+
     from flask import Flask, Response, abort, jsonify, request
 
     app = Flask("evsynth-screening", static_folder=None)
@@ -250,6 +254,8 @@ class WorkbenchServer:
         from werkzeug.serving import make_server as werkzeug_server
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+        import secrets
+
         self.token = token or secrets.token_urlsafe(32)
         self.allowed = Allowed()
         self.app = create_app(session, self.token, self.allowed)

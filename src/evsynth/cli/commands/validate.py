@@ -15,7 +15,8 @@ import sys
 from evsynth.cli.options import add_root_argument, project_with_sheets
 from evsynth.core.errors import EvsynthError
 from evsynth.core.project import Project
-from evsynth.review.load import check, load_review, review_sheets
+from evsynth.core.settings import load_settings
+from evsynth.review.load import check, review_of, review_sheets
 from evsynth.review.outcomes import plan_problems
 from evsynth.review.plan import PLAN_FILE, PlanError, load_plan
 from evsynth.screening.files import ReviewFiles
@@ -30,15 +31,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     root = project_with_sheets(args).root
-    checked = check(root)
+    settings, sheet_set = load_settings(root), review_sheets(root)
+    checked = check(root, settings, sheet_set)
     problems: list[object] = list(checked.problems)
     try:
-        plan = load_plan(root, review_sheets(root))
+        plan = load_plan(root, sheet_set)
     except PlanError as exc:
         problems.append(str(exc))
     else:
         if not problems and plan.outcomes:
-            problems.extend(plan_problems(load_review(root), plan))
+            problems.extend(plan_problems(review_of(root, checked, settings, sheet_set), plan))
     queries = Project(root).queries
     for query in sorted(queries.glob("*.toml")) if queries.is_dir() else ():
         try:  # a query's term: balanced, no control character, not absurdly long
