@@ -47,10 +47,11 @@ def test_toml_nested_too_deeply_names_the_file(project: Path, capsys, name: str)
 
 def test_toml_too_large_names_the_file(project: Path, capsys) -> None:
     path = project / "review.toml"
-    text = path.read_text(encoding="utf-8") + "\n# " + "x" * MAX_CHARS + "\n"
-    path.write_text(text, encoding="utf-8")
+    text = path.read_text() + "\n# " + "x" * MAX_CHARS + "\n"
+    path.write_text(text)
     assert main(["validate", "--root", str(project)]) == 1
-    assert f"review.toml: {len(text):,} characters, over the limit of {MAX_CHARS:,}" in one_error_line(capsys)
+    assert one_error_line(capsys) == (f"evsynth: error: review.toml: {len(text):,} characters, over the limit "
+                                      "of 1,000,000 for a TOML file of the project; is it the right file?\n")
 
 
 def test_query_too_deep_too_large_or_with_a_control_character(project: Path, capsys) -> None:

@@ -30,7 +30,7 @@ def loads(text: str, label: str, error: type[EvsynthError] = EvsynthError) -> di
     """
     if len(text) > MAX_CHARS:
         raise error(f"{label}: {len(text):,} characters, over the limit of {MAX_CHARS:,} for a "
-                    "settings file; is it the right file?")
+                    "TOML file of the project; is it the right file?")
     try:
         data = tomllib.loads(text)
     except RecursionError:
