@@ -26,7 +26,7 @@ from evsynth.core.csv_read import CsvSyntaxError, iter_records
 from evsynth.core.text import CONTROL_OR_BREAK, control_problem
 from evsynth.core.project import EXTRACTED
 from evsynth.sheets.expressions import ExpressionError, SheetData, check, parse_condition, typed_row
-from evsynth.sheets.spec import Field, SheetSet, SheetSpec
+from evsynth.sheets.spec import SPEC_FILE, Field, SheetSet, SheetSpec
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -403,7 +403,7 @@ def reference_problems(reads: dict[str, SheetRead], sheet_set: SheetSet) -> Iter
                     yield Problem(child.path, row, f.name, f"{value!r} is not a {key} in {parent}.csv")
 
 
-def rule_problems(reads: dict[str, SheetRead], sheet_set: SheetSet, source: str = "sheets.toml") -> Iterator[Problem]:
+def rule_problems(reads: dict[str, SheetRead], sheet_set: SheetSet, source: str = SPEC_FILE) -> Iterator[Problem]:
     """Every row that breaks one of its sheet's ``rules`` (sheets.toml), as ``file:row:column: message``.
 
     A rule is a condition in the expression language (:mod:`evsynth.sheets.expressions`) on one row;
