@@ -104,11 +104,17 @@ def review_tables(root: Path) -> list[Table]:
 
 
 def outcome_forest(synthesis: OutcomeSynthesis) -> str:
-    """The forest plot of an outcome's primary analysis ("" when the plan's model was not fitted)."""
+    """The forest plot of an outcome's primary analysis ("" when the plan's model was not fitted).
+
+    Below the plan's small-k rule it shows the studies side by side without the model's diamond.
+    """
     primary = synthesis.primary
-    if not primary.pooled or primary.result is None:
+    if not primary.fitted or primary.result is None:
         return ""
     shown = primary.result
+    if primary.below_rule:  # the studies side by side: no model diamond where the model is not the headline
+        return forest_svg(shown, title=f"{synthesis.label} — the {shown.k} studies side by side (fewer than the "
+                                       f"plan's {primary.spec.min_studies} for a model)", pooled=False)
     return forest_svg(shown, title=f"{synthesis.label} — primary analysis, {shown.method} ({shown.measure}), "
                                    f"k = {shown.k}")
 

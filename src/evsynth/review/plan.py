@@ -17,6 +17,11 @@ Layout (every key optional unless marked)::
     [defaults.eligibility]         # designs, response_criteria, mixed_cohorts, min_patients
     [[defaults.sensitivity]]       # used by outcomes that declare none
 
+    [synthesis]                    # the small-k rule (optional; defaults below)
+    min_studies_for_model = 5      # fewest studies for a model-based headline (>= 3)
+    reason = "..."                 # required with min_studies_for_model: why this number
+    own_series = "..."             # the rule for the review authors' own series (shown with the exclusions)
+
     [[outcome]]
     key = "pr"                     # required: a short identifier
     label = "Partial response"     # required
@@ -26,6 +31,13 @@ Layout (every key optional unless marked)::
     why = "..."                    # the plan's reasons, shown on the page
     [outcome.primary] / [outcome.eligibility] / [[outcome.sensitivity]]
     [outcome.certainty.<domain>]   # judgement + reason: a reviewer's override
+
+Below ``min_studies_for_model`` studies an outcome's headline is the crude
+proportion with its exact CI and the studies side by side; the model's
+figures are reported as sensitivity analyses, each with why it may mislead
+(:mod:`evsynth.review.synthesis`). The floor is :data:`MIN_STUDIES_FLOOR`
+(3): below it τ² rests on one degree of freedom and no prediction interval
+exists (t with k − 2 df).
 
 A sensitivity analysis has a ``name`` (required) and ``why``, and changes any
 model option or eligibility rule of the primary analysis.
@@ -64,6 +76,10 @@ DERIVED_SUBGROUPS: dict[str, str] = {
 DOMAINS: tuple[str, ...] = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
 JUDGEMENTS: tuple[str, ...] = ("not serious", "serious", "very serious")
 
+#: Fewest studies a plan may allow for a model-based headline: with k = 2, τ² has k − 1 = 1 degree of
+#: freedom and the prediction interval's t quantile (k − 2 df) does not exist.
+MIN_STUDIES_FLOOR = 3
+_SYNTHESIS_KEYS = ("min_studies_for_model", "reason", "own_series")
 _MODEL_KEYS = ("method", "measure", "test", "level")
 _ELIGIBILITY_KEYS = ("designs", "response_criteria", "mixed_cohorts", "min_patients")
 _OUTCOME_KEYS = ("key", "label", "events", "events_from", "min_grade", "denominator", "why",
@@ -121,6 +137,21 @@ class AnalysisSpec:
     eligibility: Eligibility
     why: str = ""
     line: int = 0
+    #: Fewest studies for which the model's estimate is this analysis's headline (the plan's
+    #: ``[synthesis] min_studies_for_model``; sensitivity analyses report the model at any k).
+    min_studies: int = MIN_STUDIES_FLOOR
+
+
+@dataclass(frozen=True)
+class SynthesisRule:
+    """The plan's ``[synthesis]`` table: the fewest studies for a model-based headline, and why."""
+
+    min_studies_for_model: int = MIN_STUDIES_FLOOR
+    reason: str = ("the floor evsynth allows: with two studies τ² rests on one degree of freedom "
+                   "and no prediction interval exists")
+    line: int = 0
+    #: The plan's rule for the review authors' own series (case-series sheets): why it is, or is not, pooled.
+    own_series: str = ""
 
 
 @dataclass(frozen=True)
@@ -174,6 +205,7 @@ class AnalysisPlan:
 
     outcomes: tuple[OutcomePlan, ...]
     source: str = PLAN_FILE
+    synthesis: SynthesisRule = SynthesisRule()
 
     def outcome(self, key: str) -> OutcomePlan:
         return next(o for o in self.outcomes if o.key == key)
@@ -299,6 +331,11 @@ def _model(table: dict[str, Any], base: Model, where: _Locator, path: tuple[Any,
     if model.method == "GLMM" and model.measure != "PLO":
         raise where.error(path + ("measure",) if "measure" in table else path + ("method",),
                           f"the GLMM pools on the logit scale: measure must be PLO, not {model.measure}")
+    if model.method == "GLMM" and model.test == "knha":
+        raise where.error(path + ("test",) if "test" in table else path + ("method",),
+                          "test = \"knha\" with method = \"GLMM\" is not implemented as metafor does "
+                          "(rma.glmm has no Knapp-Hartung adjustment; its test = \"t\" is a t test with k - 1 df): "
+                          "use test = \"z\"")
     return model
 
 
@@ -356,7 +393,7 @@ def _sensitivity(table: Any, primary: AnalysisSpec, where: _Locator, path: tuple
     if model == primary.model and eligibility == primary.eligibility:
         raise where.error(path, f"sensitivity analysis {name!r} changes nothing of the primary analysis")
     return AnalysisSpec(name, model, eligibility, _text(table.get("why", ""), where, path + ("why",), "why"),
-                        where.line(path))
+                        where.line(path), min_studies=1)
 
 
 def _certainty(table: Any, where: _Locator, path: tuple[Any, ...]) -> dict[str, Override]:
@@ -403,7 +440,8 @@ def parse_plan(text: str, filename: str = PLAN_FILE, sheets: SheetSet | None = N
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise PlanError(f"{filename}:{line}: not valid TOML: {message}") from None
     where = _Locator(text, filename)
-    _unknown(data, ("defaults", "outcome"), where, (), "the plan")
+    _unknown(data, ("defaults", "outcome", "synthesis"), where, (), "the plan")
+    rule = _synthesis_rule(data.get("synthesis", {}), where)
     defaults = _table(data.get("defaults", {}), where, ("defaults",), "[defaults]")
     _unknown(defaults, _DEFAULT_KEYS, where, ("defaults",), "[defaults]")
     base_model = _model(_table(defaults.get("primary", {}), where, ("defaults", "primary"), "[defaults.primary]"),
@@ -464,7 +502,7 @@ def parse_plan(text: str, filename: str = PLAN_FILE, sheets: SheetSet | None = N
         if events_from:  # response criteria (inherited from [defaults]) do not apply to adverse events
             eligibility = replace(eligibility, response_criteria=())
         primary = AnalysisSpec("primary", _model(primary_table, base_model, where, path + ("primary",)),
-                               eligibility, line=where.line(path))
+                               eligibility, line=where.line(path), min_studies=rule.min_studies_for_model)
         if "response_criteria" in elig_table and events_from:
             raise where.error(path + ("eligibility", "response_criteria"), "response_criteria applies to response outcomes, not "
                                                         "adverse events")
@@ -491,7 +529,28 @@ def parse_plan(text: str, filename: str = PLAN_FILE, sheets: SheetSet | None = N
             events_from=events_from, min_grade=int(min_grade),
             why=_text(raw.get("why", ""), where, path + ("why",), "why").strip(),
             certainty=certainty, line=where.line(path)))
-    return AnalysisPlan(tuple(outcomes), filename)
+    return AnalysisPlan(tuple(outcomes), filename, rule)
+
+
+def _synthesis_rule(table: Any, where: _Locator) -> SynthesisRule:
+    """The ``[synthesis]`` table; ``min_studies_for_model`` below :data:`MIN_STUDIES_FLOOR` is refused."""
+    path: tuple[Any, ...] = ("synthesis",)
+    table = _table(table, where, path, "[synthesis]")
+    _unknown(table, _SYNTHESIS_KEYS, where, path, "[synthesis]")
+    own = " ".join(_text(table.get("own_series", ""), where, path + ("own_series",), "own_series").split())
+    if "min_studies_for_model" not in table:
+        if "reason" in table:
+            raise where.error(path + ("reason",), "reason explains min_studies_for_model, which is not given")
+        return SynthesisRule(line=where.line(path) if table else 0, own_series=own)
+    value = table["min_studies_for_model"]
+    at = path + ("min_studies_for_model",)
+    if isinstance(value, bool) or not isinstance(value, int) or value < MIN_STUDIES_FLOOR:
+        raise where.error(at, f"min_studies_for_model must be a whole number >= {MIN_STUDIES_FLOOR} (with 2 studies "
+                              f"tau2 rests on 1 degree of freedom), not {value!r}")
+    reason = table.get("reason", "")
+    if not isinstance(reason, str) or not reason.strip():
+        raise where.error(at, "min_studies_for_model needs a reason (the plan's reason for this number)")
+    return SynthesisRule(value, " ".join(reason.split()), where.line(at), own)
 
 
 def _applicable(table: Any, events_from: str) -> Any:

@@ -28,6 +28,7 @@ from typing import Any
 from evsynth.meta.pooling import (BASIS_MODEL, BETWEEN_METHOD, BetweenTest, PoolingError, PoolResult,
                                   pool_proportions, test_between_subgroups)
 from evsynth.meta.proportions import proportion_ci
+from evsynth.meta.transforms import back_transform
 from evsynth.review import vocab
 from evsynth.review.appraisal import NOT_ASSESSED, appraisals
 from evsynth.review.certainty import Certainty, Evidence, assess
@@ -79,13 +80,57 @@ def estimand_of(result: PoolResult) -> str:
     return result.estimand
 
 
+def prediction_interval(result: PoolResult | None) -> tuple[float, float]:
+    """The (level) prediction interval for a new study's proportion, NaN when it does not exist.
+
+    μ̂ ± t_{k−2, 1−α/2} √(SE² + τ̂²) on the model's scale, back-transformed (Higgins,
+    Thompson & Spiegelhalter 2009, J R Stat Soc A 172:137–159, eq. 12; also Riley et al.
+    2011, BMJ 342:d549). No interval below k = 3 (t with k − 2 df is undefined) nor for a
+    common-effect model. metafor's ``predict()`` default uses the CI's quantile instead;
+    this interval is what the page and the certainty rules use.
+    """
+    import numpy as np
+    from scipy import stats
+    if result is None or not _is_model(result) or result.k < 3 or result.method == "EE":
+        return math.nan, math.nan
+    t = result.transformed
+    tau2 = result.heterogeneity.tau2
+    if not (math.isfinite(t.se) and math.isfinite(tau2)):
+        return math.nan, math.nan
+    half = float(stats.t.isf((1 - result.level) / 2, result.k - 2)) * math.sqrt(t.se ** 2 + tau2)
+    totals = np.array([s.total for s in result.studies])
+    lo, hi = back_transform(np.array([t.estimate - half, t.estimate + half]), result.measure, totals)
+    return float(lo), float(hi)
+
+
 def _is_model(result: PoolResult) -> bool:
     return result.basis == BASIS_MODEL
 
 
 @dataclass(frozen=True)
+class ModelFigure:
+    """A model-based figure reported as a sensitivity analysis below the plan's small-k rule, and why it may mislead."""
+
+    name: str
+    estimand: str
+    interval: Interval
+    why: str
+    ci_method: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "estimand": self.estimand, **self.interval.to_dict(), "ci_method": self.ci_method,
+                "why_it_may_mislead": self.why}
+
+
+@dataclass(frozen=True)
 class Analysis:
-    """One analysis of an outcome: its plan, data, pooled result (or why not) and crude proportion."""
+    """One analysis of an outcome: its plan, data, pooled result (or why not) and crude proportion.
+
+    The model's estimate is the analysis's headline only when it was fitted to at least
+    ``spec.min_studies`` studies (the plan's ``[synthesis] min_studies_for_model``); below that
+    the headline is the crude proportion with its exact CI and the fit is kept for the
+    sensitivity figures (:func:`model_figures`).
+    """
 
     spec: AnalysisSpec
     data: OutcomeData
@@ -98,17 +143,51 @@ class Analysis:
         return len(self.data.data)
 
     @property
-    def pooled(self) -> bool:
-        """The model gave the estimate (not the crude stand-in)."""
+    def fitted(self) -> bool:
+        """The plan's model was fitted (whether or not it gives the headline)."""
         return self.result is not None and _is_model(self.result)
+
+    @property
+    def below_rule(self) -> bool:
+        """The model was fitted to fewer studies than the plan allows for a model-based headline."""
+        return self.fitted and self.k < self.spec.min_studies
+
+    @property
+    def pooled(self) -> bool:
+        """The model gives the headline (fitted, to at least the plan's minimum of studies)."""
+        return self.fitted and not self.below_rule
+
+    @property
+    def basis(self) -> str:
+        """What the headline is: ``"model"``, ``"crude"`` or ``"none"``."""
+        return "model" if self.pooled else "crude" if self.crude is not None else "none"
+
+    @property
+    def basis_reason(self) -> str:
+        """Why the headline has its basis, in words."""
+        if self.pooled:
+            return (f"{self.spec.model.method} fitted to k = {self.k} studies (the plan allows a model-based "
+                    f"headline from {self.spec.min_studies})")
+        if self.below_rule:
+            return (f"only {self.k} stud{'y' if self.k == 1 else 'ies'}, fewer than the plan's minimum of "
+                    f"{self.spec.min_studies} for a model-based headline (analysis.toml [synthesis] min_studies_for_model): the crude proportion with its "
+                    "exact CI leads, the model's figures are sensitivity analyses")
+        return self.message
 
     @property
     def headline(self) -> Interval | None:
         """The estimate this analysis reports: the model's, else the crude proportion."""
         if self.pooled:
-            p = self.result.pooled  # type: ignore[union-attr]
-            return Interval(p.estimate, p.ci_lower, p.ci_upper)
+            return self.model_interval
         return self.crude
+
+    @property
+    def model_interval(self) -> Interval | None:
+        """The fitted model's estimate and CI, headline or not (``None`` when not fitted)."""
+        if not self.fitted:
+            return None
+        p = self.result.pooled  # type: ignore[union-attr]
+        return Interval(p.estimate, p.ci_lower, p.ci_upper)
 
     @property
     def estimand(self) -> str:
@@ -118,7 +197,67 @@ class Analysis:
 
     @property
     def marginal(self) -> Interval | None:
-        return marginal_of(self.result) if self.pooled else None
+        return marginal_of(self.result) if self.fitted else None
+
+    @property
+    def studies(self) -> tuple[tuple[str, str, Interval], ...]:
+        """Each pooled cohort side by side: (study label, cohort id, proportion with its exact CI at the plan's level)."""
+        frame = self.data.data
+        return tuple((str(label), str(cohort), crude(int(x), int(n), self.spec.model.level))
+                     for label, cohort, x, n in zip(frame["study"], frame["cohort_id"], frame["events"], frame["total"]))
+
+
+def _dof(k: int) -> str:
+    return f"{k - 1} degree{'s' if k - 1 != 1 else ''} of freedom"
+
+
+def _versus_crude(name: str, value: float, crude_value: float) -> str:
+    """Why a model's figure lies above or below the crude proportion (or does not)."""
+    if abs(value - crude_value) < 0.005:
+        return f"it is close to the crude proportion ({100 * crude_value:.1f} %)"
+    side = "above" if value > crude_value else "below"
+    return (f"it lies {side} the crude proportion ({100 * crude_value:.1f} %) because the crude proportion weights "
+            f"every patient equally, so the largest study dominates it, while the {name} weights the studies "
+            "nearly equally on the logit scale, where a study with 0 % or 100 % events lies far out")
+
+
+def model_figures(a: Analysis) -> tuple[ModelFigure, ...]:
+    """The model's figures of an analysis below the small-k rule, as sensitivity analyses with their caveats.
+
+    For the GLMM: the conditional (median-study) proportion expit(β̂) and the marginal
+    (population-averaged) proportion ∫ expit(β̂ + σ̂z)φ(z)dz; for an inverse-variance model its
+    back-transformed estimate. Each says why it may mislead: τ̂² estimated from k − 1 degrees
+    of freedom; the conditional, marginal and crude proportions answer different questions
+    and differ when τ̂² > 0 (Zeger, Liang & Albert 1988, Biometrics 44:1049–1060).
+    """
+    if not a.below_rule or a.result is None or a.crude is None:
+        return ()
+    r = a.result
+    tau2 = r.heterogeneity.tau2
+    k = a.k
+    head = (f"fitted to k = {k} studies, fewer than the plan's minimum of {a.spec.min_studies}: "
+            f"τ² = {tau2:.3g} (logit scale) is estimated from {_dof(k)}, and the estimate and its CI move with it")
+    conditional = a.model_interval
+    assert conditional is not None
+    figures = [ModelFigure(
+        f"{r.method} ({r.measure}) " + ("conditional (median-study) proportion" if r.method == "GLMM" else "estimate"),
+        r.estimand, conditional,
+        f"{head}; " + _versus_crude("median-study proportion" if r.method == "GLMM" else "model",
+                                    conditional.estimate, a.crude.estimate),
+        "Wald, normal quantiles, on the logit scale" if r.test == "z" else f"t with {k - 1} df")]
+    if r.marginal is not None:
+        m = marginal_of(r)
+        assert m is not None
+        if tau2 < 1e-8:
+            relation = "with τ² estimated as 0 it equals the median-study proportion"
+        else:
+            relation = ("it is the mean proportion over the fitted distribution of study proportions, neither the "
+                        "median study's proportion (conditional) nor the share of all pooled patients (crude); it "
+                        "equals the conditional one only when τ² = 0")
+        figures.append(ModelFigure(f"{r.method} marginal (population-averaged) proportion",
+                                   "marginal (population-averaged) proportion", m,
+                                   f"{head}; {relation}", r.marginal.ci_method))
+    return tuple(figures)
 
 
 @dataclass(frozen=True)
@@ -163,6 +302,11 @@ class OutcomeSynthesis:
         return self.plan.key
 
     @property
+    def model_figures(self) -> tuple[ModelFigure, ...]:
+        """The primary model's figures as sensitivity analyses when k is below the plan's rule (see :func:`model_figures`)."""
+        return model_figures(self.primary)
+
+    @property
     def label(self) -> str:
         return self.plan.label
 
@@ -176,7 +320,9 @@ class OutcomeSynthesis:
             "estimate": _num(head.estimate) if head else None,
             "ci_lower": _num(head.ci_lower) if head else None,
             "ci_upper": _num(head.ci_upper) if head else None,
-            "estimand": p.estimand, "pooled": p.pooled, "note": p.message or None}
+            "estimand": p.estimand, "pooled": p.pooled, "note": p.message or None,
+            "basis": p.basis, "basis_reason": p.basis_reason or None,
+            "min_studies_for_model": p.spec.min_studies}
         out: dict[str, Any] = {
             "key": self.key, "label": self.label, "definition": self.plan.definition(),
             "response_criteria": self.response_criteria,
@@ -187,7 +333,9 @@ class OutcomeSynthesis:
         }
         if p.spec.model.method == "GLMM":
             m = p.marginal
-            out["marginal"] = m.to_dict() if m else None
+            out["marginal"] = ({**m.to_dict(), "ci_method": p.result.marginal.ci_method}  # type: ignore[union-attr]
+                               if m else None)
+        out["model_based_sensitivity"] = [f.to_dict() for f in self.model_figures]
         out["sensitivity"] = []
         for s in self.sensitivity:
             h = s.headline
@@ -195,7 +343,7 @@ class OutcomeSynthesis:
                 "name": s.spec.name, "model": s.spec.model.method, "k": s.k,
                 "estimate": _num(h.estimate) if h else None, "ci_lower": _num(h.ci_lower) if h else None,
                 "ci_upper": _num(h.ci_upper) if h else None, "estimand": s.estimand or None,
-                "note": s.message or None})
+                "note": s.message or None, "below_min_studies_for_model": s.fitted and s.k < p.spec.min_studies})
         out["certainty"] = self.certainty.to_dict()
         return out
 
