@@ -33,7 +33,7 @@ from evsynth.report.supplementary import render_supplementary
 from evsynth.review.claims import claims_summary
 from evsynth.review.model import Review
 from evsynth.review.appraisal import CHECKLISTS
-from evsynth.review.certainty import START as CERTAINTY_START
+from evsynth.review.certainty import SOURCES as CERTAINTY_SOURCES, START as CERTAINTY_START
 from evsynth.review.plan import DERIVED_SUBGROUPS, DOMAINS
 from evsynth.review.synthesis import analyses_json
 from evsynth.screening.log import ScreeningEntry
@@ -138,7 +138,7 @@ def render_html(build: Build, state: BuildState | None = None) -> str:
         tables=build.tables, claims=build.claims, claims_summary=claims_summary(build.claims),
         syntheses=build.syntheses, plan=build.plan, designs=build.designs or {},
         appraisals=build.appraisals or {}, checklists=CHECKLISTS, domains=DOMAINS,
-        certainty_start=CERTAINTY_START, derived_subgroups=DERIVED_SUBGROUPS,
+        certainty_start=CERTAINTY_START, certainty_sources=CERTAINTY_SOURCES, derived_subgroups=DERIVED_SUBGROUPS,
         prisma=counts_as_dict(build.prisma), prisma_svg=build.prisma_svg, forests=build.forests,
         flagged=[e for e in build.screening if e.flag],
         screening_summary=_screening_summary(build.screening),

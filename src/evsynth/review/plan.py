@@ -82,7 +82,8 @@ MIN_STUDIES_FLOOR = 3
 _SYNTHESIS_KEYS = ("min_studies_for_model", "reason", "own_series")
 _MODEL_KEYS = ("method", "measure", "test", "level")
 _ELIGIBILITY_KEYS = ("designs", "response_criteria", "mixed_cohorts", "min_patients")
-_OUTCOME_KEYS = ("key", "label", "events", "events_from", "min_grade", "denominator", "why",
+_QUESTION_KEYS = ("population", "intervention", "comparison", "histologies", "treatments")
+_OUTCOME_KEYS = ("key", "label", "events", "events_from", "min_grade", "denominator", "why", "surrogate",
                  "subgroups", "primary", "eligibility", "sensitivity", "certainty")
 _DEFAULT_KEYS = ("subgroups", "primary", "eligibility", "sensitivity")
 _SENSITIVITY_KEYS = ("name", "why") + _MODEL_KEYS + _ELIGIBILITY_KEYS
@@ -155,6 +156,26 @@ class SynthesisRule:
 
 
 @dataclass(frozen=True)
+class Question:
+    """The question the Summary of Findings answers (``[question]``), against which indirectness is judged.
+
+    ``histologies`` and ``treatments``: the cohorts.csv ``histology`` values and single LRTs the
+    question covers (empty: not checked).
+    """
+
+    population: str = ""
+    intervention: str = ""
+    comparison: str = ""
+    histologies: tuple[str, ...] = ()
+    treatments: tuple[str, ...] = ()
+    line: int = 0
+
+    @property
+    def stated(self) -> bool:
+        return bool(self.population or self.intervention)
+
+
+@dataclass(frozen=True)
 class Override:
     """A reviewer's judgement of one certainty domain, with the reason shown in the table."""
 
@@ -179,6 +200,8 @@ class OutcomePlan:
     why: str = ""
     certainty: dict[str, Override] = field(default_factory=dict)
     line: int = 0
+    #: Why the outcome is a surrogate for what patients care about ("" = not a surrogate).
+    surrogate: str = ""
 
     @property
     def is_response(self) -> bool:
@@ -206,6 +229,7 @@ class AnalysisPlan:
     outcomes: tuple[OutcomePlan, ...]
     source: str = PLAN_FILE
     synthesis: SynthesisRule = SynthesisRule()
+    question: Question = Question()
 
     def outcome(self, key: str) -> OutcomePlan:
         return next(o for o in self.outcomes if o.key == key)
@@ -440,7 +464,8 @@ def parse_plan(text: str, filename: str = PLAN_FILE, sheets: SheetSet | None = N
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise PlanError(f"{filename}:{line}: not valid TOML: {message}") from None
     where = _Locator(text, filename)
-    _unknown(data, ("defaults", "outcome", "synthesis"), where, (), "the plan")
+    _unknown(data, ("defaults", "outcome", "synthesis", "question"), where, (), "the plan")
+    question = _question(data.get("question", {}), where)
     rule = _synthesis_rule(data.get("synthesis", {}), where)
     defaults = _table(data.get("defaults", {}), where, ("defaults",), "[defaults]")
     _unknown(defaults, _DEFAULT_KEYS, where, ("defaults",), "[defaults]")
@@ -528,8 +553,20 @@ def parse_plan(text: str, filename: str = PLAN_FILE, sheets: SheetSet | None = N
             denominator=denominator, primary=primary, sensitivity=sensitivity, subgroups=subgroups,
             events_from=events_from, min_grade=int(min_grade),
             why=_text(raw.get("why", ""), where, path + ("why",), "why").strip(),
-            certainty=certainty, line=where.line(path)))
-    return AnalysisPlan(tuple(outcomes), filename, rule)
+            certainty=certainty, line=where.line(path),
+            surrogate=" ".join(_text(raw.get("surrogate", ""), where, path + ("surrogate",), "surrogate").split())))
+    return AnalysisPlan(tuple(outcomes), filename, rule, question)
+
+
+def _question(table: Any, where: _Locator) -> Question:
+    """The ``[question]`` table (population, intervention, comparison; histologies and treatments covered)."""
+    path: tuple[Any, ...] = ("question",)
+    table = _table(table, where, path, "[question]")
+    _unknown(table, _QUESTION_KEYS, where, path, "[question]")
+    texts = {k: " ".join(_text(table.get(k, ""), where, path + (k,), k).split())
+             for k in ("population", "intervention", "comparison")}
+    lists = {k: _strings(table[k], where, path + (k,), k) if k in table else () for k in ("histologies", "treatments")}
+    return Question(**texts, **lists, line=where.line(path) if table else 0)
 
 
 def _synthesis_rule(table: Any, where: _Locator) -> SynthesisRule:

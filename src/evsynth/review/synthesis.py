@@ -35,7 +35,7 @@ from evsynth.review.certainty import Certainty, Evidence, assess
 from evsynth.review.design import StudyDesign, study_designs
 from evsynth.review.model import Review
 from evsynth.review.outcomes import OutcomeData, outcome_data, response_criteria_label
-from evsynth.review.plan import AnalysisPlan, AnalysisSpec, Eligibility, OutcomePlan
+from evsynth.review.plan import AnalysisPlan, AnalysisSpec, Eligibility, OutcomePlan, Question
 
 #: What a crude proportion estimates.
 CRUDE_ESTIMAND = "crude proportion (total events / total patients)"
@@ -440,12 +440,16 @@ def _subgroups(review: Review, a: Analysis, by: str) -> SubgroupSynthesis:
     return SubgroupSynthesis(by, pooled, single, descriptive, between, a.spec.model.method, method, cohorts=cohorts)
 
 
-def _evidence(review: Review, outcome: OutcomePlan, a: Analysis, designs: dict[str, StudyDesign]) -> Evidence:
+def _evidence(review: Review, outcome: OutcomePlan, a: Analysis, designs: dict[str, StudyDesign],
+              question: Question | None = None) -> Evidence:
+    """What the GRADE rules look at for *a* (the primary analysis): its headline CI, the fit to its studies
+    (τ², I², the t-based prediction interval), their exact CIs and sizes, the appraisal and the question."""
     frame = a.data.data
     head = a.headline or Interval(math.nan, math.nan, math.nan)
-    result = a.result if a.pooled else None
-    pi = (result.pooled.pi_lower, result.pooled.pi_upper) if result else (math.nan, math.nan)
+    result = a.result if a.fitted else None
+    pi = prediction_interval(result)
     i2 = result.heterogeneity.i2 if result else math.nan
+    tau2 = result.heterogeneity.tau2 if result else math.nan
     appraised = appraisals(review) if review.has("appraisal") else {}
     study_of = dict(zip(review.cohorts["cohort_id"], review.cohorts["study_id"]))
     patients: dict[str, int] = {}
@@ -455,10 +459,19 @@ def _evidence(review: Review, outcome: OutcomePlan, a: Analysis, designs: dict[s
     reporting = outcome_data(review, outcome, _any_design(a.spec), designs)
     studies = {study_of[c] for c in reporting.data["cohort_id"]}
     case_reports = sum(1 for s in studies if designs[s].design == "case report")
+    question = question or Question()
+    unstated = sum(1 for r in frame["recist"] if r == "not reported") if outcome.is_response and "recist" in frame else 0
+    basis = ("crude proportion, exact CI" if a.basis == "crude" else
+             f"{a.spec.model.method} model" if a.basis == "model" else "")
     return Evidence(k=a.k, events=int(frame["events"].sum()), total=int(frame["total"].sum()),
                     ci_lower=head.ci_lower, ci_upper=head.ci_upper, pi_lower=pi[0], pi_upper=pi[1], i2=i2,
                     appraisal=appraisal, histologies=tuple(frame["histology"]), lrts=tuple(frame["lrt"]),
-                    studies_reporting=len(studies), case_reports=case_reports)
+                    studies_reporting=len(studies), case_reports=case_reports, tau2=tau2,
+                    study_sizes=tuple(patients.values()),
+                    study_cis=tuple((ci.ci_lower, ci.ci_upper) for _, _, ci in a.studies),
+                    question_histologies=question.histologies, question_treatments=question.treatments,
+                    surrogate=outcome.surrogate, criteria_unstated=unstated, headline=basis,
+                    level=a.spec.model.level)
 
 
 def _any_design(spec: AnalysisSpec) -> Eligibility:
@@ -467,7 +480,7 @@ def _any_design(spec: AnalysisSpec) -> Eligibility:
 
 
 def synthesise(review: Review, outcome: OutcomePlan, designs: dict[str, StudyDesign] | None = None,
-               flagged: frozenset[str] = frozenset()) -> OutcomeSynthesis:
+               flagged: frozenset[str] = frozenset(), question: Question | None = None) -> OutcomeSynthesis:
     """Run every analysis the plan declares for *outcome*.
 
     *flagged* (study ids flagged retracted or with an expression of concern) adds
@@ -481,7 +494,7 @@ def synthesise(review: Review, outcome: OutcomePlan, designs: dict[str, StudyDes
     described = OutcomeData(everyone.data.iloc[described_rows].reset_index(drop=True), ())
     sensitivity = tuple(run_analysis(review, outcome, s, designs) for s in outcome.sensitivity)
     subgroups = tuple(_subgroups(review, primary, by) for by in outcome.subgroups) if primary.k >= 2 else ()
-    certainty = assess(_evidence(review, outcome, primary, designs), outcome.certainty)
+    certainty = assess(_evidence(review, outcome, primary, designs, question), outcome.certainty)
     criteria = (response_criteria_label(list(primary.data.data["recist"])) if outcome.is_response
                 else "adverse-event grades as reported by the studies")
     extra = without_flagged(review, primary, flagged) if flagged and primary.k else None
@@ -498,7 +511,7 @@ def synthesise_all(review: Review, plan: AnalysisPlan,
                    flagged: frozenset[str] = frozenset()) -> dict[str, OutcomeSynthesis]:
     """Every outcome of the plan, in the plan's order (see :func:`synthesise` for *flagged*)."""
     designs = study_designs(review)
-    return {o.key: synthesise(review, o, designs, flagged) for o in plan.outcomes}
+    return {o.key: synthesise(review, o, designs, flagged, plan.question) for o in plan.outcomes}
 
 
 def analyses_json(syntheses: dict[str, OutcomeSynthesis]) -> dict[str, Any]:
