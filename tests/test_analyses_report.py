@@ -140,6 +140,18 @@ def test_page_headline_is_the_primary_analysis_with_estimand_and_certainty(built
 
 def test_page_shows_plan_exclusions_sof_and_appraisal_grid(built):
     html = (built / "reports" / "review.html").read_text(encoding="utf-8")
+    # the 2021 version published no pooled estimate: the comparison says they are recomputed
+    changes = html[html.index('<section id="changes">'):html.index('<section id="prisma">')]
+    assert "recomputed under today&#39;s plan" in changes or "recomputed under today's plan" in changes
+    assert "pooled estimates as the 2021 version" not in changes
+    # small things: no tool instructions for the reader, the checklist names, the own series' rule
+    assert "Run <code>evsynth" not in html and "seriess" not in html
+    assert "JBI checklist for case series<" in html and "JBI checklist for case reports<" in html
+    assert "never pooled with it" in html and 'id="sof-question"' in html
+    # adverse-event grades: CTCAE only where declared (the authors' own series), never on the literature's outcome
+    ae = html[html.index('<article id="outcome-ae_g3">'):]
+    ae = ae[:ae.index("</article>")]
+    assert "CTCAE" not in ae and "as graded by each study" in ae
     assert 'id="methods-as-planned"' in html and "analysis.toml" in html
     assert 'id="sof"' in html and 'id="appraisal_case_series"' in html and 'id="appraisal_case_report"' in html
     assert "designs: case report" in html

@@ -130,6 +130,7 @@ def render_html(build: Build, state: BuildState | None = None) -> str:
         settings=build.settings, versions=build.versions, awaiting=build.review.awaiting,
         then=latest.counts if latest else None, then_name=latest.spec.name if latest else "",
         then_date=latest.spec.date if latest else "", then_source=then_source,
+        then_recomputed=latest is not None and latest.release is None,
         version_changes=version_changes(build, state.current) if state.current is not None else None,
         searches=build.searches, changes=state_changes(state),
         figure_sections=FIGURE_SECTIONS, section_sources=SECTION_SOURCES,

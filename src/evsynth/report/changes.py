@@ -124,7 +124,7 @@ def pooled_section(syntheses: dict[str, OutcomeSynthesis]) -> dict[str, str]:
                     pooled_text(analysis.result)
             elif analysis is s.primary and analysis.below_rule and analysis.crude is not None:
                 c = analysis.crude
-                pooled[f"{s.label} — {analysis.spec.name}, crude proportion (k below the plan's minimum for a model)"] = \
+                pooled[f"{s.label} — {analysis.spec.name}, crude proportion (below the small-k rule)"] = \
                     f"{percent_ci(c.estimate, c.ci_lower, c.ci_upper, level=analysis.spec.model.level, unit=' %')}, " \
                     f"k = {analysis.k}"
     return pooled

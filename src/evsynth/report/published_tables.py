@@ -208,7 +208,8 @@ def table2(review: Review, title: str = DEFAULT_TABLE_TITLES["table2"]) -> Sourc
         columns=("Author", "Type of LRT", "Histology", "Number of patients", "Number (size of largest M)",
                  "Symptomatic response", "Structural response", "Reported AEs"),
         rows=tuple(rows),
-        footnotes=footnotes + ("NA not available; – not reported. Adverse events graded by CTCAE where the study gave a grade.",),
+        footnotes=footnotes + ("NA not available; – not reported. Adverse-event grades as each study reported them; grading system "
+                                     "per cohort in cohorts.csv ae_grading (CTCAE version, WHO, or not stated).",),
         source=provenance.sheets("studies", "cohorts", "adverse_events"),
     ), tuple(sources))
 

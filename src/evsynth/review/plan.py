@@ -211,7 +211,8 @@ class OutcomePlan:
     def definition(self) -> str:
         """The numerator and denominator in words (sheet columns named)."""
         if self.events_from == "adverse_events":
-            events = f"patients with an adverse event of CTCAE grade ≥ {self.min_grade} (adverse_events.csv)"
+            events = (f"patients with an adverse event of grade ≥ {self.min_grade} as graded by each study "
+                      "(adverse_events.csv)")
         else:
             events = _sum(self.events)
         return f"{events} / {_sum(self.denominator)}"
@@ -512,7 +513,7 @@ def parse_plan(text: str, filename: str = PLAN_FILE, sheets: SheetSet | None = N
         if "min_grade" in raw and not events_from:
             raise where.error(path + ("min_grade",), "min_grade applies to events_from = \"adverse_events\" only")
         if isinstance(min_grade, bool) or not isinstance(min_grade, int) or not 1 <= min_grade <= 5:
-            raise where.error(path + ("min_grade",), f"min_grade must be a CTCAE grade 1-5, not {min_grade!r}")
+            raise where.error(path + ("min_grade",), f"min_grade must be a grade 1-5, not {min_grade!r}")
         if events_from and sheets is not None and not (
                 sheets.has("adverse_events")
                 and {"cohort_id", "ctcae_grade_min", "ctcae_grade_max", "patients"} <= set(sheets.get("adverse_events").columns)):
