@@ -405,7 +405,7 @@ def pooled_table(synthesis: "OutcomeSynthesis") -> SourcedTable:
         rows.append(_interval_row("Population-averaged (marginal)" + (" — sensitivity" if primary.below_rule else ""),
                                   "GLMM", primary.k, primary.marginal,
                                   f"GLMM integrated over the random-effect distribution; CI: "
-                                  f"{primary.result.marginal.ci_method}"))
+                                  f"{primary.result.marginal.bootstrap_method}"))
         sources.append(f"{cohorts(ids)}; evsynth.meta.pooling (GLMM marginal proportion)")
     for a in synthesis.sensitivity:
         rows.append(_analysis_rows(f"Sensitivity: {a.spec.name}", a))
