@@ -178,3 +178,28 @@ def test_all_boundary_studies_give_the_crude_proportion():
     assert s.primary.result is None and not s.primary.pooled
     assert s.primary.headline.estimate == 1.0 and s.primary.headline.ci_lower == pytest.approx(0.025 ** 0.25, abs=1e-9)
     assert "0 % or 100 %" in s.primary.message
+
+
+def test_a_plan_at_level_90_shows_90_percent_intervals_everywhere(tmp_path):
+    import shutil
+    from evsynth.meta.proportions import proportion_ci
+    root = tmp_path / "review"
+    shutil.copytree(REPO / "extracted", root / "extracted")
+    for name in ("review.toml", "sheets.toml"):
+        shutil.copy2(REPO / name, root / name)
+    plan = (REPO / "analysis.toml").read_text(encoding="utf-8")
+    assert "level = 0.95" in plan
+    (root / "analysis.toml").write_text(plan.replace("level = 0.95", "level = 0.9"), encoding="utf-8")
+    assert main(["build", "--root", str(root)]) == 0
+    html = (root / "reports" / "review.html").read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", " ", html).replace("\u00a0", " ")
+    assert "95 % CI" not in text and "95% CI" not in text and "95 % prediction" not in text
+    assert "90 % CI" in text and "90% CI" in text
+    # the numbers are 90 % intervals: the crude headline of partial response is 12/19 with its 90 % exact CI
+    data = json.loads((root / "reports" / "analyses.json").read_text(encoding="utf-8"))
+    pr = next(o for o in data["outcomes"] if o["key"] == "pr")
+    ci = proportion_ci(12, 19, "CP", 0.9)
+    assert (pr["primary"]["ci_lower"], pr["primary"]["ci_upper"]) == pytest.approx((ci.ci_lower, ci.ci_upper), abs=1e-6)
+    for name in ("pooled_pr.csv", "case_series_outcomes.csv"):
+        header = (root / "reports" / "supplementary" / name).read_text(encoding="utf-8").splitlines()[0]
+        assert "90% CI" in header and "95%" not in header

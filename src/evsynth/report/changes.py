@@ -34,7 +34,7 @@ FIGURE_SECTIONS: dict[str, str] = {
     STUDIES: "Studies (citation)",
     "counts": "Counts (reports/counts.json)",
     "prisma": "PRISMA flow (records and studies)",
-    "pooled": "Pooled estimates (95 % CI)",
+    "pooled": "Pooled estimates (with their CIs)",
     "claims": "Claims check (status)",
     "searches": "Searches (newest run per query)",
 }

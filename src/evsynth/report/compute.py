@@ -149,10 +149,11 @@ def compute(root: Path) -> Build:
     ordered: list[SourcedTable] = []
     if review.has(*CASE_SERIES_SHEETS):
         case_outcomes = case_series_outcomes(review, plan)
+        level = plan.outcomes[0].primary.model.level if plan.outcomes else 0.95  # the plan's level everywhere
         limits = [(ci.ci_lower, ci.ci_upper) for ci in
-                  (proportion_ci(int(r["events"]), int(r["total"]), "CP") for _, r in case_outcomes.iterrows())]
+                  (proportion_ci(int(r["events"]), int(r["total"]), "CP", level) for _, r in case_outcomes.iterrows())]
         ordered += [table1(review, titles["table1"]), case_adverse_events_table(review),
-                    *([case_series_outcomes_table(case_outcomes, limits)] if len(case_outcomes) else [])]
+                    *([case_series_outcomes_table(case_outcomes, limits, level)] if len(case_outcomes) else [])]
     if review.has("studies") and not review.has(*LITERATURE_SHEETS):
         ordered.append(sheet_table(review, "studies", "Included studies"))
     if review.has(*LITERATURE_SHEETS):

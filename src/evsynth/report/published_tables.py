@@ -462,14 +462,15 @@ def _crude_of(events: int, total: int, level: float = 0.95) -> "Interval":
     return crude(events, total, level)
 
 
-def case_series_outcomes_table(frame: "pd.DataFrame", limits: list[tuple[float, float]]) -> SourcedTable:
+def case_series_outcomes_table(frame: "pd.DataFrame", limits: list[tuple[float, float]],
+                               level: float = 0.95) -> SourcedTable:
     """The case series reported per procedure (not pooled), with Clopper–Pearson CIs."""
     rows = tuple((str(r["label"]), f"{int(r['events'])}/{int(r['total'])}",
                   _pct_ci(r["events"] / r["total"], low, high))
                  for (_, r), (low, high) in zip(frame.iterrows(), limits))
     return SourcedTable(Table(
         key="case_series_outcomes", title="Case series: outcomes per procedure (not pooled)",
-        columns=("Outcome", "Procedures", "% (95% CI)"), rows=rows,
+        columns=("Outcome", "Procedures", f"% ({100 * level:g}% CI)"), rows=rows,
         footnotes=("Clopper–Pearson exact CIs; 6 procedures in 4 patients, so procedures are not independent.",),
         source=provenance.sheet("case_procedures")),
         tuple(f"{provenance.sheet_all_rows('case_procedures', 'response')}; {provenance.CLOPPER_PEARSON}"
