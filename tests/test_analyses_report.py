@@ -95,8 +95,8 @@ def test_case_reports_are_described_not_pooled_in_the_primary_analysis(built):
     pr = data["pr"]
     rules = {e["cohort"]: e["rule"] for e in pr["excluded"]}
     for case_report in ("C18", "C19", "C25", "C26", "C27", "C28"):
-        assert rules[case_report].startswith("designs: case report")
-    assert rules["C22"] == "response criteria: recist = no"
+        assert rules[case_report].startswith("designs: design = case report")
+    assert rules["C22"] == 'response criteria: recist = no (rule: recist in ["yes", "not reported"])'
     assert rules["C17"].startswith("mixed cohorts")
     including = next(s for s in pr["sensitivity"] if s["name"] == "including case reports")
     assert including["k"] == len(pr["eligible"]) + 6
@@ -154,7 +154,7 @@ def test_page_shows_plan_exclusions_sof_and_appraisal_grid(built):
     assert "CTCAE" not in ae and "as graded by each study" in ae
     assert 'id="methods-as-planned"' in html and "analysis.toml" in html
     assert 'id="sof"' in html and 'id="appraisal_case_series"' in html and 'id="appraisal_case_report"' in html
-    assert "designs: case report" in html
+    assert "designs: design = case report" in html
     # the authors' own series is appraised; the literature is not assessed
     grid = html[html.index('id="appraisal_case_series"'):]
     grid = grid[:grid.index("</table>")]
@@ -167,10 +167,12 @@ def test_all_boundary_studies_give_the_crude_proportion():
     plan = load_plan(REPO)
     # four 1/1 case reports: no model, crude 4/4 with its exact CI (not a continuity-corrected estimate)
     from dataclasses import replace
-    from evsynth.review.plan import Eligibility
+    from evsynth.review.plan import Eligibility, Rule
+    from evsynth.sheets.expressions import parse_condition
     pr = plan.outcome("pr")
     only_ptc = replace(pr, primary=replace(pr.primary, eligibility=Eligibility(
-        designs=("case report",), response_criteria=("not reported",), min_patients=1)))
+        (Rule("designs", parse_condition('design == "case report"')),
+         Rule("criteria", parse_condition('recist == "not reported"'))), min_total=1)))
     frame = review.cohorts
     review_ptc = replace(review, frames={**review.frames,
                                           "cohorts": frame[frame["cohort_id"].isin(["C28", "C18", "C19", "C27"])]})

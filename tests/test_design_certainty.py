@@ -17,15 +17,18 @@ from evsynth.review.plan import Override
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("declared, specific, n, design, word", [
-    ("", "yes", 1, "case report", "derived"),
-    ("", "yes", 12, "case series", "derived"),
-    ("", "no", 1, "case series", "mixed series"),   # one thyroid patient inside a large mixed series
-    ("cohort", "yes", 12, "cohort", "declared"),
-    ("case series", "yes", 1, "case series", "declared"),
+MIXED = ("case series", "thyroid patients within a mixed series of liver tumours")  # the bundled sheets.toml rule
+
+
+@pytest.mark.parametrize("declared, matched, n, design, word", [
+    ("", None, 1, "case report", "derived"),
+    ("", None, 12, "case series", "derived"),
+    ("", MIXED, 1, "case series", "mixed series"),   # one thyroid patient inside a large mixed series
+    ("cohort", None, 12, "cohort", "declared"),
+    ("case series", None, 1, "case series", "declared"),
 ])
-def test_design_rules(declared, specific, n, design, word):
-    got, rule = study_design(declared, specific, n)
+def test_design_rules(declared, matched, n, design, word):
+    got, rule = study_design(declared, n, matched)
     assert got == design and word in rule
 
 
@@ -59,7 +62,7 @@ def _evidence(**kw) -> Evidence:
     base = dict(k=6, events=300, total=600, ci_lower=0.46, ci_upper=0.54, pi_lower=0.40, pi_upper=0.60, i2=20.0,
                 appraisal=(("S1", 300, LOW), ("S2", 300, LOW)), histologies=("MTC",) * 6, lrts=("TACE",) * 6,
                 studies_reporting=6, case_reports=0, tau2=0.05, study_sizes=(100,) * 6,
-                study_cis=((0.4, 0.6),) * 6, question_histologies=("MTC",), question_treatments=("TACE",))
+                study_cis=((0.4, 0.6),) * 6, covered=(("histology", ("MTC",), ("MTC",) * 6), ("lrt", ("TACE",), ("TACE",) * 6)))
     base.update(kw)
     return Evidence(**base)
 
@@ -88,11 +91,12 @@ APART = ((0.05, 0.2), (0.5, 0.7), (0.4, 0.6), (0.4, 0.6), (0.4, 0.6), (0.4, 0.6)
     (dict(events=596, total=600), "imprecision", "very serious"),                 # rare non-events
     (dict(events=40, total=80), "imprecision", "serious"),                        # < 100 patients
     # indirectness: the question against what was pooled, never the mix within it
-    (dict(histologies=("MTC", "PTC"), question_histologies=("MTC", "PTC")), "indirectness", "not serious"),
-    (dict(question_histologies=("MTC", "PTC")), "indirectness", "serious"),       # DTC not represented
-    (dict(question_treatments=("TACE", "RFA")), "indirectness", "serious"),       # RFA not represented
+    (dict(covered=(("histology", ("MTC", "PTC"), ("MTC", "PTC")),)), "indirectness", "not serious"),  # a mix
+    (dict(covered=(("histology", ("MTC", "PTC"), ("MTC",) * 6),)), "indirectness", "serious"),  # PTC missing
+    (dict(covered=(("lrt", ("TACE", "RFA"), ("TACE",) * 6),)), "indirectness", "serious"),      # RFA missing
+    (dict(covered=(("lrt", ("TACE", "RFA"), ("TACE+RFA",)),)), "indirectness", "not serious"),  # given together
     (dict(surrogate="tumour response is a surrogate"), "indirectness", "serious"),
-    (dict(surrogate="x", question_treatments=("TACE", "RFA")), "indirectness", "very serious"),
+    (dict(surrogate="x", covered=(("lrt", ("TACE", "RFA"), ("TACE",)),)), "indirectness", "very serious"),
     # publication bias: the studies in the estimate, whatever case reports the review also holds
     (dict(study_sizes=(12, 7)), "publication_bias", "serious"),
     (dict(studies_reporting=8, case_reports=6), "publication_bias", "not serious"),
@@ -136,9 +140,9 @@ def test_a_reviewer_override_replaces_the_rule_and_shows_its_reason():
 def test_an_override_in_the_plan_reaches_the_report(project):
     path = project / "analysis.toml"
     text = path.read_text(encoding="utf-8").replace(
-        '\n[[outcome]]\nkey = "orr"',
+        '\n[[outcome]]\nsheet = "cohorts"\nkey = "orr"',
         '\n[outcome.certainty.publication_bias]\njudgement = "very serious"\n'
-        'reason = "series reported only when TACE worked"\n\n[[outcome]]\nkey = "orr"', 1)
+        'reason = "series reported only when TACE worked"\n\n[[outcome]]\nsheet = "cohorts"\nkey = "orr"', 1)
     path.write_text(text, encoding="utf-8")
     assert main(["build", "--root", str(project)]) == 0
     import json

@@ -139,7 +139,8 @@ def test_update_screen_extract_build_release_and_update_again(living, project, c
     assert ok("build")
     html = Path("reports/review.html").read_text(encoding="utf-8")
     summary = text_of(html, "summary")
-    assert "18 studies (19 printed cohort rows); 17 in the 2021 version" in summary
+    assert "18 studies; 17 in the 2021 version" in summary  # review.toml's [[page.figures]]
+    assert "19 printed cohort rows (Table 2); 18 in the 2021 version" in summary
     assert "83 patients in the literature; 75 in the 2021 version" in summary
     changes = text_of(html, "changes")
     assert "Since the 2021 version: 1 study added (Rossi et al. 2026)" in changes

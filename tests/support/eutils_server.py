@@ -274,8 +274,12 @@ class FakeEutils:
                  rate_limit: float | None = 3, key_rate_limit: float = 10,
                  retry_after: int = 1, faults: Faults | None = None,
                  links: dict[str, dict[str, Sequence[str]]] | None = None,
-                 phrases_in_window: bool = False) -> None:
+                 phrases_in_window: bool = False, key_error: str = "") -> None:
         self._lock = threading.Lock()
+        #: "xml": a request with an API key gets the utility's answer with ``<ERROR>Invalid
+        #: api_key KEY</ERROR>`` (the key echoed back, as NCBI does); "http": HTTP 400 with
+        #: ``{"error": "Invalid api_key KEY"}``; "": the key is accepted.
+        self.key_error = key_error
         #: True: a word matching no record *of the date window* is PhraseNotFound, as PubMed
         #: answered for an empty update window (issue 22); False: no record at all.
         self.phrases_in_window = phrases_in_window
@@ -549,6 +553,11 @@ class FakeEutils:
         return 200, f"<eLinkResult>{''.join(sets)}</eLinkResult>".encode(), "text/xml"
 
 
+#: The root element of each utility's XML answer (where NCBI puts an <ERROR>).
+_ROOTS = {"esearch": "eSearchResult", "efetch": "eFetchResult", "epost": "ePostResult",
+          "elink": "eLinkResult", "esummary": "eSummaryResult"}
+
+
 def _esearch_error(text: str) -> bytes:
     return (f"<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<eSearchResult><ERROR>{escape(text)}"
             "</ERROR></eSearchResult>").encode()
@@ -615,6 +624,19 @@ class _Handler(BaseHTTPRequestHandler):
             entry.status = 429
             self._send(429, body, "application/json",
                        {"Retry-After": str(fake.retry_after)})
+            return
+        if has_key and fake.key_error:
+            key = multi["api_key"][0]
+            entry.status = 400 if fake.key_error == "http" else 200
+            if fake.key_error == "http":
+                self._send(400, json.dumps({"error": f"Invalid api_key {key}"}).encode(),
+                           "application/json")
+            elif utility == "ecitmatch":
+                self._send(200, f"ERROR: Invalid api_key {key}\n".encode(), "text/plain")
+            else:
+                root = _ROOTS.get(utility, "eResult")
+                self._send(200, f'<?xml version="1.0"?><{root}><ERROR>Invalid api_key {key}</ERROR>'
+                                f"</{root}>".encode(), "text/xml")
             return
         fault = fake._draw_fault(utility)
         entry.fault = fault

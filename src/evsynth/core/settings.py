@@ -34,7 +34,7 @@ from evsynth.core.project import SETTINGS_FILE, Project
 DEFAULT_EXCLUSION_REASONS: tuple[str, ...] = (
     "wrong population",
     "wrong intervention",
-    "no liver-specific outcome",
+    "wrong outcome",
     "wrong study design",
     "review/editorial",
     "conference abstract only",
@@ -70,6 +70,51 @@ class ScreeningSettings:
 
 
 @dataclass(frozen=True)
+class PageTable:
+    """A ``[[page.tables]]`` table of review.toml: rows of one declared sheet shown on the page.
+
+    ``columns``: the sheet's columns in order (headings: their labels in
+    sheets.toml; empty = every column); ``where``: a condition in the expression
+    language on each row (empty = every row); ``footnotes`` printed under it.
+    """
+
+    sheet: str
+    title: str
+    columns: tuple[str, ...] = ()
+    where: str = ""
+    footnotes: tuple[str, ...] = ()
+    #: Its position among review.toml's [[page.tables]] (1 = first), for messages.
+    number: int = 0
+
+
+@dataclass(frozen=True)
+class HeadlineFigure:
+    """A ``[[page.figures]]`` entry: a figure of the Summary, an expression over the sheets with its label."""
+
+    label: str
+    value: str
+    number: int = 0
+
+
+@dataclass(frozen=True)
+class PageSettings:
+    """``[page]``: the page as the project declares it (its tables, headline figures and wording)."""
+
+    tables: tuple[PageTable, ...] = ()
+    figures: tuple[HeadlineFigure, ...] = ()
+    #: The question of the Summary-of-findings table (its caption), in the review's own words.
+    summary_of_findings: str = "Summary of findings (GRADE)"
+    #: What the case series' responses were assessed with (e.g. a response criteria version).
+    case_series_response_criteria: str = ""
+    #: A sentence under the Summary's figures; ``{EXPRESSION}`` is replaced by its value on the sheets.
+    summary_note: str = ""
+    #: The grading scale of the case series' adverse events (the grade column's heading).
+    case_series_grading: str = ""
+    #: Notes added under tables of the page, by table key (``table1_case_series = ["..."]``).
+    table_notes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ReviewSettings:
     """What ``review.toml`` may say (every key optional)."""
 
@@ -92,6 +137,7 @@ class ReviewSettings:
     #: The published versions, oldest first (the seed's first).
     versions: tuple[VersionSpec, ...] = ()
     screening: ScreeningSettings = field(default_factory=ScreeningSettings)
+    page: PageSettings = field(default_factory=PageSettings)
 
     @property
     def seed_version(self) -> VersionSpec | None:
@@ -230,6 +276,8 @@ def load_settings(root: Path) -> ReviewSettings:
             values[key] = _parse_versions(value)
         elif key == "screening":
             values[key] = _screening(value)
+        elif key == "page":
+            values[key] = _page(value)
         elif not isinstance(value, str):
             raise EvsynthError(f"{SETTINGS_FILE}: {key} must be a string")
         else:
@@ -269,3 +317,61 @@ def _screening(value: object) -> ScreeningSettings:
                                f"below 1 (e.g. 0.95), not {item}")
         out[key] = number
     return ScreeningSettings(**out)  # type: ignore[arg-type]
+
+
+def _page(value: object) -> PageSettings:
+    """The ``[page]`` table: ``[[page.tables]]``, ``[[page.figures]]`` and the page's wording."""
+    where = f"{SETTINGS_FILE}: [page]"
+    if not isinstance(value, dict):
+        raise EvsynthError(f"{where} must be a table")
+    known = ("tables", "figures", "summary_of_findings", "case_series_response_criteria", "summary_note",
+             "case_series_grading", "table_notes")
+    out: dict[str, object] = {}
+    for key, item in value.items():
+        if key not in known:
+            raise EvsynthError(f"{where} has unknown key {key!r} (known: {', '.join(known)})")
+        if key == "table_notes":
+            if not isinstance(item, dict) or not all(
+                    isinstance(v, list) and all(isinstance(n, str) for n in v) for v in item.values()):
+                raise EvsynthError(f"{where}.table_notes maps a table key to a list of notes")
+            out[key] = {k: tuple(v) for k, v in item.items()}
+            continue
+        if key in ("summary_of_findings", "case_series_response_criteria", "summary_note", "case_series_grading"):
+            if not isinstance(item, str):
+                raise EvsynthError(f"{where} {key} must be a string")
+            out[key] = item
+            continue
+        if not isinstance(item, list) or not all(isinstance(t, dict) for t in item):
+            raise EvsynthError(f"{where}: write [[page.{key}]] tables")
+        if key == "figures":
+            figures = []
+            for number, table in enumerate(item, start=1):
+                label = f"{SETTINGS_FILE}: page.figures[{number}]"
+                unknown = sorted(set(table) - {"label", "value"})
+                if unknown:
+                    raise EvsynthError(f"{label}: unknown key {unknown[0]!r} (known: label, value)")
+                if not all(isinstance(table.get(k), str) and table.get(k) for k in ("label", "value")):
+                    raise EvsynthError(f"{label} needs label and value (an expression over the sheets), as strings")
+                figures.append(HeadlineFigure(table["label"], table["value"], number))
+            out[key] = tuple(figures)
+            continue
+        tables = []
+        for number, table in enumerate(item, start=1):
+            label = f"{SETTINGS_FILE}: page.tables[{number}]"
+            allowed = ("sheet", "title", "columns", "where", "footnotes")
+            unknown = sorted(set(table) - set(allowed))
+            if unknown:
+                raise EvsynthError(f"{label}: unknown key {unknown[0]!r} (known: {', '.join(allowed)})")
+            for required in ("sheet", "title"):
+                if not isinstance(table.get(required), str) or not table.get(required):
+                    raise EvsynthError(f"{label} needs {required} (a string)")
+            for listed in ("columns", "footnotes"):
+                entry = table.get(listed, [])
+                if not isinstance(entry, list) or not all(isinstance(v, str) and v for v in entry):
+                    raise EvsynthError(f"{label}.{listed} must be a list of strings")
+            if not isinstance(table.get("where", ""), str):
+                raise EvsynthError(f"{label}.where must be a string (a condition on the sheet's rows)")
+            tables.append(PageTable(table["sheet"], table["title"], tuple(table.get("columns", [])),
+                                    table.get("where", ""), tuple(table.get("footnotes", [])), number))
+        out[key] = tuple(tables)
+    return PageSettings(**out)  # type: ignore[arg-type]

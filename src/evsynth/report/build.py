@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from evsynth import __version__
 from evsynth.core import formats, json_numbers
 from evsynth.core.errors import EvsynthError
+from evsynth.core.lock import project_lock
 from evsynth.core.project import SUPPLEMENTARY, Project
 from evsynth.core.publish import publish_set
 from evsynth.report import state as build_state
@@ -34,7 +35,7 @@ from evsynth.review.claims import claims_summary
 from evsynth.review.model import Review
 from evsynth.review.appraisal import CHECKLISTS
 from evsynth.review.certainty import SOURCES as CERTAINTY_SOURCES, START as CERTAINTY_START
-from evsynth.review.plan import DERIVED_SUBGROUPS, DOMAINS
+from evsynth.review.plan import DOMAINS
 from evsynth.review.synthesis import analyses_json
 from evsynth.screening.log import ScreeningEntry
 from evsynth.screening.prisma import counts_as_dict
@@ -62,7 +63,7 @@ def sheet_inventory(review: Review) -> list[tuple[str, int, str]]:
 
 
 def procedure_ids(review: Review) -> dict[str, dict[str, str]]:
-    """Case-series procedure ids by column and value (``{"lrt": {"TACE": "P1-1, P2-1"}}``), for provenance."""
+    """Case-series procedure ids by column and value (``{"lrt": {"RFA": "P1-1, P2-1"}}``), for provenance."""
     if not review.has("case_procedures"):
         return {}
     frame = review.case_procedures
@@ -139,7 +140,9 @@ def render_html(build: Build, state: BuildState | None = None) -> str:
         tables=build.tables, claims=build.claims, claims_summary=claims_summary(build.claims),
         syntheses=build.syntheses, plan=build.plan, designs=build.designs or {},
         appraisals=build.appraisals or {}, checklists=CHECKLISTS, domains=DOMAINS,
-        certainty_start=CERTAINTY_START, certainty_sources=CERTAINTY_SOURCES, derived_subgroups=DERIVED_SUBGROUPS,
+        certainty_start=CERTAINTY_START, certainty_sources=CERTAINTY_SOURCES, derived_subgroups=build.plan.column_descriptions(),
+        page_tables=[t for key, t in build.tables.items() if key.startswith(("page_", "generic_"))],
+        headline=build.headline, summary_note=build.summary_note,
         prisma=counts_as_dict(build.prisma), prisma_svg=build.prisma_svg, forests=build.forests,
         flagged=[e for e in build.screening if e.flag],
         screening_summary=_screening_summary(build.screening),
@@ -201,7 +204,7 @@ def render_files(build: Build, state: BuildState | None = None) -> dict[str, byt
         "analyses.json": json_numbers.dumps(analyses_json(build.syntheses)).encode("utf-8"),
         "prisma.svg": build.prisma_svg.encode("utf-8"),
     }
-    for name, data in render_supplementary([t.table for t in build.tables.values()]).items():
+    for name, data in render_supplementary([t.table for t in build.tables.values()] + list(build.sheet_tables)).items():
         files[f"{SUPPLEMENTARY}/{name}"] = data
     return files
 
@@ -224,16 +227,19 @@ def build(root: Path, out_dir: Path | None = None) -> dict[str, Path]:
     Everything is rendered in memory first; :func:`evsynth.core.publish.publish_set`
     then swaps the complete new set in, so at every moment the output folder
     is the previous build's set or this one's (never a mixture), and an
-    unwritable folder is a one-line error before anything is replaced.
+    unwritable folder is a one-line error before anything is replaced. It holds
+    the project's lock (:func:`evsynth.core.lock.project_lock`) throughout, so the
+    sheets it renders are not changed under it and two builds take turns.
     """
     project = Project(root)
     out = out_dir if out_dir is not None else project.reports
     _check_out(project, out)
-    result = compute(root)
-    check_regressions(result.claims)
-    state = build_state.advance(build_state.read(out / build_state.FILENAME), snapshot(result))
-    files = render_files(result, state)
-    publish_set(out, files, owned)
+    with project_lock(root):  # one build's sheets and state, published before the next writer
+        result = compute(root)
+        check_regressions(result.claims)
+        state = build_state.advance(build_state.read(out / build_state.FILENAME), snapshot(result))
+        files = render_files(result, state)
+        publish_set(out, files, owned)
     return {relative: out / relative for relative in sorted(files)}
 
 

@@ -6,6 +6,7 @@ syntheses and builds every table; :mod:`evsynth.report.build` renders and writes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,17 +24,23 @@ from evsynth.report.published_tables import (
     case_series_outcomes_table,
     claims_table,
     counts_table,
+    declared_table,
     pooled_table,
     sheet_table,
+    supplementary_sheet_tables,
     table1,
     table2,
     table3,
 )
 from evsynth.report.tables import Table
 from evsynth.review.claims import ClaimResult, verify_claims
+from evsynth.review.context import figures_of, review_context
+from evsynth.sheets.expressions import ExpressionError, parse_expression
+from evsynth.sheets.expressions import check as check_expression
 from evsynth.review.counts import review_counts
 from evsynth.review.load import load_review, study_rows
-from evsynth.review.model import CASE_SERIES_SHEETS, CLAIM_SHEETS, GUIDELINE_SHEETS, LITERATURE_SHEETS, Review
+from evsynth.review.model import (APPRAISAL_SHEETS, CASE_SERIES_SHEETS, CLAIM_SHEETS, GUIDELINE_SHEETS,
+                                   LITERATURE_SHEETS, Review)
 from evsynth.review.appraisal import StudyAppraisal, appraisals
 from evsynth.review.design import StudyDesign, study_designs
 from evsynth.review.outcomes import case_series_outcomes
@@ -68,6 +75,79 @@ class VersionFigures:
 
 
 @dataclass(frozen=True)
+class Headline:
+    """A figure of the page's Summary that review.toml declares: its label, value and, when a published
+    version is compared, the value on that version's studies."""
+
+    label: str
+    value: str
+    expression: str
+    then: str | None = None
+
+
+def shown_value(value: Any) -> str:
+    """An expression's value as the page prints it: whole numbers as such, others to one decimal,
+    sets sorted and joined, empty as "–"."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.0f}" if value == int(value) and abs(value) < 1e15 else f"{value:.1f}"
+    if isinstance(value, (frozenset, set)):
+        return ", ".join(sorted(shown_value(v) if not isinstance(v, tuple) else "/".join(map(str, v)) for v in value))
+    if isinstance(value, tuple):
+        return ", ".join(shown_value(v) for v in value)
+    return str(value)
+
+
+def headline_figures(review: Review, settings: ReviewSettings, syntheses: Mapping[str, OutcomeSynthesis],
+                     then: Review | None = None) -> tuple[Headline, ...]:
+    """review.toml's ``[[page.figures]]``, each evaluated on the sheets (outcome figures from this build's
+    primary analyses) and, for sheet figures, on the studies of *then* (a published version).
+
+    One-line :class:`EvsynthError` (``review.toml: page.figures[N]: ...``) for a wrong expression.
+    """
+    out = []
+    context = review_context(review, {k: figures_of(s.primary) for k, s in syntheses.items()})
+    before = review_context(then) if then is not None else None
+    for f in settings.page.figures:
+        where = f"review.toml: page.figures[{f.number}]"
+        try:
+            expression = parse_expression(f.value)
+            problems = check_expression(expression, review.sheets, outcomes=list(syntheses))
+            if problems:
+                raise problems[0]
+            value = shown_value(expression.evaluate(context))
+            old = (shown_value(expression.evaluate(before))
+                   if before is not None and not expression.outcomes else None)
+        except ExpressionError as exc:
+            raise EvsynthError(f"{where}: {f.value}: {exc}") from None
+        out.append(Headline(f.label, value, f.value, old))
+    return tuple(out)
+
+
+def summary_note(review: Review, settings: ReviewSettings, syntheses: Mapping[str, OutcomeSynthesis]) -> str:
+    """review.toml's ``[page] summary_note`` with every ``{EXPRESSION}`` replaced by its value on the sheets."""
+    text = settings.page.summary_note
+    if not text:
+        return ""
+    context = review_context(review, {k: figures_of(s.primary) for k, s in syntheses.items()})
+
+    def value(match: re.Match[str]) -> str:
+        try:
+            expression = parse_expression(match.group(1))
+            problems = check_expression(expression, review.sheets, outcomes=list(syntheses))
+            if problems:
+                raise problems[0]
+            return shown_value(expression.evaluate(context))
+        except ExpressionError as exc:
+            raise EvsynthError(f"review.toml: page.summary_note: {{{match.group(1)}}}: {exc}") from None
+
+    return re.sub(r"\{([^{}]+)\}", value, text)
+
+
+@dataclass(frozen=True)
 class Build:
     """Everything the build renders, computed before anything is written."""
 
@@ -91,6 +171,12 @@ class Build:
     appraisals: dict[str, StudyAppraisal] | None = None
     #: The published versions of review.toml, oldest first.
     versions: tuple[VersionFigures, ...] = ()
+    #: Every declared sheet as a table (``sheet_NAME``), written to reports/supplementary/ only.
+    sheet_tables: tuple[Table, ...] = ()
+    #: The Summary's figures review.toml declares ([[page.figures]]).
+    headline: tuple[Headline, ...] = ()
+    #: The sentence under them ([page] summary_note, its expressions evaluated).
+    summary_note: str = ""
 
     @property
     def latest(self) -> VersionFigures | None:
@@ -141,9 +227,9 @@ def compute(root: Path) -> Build:
     claims = verify_claims(review) if review.has(*CLAIM_SHEETS) else []
     plan = load_plan(root, review.sheets)
     # Studies PubMed flags (retraction watch) stay in, marked, and every analysis is repeated without them.
-    flagged = flagged_studies(Project(root).extracted, review, screening) if review.has(*LITERATURE_SHEETS) else {}
+    flagged = flagged_studies(Project(root).extracted, review, screening) if review.has("studies") else {}
     marked = mark_review(review, flagged)
-    syntheses = synthesise_all(marked, plan, frozenset(flagged)) if review.has(*LITERATURE_SHEETS) else {}
+    syntheses = synthesise_all(marked, plan, frozenset(flagged)) if plan.outcomes else {}
     forests = {key: outcome_forest(s) for key, s in syntheses.items()}
     titles = settings.table_titles
     ordered: list[SourcedTable] = []
@@ -152,7 +238,7 @@ def compute(root: Path) -> Build:
         level = plan.outcomes[0].primary.model.level if plan.outcomes else 0.95  # the plan's level everywhere
         limits = [(ci.ci_lower, ci.ci_upper) for ci in
                   (proportion_ci(int(r["events"]), int(r["total"]), "CP", level) for _, r in case_outcomes.iterrows())]
-        ordered += [table1(review, titles["table1"]), case_adverse_events_table(review),
+        ordered += [table1(review, titles["table1"]), case_adverse_events_table(review, settings.page.case_series_grading),
                     *([case_series_outcomes_table(case_outcomes, limits, level)] if len(case_outcomes) else [])]
     if review.has("studies") and not review.has(*LITERATURE_SHEETS):
         ordered.append(sheet_table(review, "studies", "Included studies"))
@@ -167,8 +253,16 @@ def compute(root: Path) -> Build:
                     *(pooled_table(s) for s in syntheses.values())]
     if review.has(*GUIDELINE_SHEETS):
         ordered.append(table3(review, titles["table3"]))
-    if review.has(*CLAIM_SHEETS):
+    if review.has(*CLAIM_SHEETS) and claims:  # a header-only registry: no claims, no section
         ordered.append(claims_table(claims))
+    ordered += page_tables(review, settings)
+    notes = settings.page.table_notes
+    unknown = sorted(set(notes) - {t.table.key for t in ordered})
+    if unknown:
+        raise EvsynthError(f"review.toml: [page.table_notes]: no table {unknown[0]!r} on the page "
+                           f"(tables: {', '.join(t.table.key for t in ordered)})")
+    ordered = [replace(t, table=replace(t.table, footnotes=t.table.footnotes + notes.get(t.table.key, ())))
+               for t in ordered]
     tables = {t.table.key: t for t in ordered}
     versions = tuple(_version_figures(review, spec, releases.get(spec.name), syntheses, spec is latest, plan)
                      for spec in settings.versions)
@@ -176,7 +270,32 @@ def compute(root: Path) -> Build:
     return Build(review=review, counts=counts, claims=claims, syntheses=syntheses, tables=tables,
                  prisma=prisma, prisma_svg=render_svg(prisma), screening=screening, settings=settings, forests=forests,
                  searches=latest_runs(root), versions=versions, plan=plan, designs=study_designs(review) if review.has("studies", "cohorts") else {},
-                 appraisals=appraisals(review) if review.has("appraisal") else {})
+                 appraisals=appraisals(review) if review.has("appraisal") else {},
+                 sheet_tables=tuple(supplementary_sheet_tables(review)),
+                 headline=headline_figures(review, settings, syntheses,
+                                           versions[-1].review if versions else None),
+                 summary_note=summary_note(review, settings, syntheses))
+
+
+def shown_sheets(review: Review, settings: ReviewSettings) -> set[str]:
+    """The declared sheets a table of the page already shows (the review type's tables and [[page.tables]])."""
+    shown = {t.sheet for t in settings.page.tables} | {"studies", "claims"}
+    for part in (LITERATURE_SHEETS, CASE_SERIES_SHEETS, GUIDELINE_SHEETS, APPRAISAL_SHEETS):
+        if review.has(*part):
+            shown |= set(part)
+    return shown
+
+
+def page_tables(review: Review, settings: ReviewSettings) -> list[SourcedTable]:
+    """The tables review.toml declares ([[page.tables]]), then every other declared sheet no table of the
+    page shows, as a generic table (``generic_NAME``)."""
+    out = [declared_table(review, t) for t in settings.page.tables]
+    shown = shown_sheets(review, settings)
+    for spec in review.sheets.sheets:
+        if spec.name not in shown:
+            generic = sheet_table(review, spec.name, f"{spec.name}: {spec.description}".rstrip(": "))
+            out.append(replace(generic, table=replace(generic.table, key=f"generic_{spec.name}")))
+    return out
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ provenance shown on the page.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -20,7 +20,12 @@ from evsynth.review import vocab
 from evsynth.review.claims import ClaimResult
 from evsynth.review.counts import histology_columns, review_counts
 from evsynth.review.model import Review, study_citation
-from evsynth.core.settings import DEFAULT_TABLE_TITLES
+from evsynth.core.errors import EvsynthError
+from evsynth.core.project import SETTINGS_FILE
+from evsynth.core.settings import DEFAULT_TABLE_TITLES, PageTable
+from evsynth.review.model import typed_rows
+from evsynth.sheets.expressions import ExpressionError, SheetData, parse_condition
+from evsynth.sheets.expressions import check as check_expression
 from evsynth.report.tables import Cell, Table
 from evsynth.meta.pooling import PoolResult
 from evsynth.review.synthesis import Analysis, Interval, OutcomeSynthesis, crude, prediction_interval
@@ -90,8 +95,7 @@ def table1(review: Review, title: str = DEFAULT_TABLE_TITLES["table1"]) -> Sourc
         columns=("Pt", "Histology (age*)", "LM", "Other sites of metastases", "Concomitant TKI treatment",
                  "LRT", "No. of treated LM", "Size of largest treated LM", "Response of treated LM"),
         rows=tuple(rows),
-        footnotes=(f"* {review.footnote('table1', '*')}",
-                   "Response by RECIST 1.1; adverse events graded by CTCAE v5.0."),
+        footnotes=(f"* {review.footnote('table1', '*')}",),
         source=provenance.sheets("case_patients", "case_procedures"),
     ), tuple(sources))
 
@@ -208,8 +212,7 @@ def table2(review: Review, title: str = DEFAULT_TABLE_TITLES["table2"]) -> Sourc
         columns=("Author", "Type of LRT", "Histology", "Number of patients", "Number (size of largest M)",
                  "Symptomatic response", "Structural response", "Reported AEs"),
         rows=tuple(rows),
-        footnotes=footnotes + ("NA not available; – not reported. Adverse-event grades as each study reported them; grading system "
-                                     "per cohort in cohorts.csv ae_grading (CTCAE version, WHO, or not stated).",),
+        footnotes=footnotes + ("NA not available; – not reported.",),
         source=provenance.sheets("studies", "cohorts", "adverse_events"),
     ), tuple(sources))
 
@@ -253,16 +256,77 @@ def sheet_table(review: Review, name: str, title: str) -> SourcedTable:
                               source=provenance.sheet(spec.name)), tuple(sources))
 
 
+def _cell(spec_field: Any, value: Any, citations: dict[str, str]) -> Cell:
+    if _missing(value) or value == "":
+        return None
+    if spec_field.ref.startswith("studies.") and str(value) in citations:
+        return citations[str(value)]
+    if spec_field.kind == "int":
+        return int(value)
+    if spec_field.kind == "number":
+        return float(value)
+    return str(value)
+
+
+def declared_table(review: Review, page: PageTable) -> SourcedTable:
+    """A ``[[page.tables]]`` table of review.toml: the rows of its sheet that meet ``where``, its columns
+    headed by their labels in sheets.toml; a column referencing the studies shows each study's citation.
+
+    :class:`EvsynthError` (``review.toml: page.tables[N]: ...``) for an unknown sheet, column or a wrong condition.
+    """
+    where = f"{SETTINGS_FILE}: page.tables[{page.number}]"
+    if not review.sheets.has(page.sheet):
+        raise EvsynthError(f"{where}: unknown sheet {page.sheet!r} (sheets.toml declares: "
+                           f"{', '.join(review.sheets.names)})")
+    spec = review.sheets.get(page.sheet)
+    columns = page.columns or spec.columns
+    for c in columns:
+        if c not in spec.columns:
+            raise EvsynthError(f"{where}: {page.sheet}.csv has no column {c!r}")
+    condition = None
+    if page.where:
+        try:
+            condition = parse_condition(page.where)
+        except ExpressionError as exc:
+            raise EvsynthError(f"{where}.where: {exc}") from None
+        problems = check_expression(condition, review.sheets, sheet=page.sheet)
+        if problems:
+            raise EvsynthError(f"{where}.where: {problems[0]}")
+    context = SheetData({name: typed_rows(frame) for name, frame in review.frames.items()}, review.sheets)
+    citations = ({str(r["study_id"]): study_citation(r) for _, r in review.studies.iterrows()}
+                 if review.has("studies") else {})
+    frame = review.frame(page.sheet)
+    rows: list[tuple[Cell, ...]] = []
+    sources: list[str] = []
+    for typed, (_, r) in zip(context.rows(page.sheet), frame.iterrows()):
+        if condition is not None and not condition.test(typed, context, page.sheet):
+            continue
+        rows.append(tuple(_cell(spec.field(c), r[c], citations) for c in columns))
+        sources.append(_source(page.sheet, r, spec.id_column) if spec.id_column
+                       else f"{provenance.sheet(page.sheet)} row {int(r['_row'])}")
+    key = f"page_{page.number}_{page.sheet}"
+    return SourcedTable(Table(key=key, title=page.title, columns=tuple(spec.field(c).heading for c in columns),
+                              rows=tuple(rows), footnotes=page.footnotes, source=provenance.sheet(page.sheet)),
+                        tuple(sources))
+
+
+def supplementary_sheet_tables(review: Review) -> list[Table]:
+    """Every declared sheet as it stands, one table each (``sheet_NAME``), for reports/supplementary/."""
+    return [replace(sheet_table(review, spec.name, f"{spec.filename}: {spec.description}".rstrip(": ")).table,
+                    key=f"sheet_{spec.name}") for spec in review.sheets.sheets]
+
+
 # ------------------------------------------------------------------ counts and claims
 
-def case_adverse_events_table(review: Review) -> SourcedTable:
-    """Adverse events of the case series (Results text)."""
+def case_adverse_events_table(review: Review, grading: str = "") -> SourcedTable:
+    """Adverse events of the case series (Results text); *grading*: the scale's name (review.toml
+    ``[page] case_series_grading``) in the grade column's heading."""
     rows = tuple((str(e["event"]), _grade(e["ctcae_grade_min"], e["ctcae_grade_max"]), int(e["patients"]))
                  for _, e in review.case_adverse_events.iterrows())
     sources = tuple(_source("case_adverse_events", e, "ae_id") for _, e in review.case_adverse_events.iterrows())
     return SourcedTable(Table(
         key="case_series_adverse_events", title="Case series: LRT-related adverse events in the first month",
-        columns=("Event", "CTCAE v5 grade", "Patients"), rows=rows,
+        columns=("Event", f"{grading} grade" if grading else "Grade", "Patients"), rows=rows,
         footnotes=tuple(sorted({str(n) for n in review.case_adverse_events["note"] if str(n)})),
         source=provenance.sheet("case_adverse_events")), sources)
 

@@ -35,13 +35,12 @@ series in J Clin Epidemiol 2011 (Guyatt et al.).
   below 10; *serious* when the CI is wider than 20 points or fewer than 100
   patients; otherwise *not serious*.
 * **Indirectness** (GRADE guidelines 8, 64(12):1303–1310): the question (the
-  plan's ``[question]``) against what was pooled — the population (histologies
-  the question covers that no pooled cohort has), the intervention (treatments
-  the question covers that no pooled cohort received) and the outcome (a
-  surrogate, as the plan's ``surrogate`` says; response by criteria the studies
-  do not state). One of these: *serious*; two or more: *very serious*. Mixing
-  histologies or treatments within the pooled cohorts is heterogeneity, not
-  indirectness.
+  plan's ``[question]``) against what was pooled — the population and the
+  intervention (values of the columns the question ``covers`` that no pooled
+  row has) and the outcome (a surrogate, as the plan's ``surrogate`` says; the
+  more so by criteria the studies do not state). One of these: *serious*; two
+  or more: *very serious*. Mixing values within the pooled rows is
+  heterogeneity, not indirectness.
 * **Publication bias** (GRADE guidelines 5, 64(12):1277–1282), about the
   studies in the estimate only: *serious* (suspected) when the estimate rests
   on fewer than 10 studies that are all small (fewer than 50 patients each) —
@@ -132,9 +131,9 @@ class Evidence:
     #: Each pooled study's patients and exact CI (proportions).
     study_sizes: tuple[int, ...] = ()
     study_cis: tuple[tuple[float, float], ...] = ()
-    #: What the question covers (empty: not checked) and why the outcome is a surrogate ("" = not).
-    question_histologies: tuple[str, ...] = ()
-    question_treatments: tuple[str, ...] = ()
+    #: For each column the question covers: (column, values the question covers, the pooled rows' values);
+    #: and why the outcome is a surrogate ("" = not).
+    covered: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = ()
     surrogate: str = ""
     #: Pooled cohorts whose response criteria the study does not state.
     criteria_unstated: int = 0
@@ -213,20 +212,21 @@ def imprecision(e: Evidence) -> Domain:
     return Domain("not serious", shown)
 
 
+def _atoms(value: str) -> list[str]:
+    """The single values in a cell: ``"A+B"`` (given together) and ``"A;B"`` (a list) give A and B."""
+    return [atom for part in value.split(";") for atom in part.split("+") if atom]
+
+
 def indirectness(e: Evidence) -> Domain:
     found: list[str] = []
-    pooled_histologies = set(e.histologies)
-    if e.question_histologies and pooled_histologies and "mixed" not in pooled_histologies:
-        missing = [h for h in e.question_histologies if h not in pooled_histologies]
+    for column, wanted, pooled in e.covered:
+        have = {atom for value in pooled for atom in _atoms(value)}
+        if not have:
+            continue
+        missing = [v for v in wanted if v not in have]
         if missing:
-            found.append(f"population: the question covers {', '.join(e.question_histologies)}, the pooled "
-                         f"cohorts only {', '.join(sorted(pooled_histologies))}")
-    if e.question_treatments and e.lrts:
-        received = {atom for lrt in e.lrts for atom in lrt.replace(";", "+").split("+")}
-        missing = [t for t in e.question_treatments if t not in received]
-        if missing:
-            found.append(f"intervention: the question covers {', '.join(e.question_treatments)}, the pooled "
-                         f"cohorts received only {', '.join(sorted(received))}")
+            found.append(f"{column}: the question covers {', '.join(wanted)}, the pooled rows only "
+                         f"{', '.join(sorted(have))}")
     if e.surrogate:
         outcome = f"outcome: {e.surrogate}"
         if e.criteria_unstated:

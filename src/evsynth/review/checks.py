@@ -33,7 +33,6 @@ def _cohort_problems(sheet: SheetRead, studies: SheetRead) -> Iterator[Problem]:
     p = sheet.path
     histology_columns = sheet.spec.columns_for(vocab.HISTOLOGY)
     response_columns = tuple(sheet.spec.columns_for(vocab.RESPONSE_COUNT).values())
-    thyroid_specific = {r["study_id"]: r["thyroid_specific"] for _, r in _rows(studies)}
     orders: dict[int, int] = {}
     for row, r in _rows(sheet):
         n = _int(r["n_patients"]) or 0
@@ -43,7 +42,7 @@ def _cohort_problems(sheet: SheetRead, studies: SheetRead) -> Iterator[Problem]:
                 yield Problem(p, row, "printed_order", f"{order} is also the printed order of row {orders[order]}")
             orders[order] = row
         found = [*_histology_split(r, n, histology_columns), *_lrt_assignment(r), *_size(r),
-                 *_responses(r, n, response_columns), *_mixed_cohort(r, thyroid_specific)]
+                 *_responses(r, n, response_columns), *_mixed_cohort(r)]
         for column, message in found:
             yield Problem(p, row, column, message)
 
@@ -105,16 +104,12 @@ def _responses(r: dict[str, Any], n: int, response_columns: tuple[str, ...]) -> 
         for c, v in counts.items():
             if v is not None:
                 yield c, "a count is given but structural_response is 'not available'"
-    if counts["resp_uncategorised"] and r["recist"] != "no":
-        yield "recist", "uncategorised responses come from non-RECIST criteria: set recist = no"
 
 
-def _mixed_cohort(r: dict[str, Any], thyroid_specific: dict[str, str]) -> RowProblems:
-    """Mixed cohorts (printed NA*) agree with the study sheet and carry the '*' footnote."""
+def _mixed_cohort(r: dict[str, Any]) -> RowProblems:
+    """Mixed cohorts (printed NA*) carry the '*' footnote (their agreement with the studies sheet is a
+    rule of the project's sheets.toml)."""
     mixed = r["mixed_cohort"] == "yes"
-    study = r["study_id"]
-    if study in thyroid_specific and (thyroid_specific[study] == "no") != mixed:
-        yield "mixed_cohort", f"disagrees with thyroid_specific = {thyroid_specific[study]} in studies.csv"
     markers = {m.strip() for m in (r["footnotes"] or "").split(";") if m.strip()}
     if mixed != ("*" in markers):
         yield "footnotes", "mixed cohorts (NA*) carry the '*' footnote, and only they do"

@@ -19,13 +19,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 from evsynth.review.design import study_designs
-from evsynth.review.model import Review
+from evsynth.review.model import Review, typed_rows
 from evsynth.review.plan import AnalysisPlan
 from evsynth.review.synthesis import Analysis, run_analysis
-from evsynth.sheets.expressions import ROW_KEY, SheetData
+from evsynth.sheets.expressions import SheetData
 
 
 @dataclass(frozen=True)
@@ -71,24 +69,6 @@ def plan_figures(review: Review, plan: AnalysisPlan) -> Callable[[str], Figures]
         return figures_of(run_analysis(review, outcome, outcome.primary, designs))
 
     return figures
-
-
-def _cell(value: Any) -> Any:
-    """A typed frame's cell as a plain value: ``None`` for NA or empty text; numpy scalars unwrapped."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value if value.strip() else None
-    if pd.isna(value):
-        return None
-    return value.item() if hasattr(value, "item") else value
-
-
-def typed_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The rows of a typed frame (:func:`evsynth.review.model.typed_frame`) as mappings of plain values."""
-    columns = list(frame.columns)
-    return [{c: _cell(v) if c != ROW_KEY else int(v) for c, v in zip(columns, values)}
-            for values in frame.itertuples(index=False, name=None)]
 
 
 def review_context(review: Review,

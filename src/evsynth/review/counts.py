@@ -20,7 +20,7 @@ from evsynth.review.model import CASE_SERIES_SHEETS, LITERATURE_SHEETS, Review
 
 
 def histology_columns(review: Review) -> dict[str, str]:
-    """Histology -> its patient-count column (``{"MTC": "n_mtc", ...}``), as ``sheets.toml`` declares them."""
+    """Histology -> its patient-count column (``{"A": "n_a", ...}``), as ``sheets.toml`` declares them."""
     return review.sheets.get("cohorts").columns_for(vocab.HISTOLOGY)
 
 
@@ -64,6 +64,21 @@ def patients_by_lrt_and_histology(cohorts: pd.DataFrame, columns: dict[str, str]
     return {k: dict(sorted(table[k].items())) for k in patients_by_lrt(cohorts)}
 
 
+def patients_by_group(review: Review, by_histology: dict[str, int]) -> dict[str, int]:
+    """Patients per histology group, as ``sheets.toml`` declares the groups: one entry per value of the
+    ``histology_group`` vocabulary, a group's histologies being the vocabulary ``<group>_histology``
+    (lower case) when declared, else the histology of the group's own name ({} without the vocabulary)."""
+    if vocab.HISTOLOGY_GROUP not in review.sheets.vocabularies:
+        return {}
+    out = {}
+    for group in review.sheets.values(vocab.HISTOLOGY_GROUP):
+        members_vocabulary = f"{group.lower()}_{vocab.HISTOLOGY}"
+        members = (review.sheets.values(members_vocabulary) if members_vocabulary in review.sheets.vocabularies
+                   else (group,))
+        out[group] = sum(by_histology.get(h, 0) for h in members)
+    return out
+
+
 def literature_counts(review: Review) -> dict[str, Any]:
     """Counts of the literature review (Table 2 and its Literature Review text)."""
     cohorts = review.cohorts
@@ -75,8 +90,7 @@ def literature_counts(review: Review) -> dict[str, Any]:
         "cohorts": int(len(cohorts)),
         "patients": int(cohorts["n_patients"].sum()),
         "patients_by_histology": by_histology,
-        "patients_by_group": {"MTC": by_histology["MTC"],
-                              "DTC": sum(by_histology[h] for h in review.sheets.values(vocab.DTC_HISTOLOGY))},
+        "patients_by_group": patients_by_group(review, by_histology),
         "patients_by_lrt": patients_by_lrt(cohorts),
         "studies_by_lrt": studies_by_lrt(cohorts),
         "patients_by_lrt_and_histology": patients_by_lrt_and_histology(cohorts, columns),
@@ -95,7 +109,7 @@ def case_series_counts(review: Review) -> dict[str, Any]:
         "procedures": int(len(procedures)),
         "patients_by_histology": _sorted(Counter(patients["histology"])),
         "procedures_by_lrt": _sorted(Counter(procedures["lrt"])),
-        "procedures_by_response": {r: int(responses[r]) for r in review.sheets.values(vocab.RECIST_RESPONSE)
+        "procedures_by_response": {r: int(responses[r]) for r in review.sheets.values(vocab.RESPONSE_CATEGORIES)
                                    if responses[r]},
         "procedures_with_tki": int((procedures["concomitant_tki"] == "yes").sum()),
         "adverse_events": {str(e["event"]): int(e["patients"]) for _, e in review.case_adverse_events.iterrows()},

@@ -1,11 +1,13 @@
-"""The design of each study: declared in studies.csv, or derived from the sheets.
+"""The design of each study: declared in the studies sheet, or derived from the sheets.
 
 Rules, in order (the first that applies decides):
 
 1. ``design`` given in studies.csv: that design (*declared*);
-2. a mixed cohort without a thyroid-cancer subgroup (``thyroid_specific = no``)
-   is a few patients inside a larger series of liver tumours: ``case series``;
-3. one patient in all the study's cohorts: ``case report``;
+2. a ``design_rules`` entry of the studies sheet in the project's ``sheets.toml``
+   (``{ when = "condition", design = "...", why = "..." }``, a condition in the
+   expression language on the study's row) that holds: its design (e.g. the
+   bundled review's few patients inside a larger mixed series: ``case series``);
+3. one patient in all the study's rows of ``cohorts``: ``case report``;
 4. more patients, one treated group, no comparison: ``case series`` (a
    single-arm study that samples patients by treatment and describes their
    outcomes is a case series, not a cohort study: Dekkers et al. 2012,
@@ -17,7 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evsynth.review.model import Review
+from evsynth.core.errors import EvsynthError
+from evsynth.review.model import Review, typed_rows
+from evsynth.sheets.expressions import ExpressionError, SheetData, parse_condition
 
 
 @dataclass(frozen=True)
@@ -30,24 +34,42 @@ class StudyDesign:
     rule: str
 
 
-def study_design(declared: str, thyroid_specific: str, patients: int) -> tuple[str, str]:
-    """``(design, rule)`` for one study (see the module docstring); *declared* may be ""."""
+def study_design(declared: str, patients: int, matched: tuple[str, str] | None = None) -> tuple[str, str]:
+    """``(design, rule)`` for one study (see the module docstring); *declared* may be "";
+    *matched*: ``(design, why)`` of the project's first design rule that holds, if any."""
     if declared:
         return declared, "declared in studies.csv"
-    if thyroid_specific == "no":
-        return "case series", "derived: thyroid patients within a mixed series of liver tumours"
+    if matched is not None:
+        return matched[0], f"derived: {matched[1]}"
     if patients == 1:
         return "case report", "derived: one patient (n = 1)"
     return "case series", f"derived: {patients} patients, single treated group, no comparison group"
 
 
 def study_designs(review: Review) -> dict[str, StudyDesign]:
-    """The design of every study of studies.csv, by study_id."""
-    patients = review.cohorts.groupby("study_id")["n_patients"].sum()
+    """The design of every study of studies.csv, by study_id (only declared designs without a cohorts sheet)."""
+    if not review.has("studies"):
+        return {}
+    with_cohorts = review.has("cohorts")
+    patients = review.cohorts.groupby("study_id")["n_patients"].sum() if with_cohorts else {}
+    spec = review.sheets.get("studies")
+    try:
+        rules = [(parse_condition(when), design, why) for when, design, why in spec.design_rules]
+    except ExpressionError as exc:
+        raise EvsynthError(f"sheets.toml: sheets.studies.design_rules: {exc}") from None
+    context = SheetData({name: typed_rows(frame) for name, frame in review.frames.items()}, review.sheets) \
+        if rules else None
+    rows = context.rows("studies") if context is not None else typed_rows(review.studies)
     out: dict[str, StudyDesign] = {}
-    for _, s in review.studies.iterrows():
-        study_id = str(s["study_id"])
-        declared = str(s.get("design", "") or "")  # a project's sheets.toml may not declare the column
-        design, rule = study_design(declared, str(s["thyroid_specific"]), int(patients.get(study_id, 0)))
+    for row in rows:
+        study_id = str(row["study_id"])
+        declared = str(row.get("design") or "")  # a project's sheets.toml may not declare the column
+        if not declared and not with_cohorts:
+            continue  # neither declared nor derivable
+        try:
+            matched = next(((d, w) for c, d, w in rules if c.test(row, context, "studies")), None)
+        except ExpressionError as exc:
+            raise EvsynthError(f"sheets.toml: sheets.studies.design_rules: {exc}") from None
+        design, rule = study_design(declared, int(patients.get(study_id, 0)), matched)
         out[study_id] = StudyDesign(study_id, design, bool(declared), rule)
     return out

@@ -149,6 +149,7 @@ def check(root: Path, settings: ReviewSettings | None = None, sheet_set: SheetSe
         problems.extend(version_problems(reads, settings))
         problems.extend(sheets.reference_problems(complete, sheet_set))
         problems.extend(cross_sheet_problems(complete))
+        problems.extend(sheets.rule_problems(complete, sheet_set))
         if CLAIMS_SHEET in complete:
             problems.extend(claim_problems(complete[CLAIMS_SHEET], sheet_set, plan_outcomes(root, sheet_set)))
     return Checked(sorted(problems), tuple(awaiting), complete)

@@ -9,12 +9,14 @@ cross-sheet checks (:mod:`evsynth.review.checks`) and returns a
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 from pathlib import Path
 
 import pandas as pd
 
 from evsynth.core.errors import EvsynthError
 from evsynth.sheets.engine import Problem, SheetRead
+from evsynth.sheets.expressions import ROW_KEY
 from evsynth.sheets.spec import SheetSet
 
 
@@ -31,7 +33,7 @@ class SheetsInvalid(EvsynthError):
 LITERATURE_SHEETS = ("studies", "cohorts", "adverse_events", "footnotes")
 CASE_SERIES_SHEETS = ("case_patients", "case_procedures", "case_adverse_events")
 GUIDELINE_SHEETS = ("guidelines",)
-CLAIM_SHEETS = ("claims", "cohorts")
+CLAIM_SHEETS = ("claims",)
 APPRAISAL_SHEETS = ("appraisal",)
 
 
@@ -156,3 +158,21 @@ def typed_frame(sheet: SheetRead) -> pd.DataFrame:
             frame[f.name] = column.astype(object).where(column.notna(), "")
     frame["_row"] = sheet.rows
     return frame
+
+
+def _cell(value: Any) -> Any:
+    """A typed frame's cell as a plain value: ``None`` for NA or empty text; numpy scalars unwrapped."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if pd.isna(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def typed_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a typed frame (:func:`evsynth.review.model.typed_frame`) as mappings of plain values."""
+    columns = list(frame.columns)
+    return [{c: _cell(v) if c != ROW_KEY else int(v) for c, v in zip(columns, values)}
+            for values in frame.itertuples(index=False, name=None)]

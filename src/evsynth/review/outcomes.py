@@ -1,42 +1,45 @@
 """Outcome data sets, as the analysis plan defines them, with every exclusion and its rule.
 
 For an outcome of the plan (:class:`evsynth.review.plan.OutcomePlan`) and an
-analysis's eligibility rules, every literature cohort (Table 2 row) is either
-*eligible* — a row ``study, cohort_id, events, total`` plus the subgroup
-variables — or *excluded* with the first rule it fails, in this order:
+analysis's eligibility, every row of the outcome's sheet (in the sheet's
+order) is either *eligible* — a row ``study, cohort_id, events, total`` plus
+its study, design and derived columns — or *excluded* with the first rule it
+fails, in this order:
 
-1. ``mixed_cohorts``: a mixed cohort without a thyroid-cancer subgroup (NA*);
-2. ``designs``: its study's design (:mod:`evsynth.review.design`) is not pooled;
-3. ``response_criteria``: its ``recist`` value is not accepted (response outcomes);
-4. counts: an events or denominator column is empty (e.g. structural response
-   not available); for adverse-event outcomes: events not reported, not graded,
-   a grade range that straddles the threshold, or patients not counted;
-5. ``min_patients``: the denominator is smaller (0 = no evaluable patient).
+1. the eligibility rules, in the order the plan names them (a condition in the
+   expression language on the row, its derived columns included);
+2. ``missing``: the plan's conditions under which the row's counts are not given;
+3. counts: an events or denominator column (or expression) is empty;
+4. ``min_total``: the denominator is smaller (0 = no evaluable row);
+5. more events than the denominator.
 
-Events of an adverse-event outcome are the patients with an event of CTCAE
-grade ≥ ``min_grade`` (adverse_events.csv ``patients``; a single-patient
-cohort's event without a count is that patient).
+``cohort_id`` in the data is the id of the row (the sheet's ``id`` column).
+Each row is labelled by the citation of the study it references
+(:func:`evsynth.review.model.study_citation`), with the plan's ``row_label``
+column added when the study has several rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
-from evsynth.review.counts import histology_columns, lrt_key
 from evsynth.review.design import StudyDesign, study_designs
-from evsynth.review.model import Review, reference_mark
-from evsynth.review.plan import AnalysisPlan, Eligibility, OutcomePlan
+from evsynth.review.model import Review, study_citation, typed_rows
+from evsynth.review.plan import AnalysisPlan, Count, Eligibility, OutcomePlan
+from evsynth.sheets.expressions import ExpressionError, SheetData
 
-#: Response columns of cohorts.csv and the RECIST category each counts (for the case series).
+#: Response columns of cohorts.csv and the response category each counts (for the case series).
 RESPONSE_CATEGORIES: dict[str, str] = {"resp_cr": "CR", "resp_pr": "PR", "resp_sd": "SD", "resp_pd": "PD"}
-DATA_COLUMNS = ["study", "cohort_id", "events", "total", "lrt", "histology", "design", "recist"]
+DATA_COLUMNS = ["study", "cohort_id", "events", "total", "study_id", "design"]
 
 
 @dataclass(frozen=True)
 class Exclusion:
-    """A cohort left out of an analysis, with the plan's rule it fails."""
+    """A row left out of an analysis, with the plan's rule it fails."""
 
     cohort_id: str
     study: str
@@ -45,9 +48,9 @@ class Exclusion:
 
 @dataclass(frozen=True)
 class OutcomeData:
-    """The eligible cohorts of one analysis (``data``) and the excluded ones with their rule."""
+    """The eligible rows of one analysis (``data``) and the excluded ones with their rule."""
 
-    data: pd.DataFrame  # columns: DATA_COLUMNS
+    data: pd.DataFrame  # columns: DATA_COLUMNS, then the derived and subgroup columns
     excluded: tuple[Exclusion, ...]
 
     @property
@@ -55,131 +58,173 @@ class OutcomeData:
         return [str(c) for c in self.data["cohort_id"]]
 
 
-def study_label(review: Review, cohort: pd.Series) -> str:
-    """``Lorenz [22]``; a study printing several rows adds the row's histology."""
-    study = review.studies.set_index("study_id", drop=False).loc[cohort["study_id"]]
-    label = f"{study['first_author']}{reference_mark(study)}"
-    same_study = review.cohorts[review.cohorts["study_id"] == cohort["study_id"]]
-    if len(same_study) > 1:
-        label += f" {cohort['histology']}"
-    return label
+def study_column(review: Review, sheet: str) -> str:
+    """The column of *sheet* that references the studies sheet ("" when none)."""
+    if sheet == "studies":
+        return "study_id"
+    spec = review.sheets.get(sheet)
+    return next((f.name for f in spec.fields if f.ref.startswith("studies.")), "")
 
 
-def histology(columns: dict[str, str], cohort: pd.Series) -> str:
-    """The cohort's single histology (*columns*: histology -> count column), or ``mixed``."""
-    present = [h for h, column in columns.items() if int(cohort[column])]
-    return present[0] if len(present) == 1 else "mixed"
+def _context(review: Review) -> SheetData:
+    return SheetData({name: typed_rows(frame) for name, frame in review.frames.items()}, review.sheets)
 
 
-def _ae_count(outcome: OutcomePlan, cohort: pd.Series, events: pd.DataFrame) -> tuple[int | None, str]:
-    """Patients with a grade >= min_grade event, or ``(None, rule)``."""
-    grade = outcome.min_grade
-    if cohort["ae_status"] == "not available":
-        return None, "counts: adverse events not reported"
-    if cohort["ae_status"] == "none":
-        return 0, ""
-    if events["ctcae_grade_min"].isna().any():
-        return None, "counts: adverse events not graded"
-    straddles = events[(events["ctcae_grade_min"] < grade) & (events["ctcae_grade_max"] >= grade)]
-    if len(straddles):
-        return None, f"counts: a grade range spans grade {grade}"
-    severe = events[events["ctcae_grade_min"] >= grade]
-    if severe["patients"].isna().any() and int(cohort["n_patients"]) > 1:
-        return None, f"counts: patients with a grade ≥ {grade} event not counted"
-    return int(severe["patients"].fillna(1).sum()), ""
+@dataclass(frozen=True)
+class OutcomeRows:
+    """The rows of an outcome's sheet with the derived columns, their labels and the context they are read in."""
+
+    rows: list[dict[str, Any]]
+    labels: list[str]
+    context: SheetData
 
 
-def _count(cohort: pd.Series, columns: tuple[str, ...]) -> int | None:
-    values = [cohort[c] for c in columns]
-    if any(pd.isna(v) for v in values):
+def outcome_rows(review: Review, outcome: OutcomePlan, designs: Mapping[str, StudyDesign] | None = None) -> OutcomeRows:
+    """Typed rows of the outcome's sheet, each with ``design`` and the plan's derived columns, and its label."""
+    context = _context(review)
+    sheet = outcome.sheet
+    spec = review.sheets.get(sheet)
+    link = study_column(review, sheet)
+    designs = designs if designs is not None else study_designs(review)
+    studies = ({str(s["study_id"]): s for _, s in review.studies.iterrows()}
+               if review.has("studies") and link else {})
+    rows: list[dict[str, Any]] = []
+    for raw in context.rows(sheet):
+        row = dict(raw)
+        study_id = str(row.get(link)) if link and row.get(link) is not None else ""
+        row["design"] = designs[study_id].design if study_id in designs else None
+        for d in outcome.derived:
+            try:
+                value = next((v.value(row, context, sheet) for cond, v in d.cases
+                              if cond.test(row, context, sheet)), None)
+                if value is None and d.otherwise is not None and not any(c.test(row, context, sheet)
+                                                                        for c, _ in d.cases):
+                    value = d.otherwise.value(row, context, sheet)
+            except ExpressionError as exc:
+                raise ExpressionError(f"derived column {d.name!r}, row {row.get('_row')} of {sheet}.csv: {exc}") from None
+            row[d.name] = value
+        row["_study_id"] = study_id
+        rows.append(row)
+    per_study: dict[str, int] = {}
+    for row in rows:
+        per_study[row["_study_id"]] = per_study.get(row["_study_id"], 0) + 1
+    labels = []
+    for row in rows:
+        study = studies.get(row["_study_id"])
+        label = study_citation(study) if study is not None else str(row.get(spec.id_column) or row.get("_row"))
+        if study is not None and per_study[row["_study_id"]] > 1:
+            extra = row.get(outcome.row_label) if outcome.row_label else row.get(spec.id_column)
+            if extra is not None:
+                label += f" {extra}"
+        labels.append(label)
+    return OutcomeRows(rows, labels, context)
+
+
+def _count(count: Count, row: Mapping[str, Any], context: SheetData, sheet: str) -> int | None:
+    if count.expression is not None:
+        value = count.expression.value(row, context, sheet)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) != int(value):
+            raise ExpressionError(f"{count.expression.text} gives {value!r} for row {row.get('_row')} of "
+                                  f"{sheet}.csv, not a whole number")
+        return int(value)
+    values = [row.get(c) for c in count.columns]
+    if any(v is None for v in values):
         return None
     return sum(int(v) for v in values)
 
 
-def exclusion_rule(outcome: OutcomePlan, eligibility: Eligibility, cohort: pd.Series, design: StudyDesign,
-                   adverse_events: pd.DataFrame) -> tuple[str, int, int]:
-    """``(rule, events, total)``: the first rule *cohort* fails ("" if eligible) and its counts."""
-    if cohort["mixed_cohort"] == "yes" and not eligibility.mixed_cohorts:
-        return "mixed cohorts: no thyroid-cancer subgroup (NA*)", 0, 0
-    if design.design not in eligibility.designs:
-        return f"designs: {design.design} ({design.rule}) is not pooled", 0, 0
-    if outcome.is_response and eligibility.response_criteria and cohort["recist"] not in eligibility.response_criteria:
-        return f"response criteria: recist = {cohort['recist']}", 0, 0
-    total = _count(cohort, outcome.denominator)
-    if outcome.events_from == "adverse_events":
-        events, rule = _ae_count(outcome, cohort, adverse_events)
-    else:
-        events, rule = _count(cohort, outcome.events), ""
-        if events is None or total is None:
-            rule = f"counts: {', '.join(dict.fromkeys(outcome.events + outcome.denominator))} not given " \
-                   f"(structural response {cohort['structural_response']})"
-    if rule or events is None or total is None:
-        return rule or "counts: not given", 0, 0
+def _shown(row: Mapping[str, Any], columns: frozenset[str]) -> str:
+    return ", ".join(f"{c} = {'empty' if row.get(c) is None else row.get(c)}" for c in sorted(columns))
+
+
+def exclusion_rule(outcome: OutcomePlan, eligibility: Eligibility, row: Mapping[str, Any],
+                   context: SheetData) -> tuple[str, int, int]:
+    """``(rule, events, total)``: the first rule *row* fails ("" if eligible) and its counts."""
+    sheet = outcome.sheet
+    for rule in eligibility.rules:
+        if not rule.condition.test(row, context, sheet):
+            return f"{rule.name}: {_shown(row, rule.condition.columns)} (rule: {rule.text})", 0, 0
+    for missing in outcome.missing:
+        if missing.condition.test(row, context, sheet):
+            return f"counts: {missing.why}", 0, 0
+    total = _count(outcome.denominator, row, context, sheet)
+    events = _count(outcome.events, row, context, sheet)
+    if events is None or total is None:
+        return f"counts: {outcome.events.text()} / {outcome.denominator.text()} not given", 0, 0
     if total == 0:
-        return "min patients: no evaluable patient", 0, 0
-    if total < eligibility.min_patients:
-        return f"min patients: {total} < {eligibility.min_patients}", 0, 0
+        return "min total: no evaluable participant (denominator 0)", 0, 0
+    if total < eligibility.min_total:
+        return f"min total: {total} < {eligibility.min_total}", 0, 0
     if events > total:
         return f"counts: {events} events among {total}", 0, 0
     return "", events, total
 
 
+def _columns(outcome: OutcomePlan) -> list[str]:
+    names = [d.name for d in outcome.derived] + list(outcome.subgroups)
+    if outcome.criteria.column:
+        names.append(outcome.criteria.column)
+    return [n for n in dict.fromkeys(names) if n not in DATA_COLUMNS]
+
+
 def outcome_data(review: Review, outcome: OutcomePlan, eligibility: Eligibility,
-                 designs: dict[str, StudyDesign] | None = None) -> OutcomeData:
-    """The cohorts *eligibility* lets into *outcome*, in Table 2 order, and the rest with their rule."""
-    designs = designs if designs is not None else study_designs(review)
-    columns = histology_columns(review)
-    rows = []
+                 designs: Mapping[str, StudyDesign] | None = None, rows: OutcomeRows | None = None) -> OutcomeData:
+    """The rows *eligibility* lets into *outcome*, in the sheet's order, and the rest with their rule."""
+    rows = rows if rows is not None else outcome_rows(review, outcome, designs)
+    spec = review.sheets.get(outcome.sheet)
+    extra = _columns(outcome)
+    data = []
     excluded: list[Exclusion] = []
-    for _, c in review.cohorts.sort_values("printed_order").iterrows():
-        name = study_label(review, c)
-        events = review.adverse_events[review.adverse_events["cohort_id"] == c["cohort_id"]]
-        design = designs[str(c["study_id"])]
-        rule, x, n = exclusion_rule(outcome, eligibility, c, design, events)
+    for row, label in zip(rows.rows, rows.labels):
+        row_id = str(row.get(spec.id_column) if spec.id_column else row.get("_row"))
+        rule, x, n = exclusion_rule(outcome, eligibility, row, rows.context)
         if rule:
-            excluded.append(Exclusion(str(c["cohort_id"]), name, rule))
+            excluded.append(Exclusion(row_id, label, rule))
         else:
-            rows.append((name, str(c["cohort_id"]), x, n, lrt_key(c), histology(columns, c), design.design,
-                         str(c["recist"])))
-    return OutcomeData(pd.DataFrame(rows, columns=DATA_COLUMNS), tuple(excluded))
+            data.append([label, row_id, x, n, row["_study_id"], row["design"] or ""]
+                        + ["" if row.get(c) is None else str(row.get(c)) for c in extra])
+    return OutcomeData(pd.DataFrame(data, columns=DATA_COLUMNS + extra), tuple(excluded))
 
 
-def response_criteria_label(recist_values: list[str]) -> str:
-    """"RECIST" only if every pooled cohort states RECIST-based criteria, else "as reported by the studies"."""
-    if recist_values and all(v == "yes" for v in recist_values):
-        return "RECIST"
-    counts = {v: recist_values.count(v) for v in dict.fromkeys(recist_values)}
-    said = {"yes": "RECIST-based", "no": "not RECIST-based", "not reported": "criteria not reported"}
-    detail = ", ".join(f"{said.get(v, v)}: {k}" for v, k in counts.items())
-    return f"as reported by the studies ({detail})" if detail else "as reported by the studies"
+def criteria_label(outcome: OutcomePlan, data: OutcomeData) -> str:
+    """How the page names the criteria behind the pooled rows (the plan's ``criteria``)."""
+    column = outcome.criteria.column
+    values = [str(v) for v in data.data[column]] if column and column in data.data.columns else []
+    return outcome.criteria.label(values)
 
 
 def case_series_outcomes(review: Review, plan: AnalysisPlan) -> pd.DataFrame:
     """The plan's response outcomes in the case series, per procedure (``key, label, events, total``).
 
-    An outcome counts here when its events and denominator are RECIST
+    An outcome counts here when its events and denominator are response
     categories (cohorts.csv ``resp_cr`` … ``resp_pd``); none without procedures.
     """
     responses = review.case_procedures["response"]
     rows = []
     for o in plan.outcomes:
-        columns = set(o.events) | set(o.denominator)
-        if not o.is_response or not columns <= set(RESPONSE_CATEGORIES) or len(responses) == 0:
+        columns = set(o.events.columns) | set(o.denominator.columns)
+        if o.events.expression is not None or not columns <= set(RESPONSE_CATEGORIES) or len(responses) == 0:
             continue
-        events = [RESPONSE_CATEGORIES[c] for c in o.events]
-        denominator = [RESPONSE_CATEGORIES[c] for c in o.denominator]
+        events = [RESPONSE_CATEGORIES[c] for c in o.events.columns]
+        denominator = [RESPONSE_CATEGORIES[c] for c in o.denominator.columns]
         rows.append((o.key, o.label, int(responses.isin(events).sum()), int(responses.isin(denominator).sum())))
     return pd.DataFrame(rows, columns=["key", "label", "events", "total"])
 
 
 def plan_problems(review: Review, plan: AnalysisPlan) -> list[str]:
-    """Problems of a parsed plan that need the sheets: an outcome whose primary analysis has no eligible cohort."""
+    """Problems of a parsed plan that need the sheets: an outcome whose primary analysis has no eligible row."""
     designs = study_designs(review)
     problems = []
     for o in plan.outcomes:
-        data = outcome_data(review, o, o.primary.eligibility, designs)
+        try:
+            data = outcome_data(review, o, o.primary.eligibility, designs)
+        except ExpressionError as exc:
+            problems.append(f"{plan.source}:{o.line}: outcome {o.key!r}: {exc}")
+            continue
         if len(data.data) == 0:
             rules = sorted({e.rule.split(":")[0] for e in data.excluded})
-            problems.append(f"{plan.source}:{o.line}: outcome {o.key!r}: no cohort is eligible for the primary "
-                            f"analysis (rules that excluded cohorts: {', '.join(rules) or 'none; no cohort'})")
+            problems.append(f"{plan.source}:{o.line}: outcome {o.key!r}: no row of {o.sheet}.csv is eligible for "
+                            f"the primary analysis (rules that excluded rows: {', '.join(rules) or 'none; no row'})")
     return problems

@@ -29,13 +29,12 @@ from evsynth.meta.pooling import (BASIS_MODEL, BETWEEN_METHOD, BetweenTest, Pool
                                   pool_proportions, test_between_subgroups)
 from evsynth.meta.proportions import proportion_ci
 from evsynth.meta.transforms import back_transform
-from evsynth.review import vocab
 from evsynth.review.appraisal import NOT_ASSESSED, appraisals
 from evsynth.review.certainty import Certainty, Evidence, assess
 from evsynth.review.design import StudyDesign, study_designs
 from evsynth.review.model import Review
-from evsynth.review.outcomes import OutcomeData, outcome_data, response_criteria_label
-from evsynth.review.plan import AnalysisPlan, AnalysisSpec, Eligibility, OutcomePlan, Question
+from evsynth.review.outcomes import OutcomeData, criteria_label, outcome_data
+from evsynth.review.plan import AnalysisPlan, AnalysisSpec, OutcomePlan, Question
 
 #: What a crude proportion estimates.
 CRUDE_ESTIMAND = "crude proportion (total events / total patients)"
@@ -390,8 +389,7 @@ def without_flagged(review: Review, primary: Analysis, flagged: frozenset[str]) 
     ``None`` when none of its cohorts belongs to a flagged study.
     """
     frame = primary.data.data
-    study_of = dict(zip(review.cohorts["cohort_id"], review.cohorts["study_id"]))
-    keep = [i for i, c in enumerate(frame["cohort_id"]) if str(study_of[c]) not in flagged]
+    keep = [i for i, s in enumerate(frame["study_id"]) if str(s) not in flagged]
     if len(keep) == len(frame):
         return None
     spec = replace(primary.spec, name=WITHOUT_FLAGGED,
@@ -413,11 +411,7 @@ def _analyse(spec: AnalysisSpec, data: OutcomeData) -> Analysis:
 
 def _subgroups(review: Review, a: Analysis, by: str) -> SubgroupSynthesis:
     frame = a.data.data
-    if by in frame.columns:
-        values = [str(v) for v in frame[by]]
-    else:  # a cohorts.csv column
-        column = dict(zip(review.cohorts["cohort_id"], review.cohorts[by]))
-        values = [str(column[c]) for c in frame["cohort_id"]]
+    values = [str(v) for v in frame[by]]  # a column of the outcome's sheet, or a derived one
     pooled: dict[str, PoolResult] = {}
     single: dict[str, Interval] = {}
     descriptive: dict[str, tuple[Interval, str]] = {}
@@ -456,32 +450,33 @@ def _evidence(review: Review, outcome: OutcomePlan, a: Analysis, designs: dict[s
     i2 = result.heterogeneity.i2 if result else math.nan
     tau2 = result.heterogeneity.tau2 if result else math.nan
     appraised = appraisals(review) if review.has("appraisal") else {}
-    study_of = dict(zip(review.cohorts["cohort_id"], review.cohorts["study_id"]))
     patients: dict[str, int] = {}
-    for cohort, n in zip(frame["cohort_id"], frame["total"]):
-        patients[study_of[cohort]] = patients.get(study_of[cohort], 0) + int(n)
+    for study, n in zip(frame["study_id"], frame["total"]):
+        patients[study] = patients.get(study, 0) + int(n)
     appraisal = tuple((s, n, appraised[s].overall if s in appraised else NOT_ASSESSED) for s, n in patients.items())
-    reporting = outcome_data(review, outcome, _any_design(a.spec), designs)
-    studies = {study_of[c] for c in reporting.data["cohort_id"]}
-    case_reports = sum(1 for s in studies if designs[s].design == "case report")
+    reporting = outcome_data(review, outcome, a.spec.eligibility.without(outcome.describe_excluded_by), designs)
+    studies = set(reporting.data["study_id"])
+    case_reports = sum(1 for s in studies if s in designs and designs[s].design == "case report")
     question = question or Question()
-    unstated = sum(1 for r in frame["recist"] if r == "not reported") if outcome.is_response and "recist" in frame else 0
+    criteria = outcome.criteria
+    unstated = (sum(1 for r in frame[criteria.column] if str(r) == "not reported")
+                if criteria.column and criteria.column in frame.columns else 0)
     basis = ("crude proportion, exact CI" if a.basis == "crude" else
              f"{a.spec.model.method} model" if a.basis == "model" else "")
+    covered = tuple((column, values, _column(frame, column)) for column, values in question.covers)
     return Evidence(k=a.k, events=int(frame["events"].sum()), total=int(frame["total"].sum()),
                     ci_lower=head.ci_lower, ci_upper=head.ci_upper, pi_lower=pi[0], pi_upper=pi[1], i2=i2,
-                    appraisal=appraisal, histologies=tuple(frame["histology"]), lrts=tuple(frame["lrt"]),
+                    appraisal=appraisal, histologies=_column(frame, "histology"), lrts=_column(frame, "lrt"),
                     studies_reporting=len(studies), case_reports=case_reports, tau2=tau2,
                     study_sizes=tuple(patients.values()),
                     study_cis=tuple((ci.ci_lower, ci.ci_upper) for _, _, ci in a.studies),
-                    question_histologies=question.histologies, question_treatments=question.treatments,
-                    surrogate=outcome.surrogate, criteria_unstated=unstated, headline=basis,
+                    covered=covered, surrogate=outcome.surrogate, criteria_unstated=unstated, headline=basis,
                     level=a.spec.model.level)
 
 
-def _any_design(spec: AnalysisSpec) -> Eligibility:
-    """*spec*'s eligibility with every design and single patients let in (the studies reporting the outcome)."""
-    return replace(spec.eligibility, designs=vocab.DESIGNS, min_patients=1)
+def _column(frame: Any, name: str) -> tuple[str, ...]:
+    """The values of a column of the pooled rows (empty when the outcome's rows have no such column)."""
+    return tuple(str(v) for v in frame[name]) if name in frame.columns else ()
 
 
 def synthesise(review: Review, outcome: OutcomePlan, designs: dict[str, StudyDesign] | None = None,
@@ -493,21 +488,22 @@ def synthesise(review: Review, outcome: OutcomePlan, designs: dict[str, StudyDes
     """
     designs = designs if designs is not None else study_designs(review)
     primary = run_analysis(review, outcome, outcome.primary, designs)
-    everyone = outcome_data(review, outcome, _any_design(outcome.primary), designs)
-    described_rows = [i for i, d in enumerate(everyone.data["design"])
-                      if d not in outcome.primary.eligibility.designs]
+    # rows with counts the primary analysis leaves out only by the rules the plan describes (e.g. the design)
+    everyone = outcome_data(review, outcome, outcome.primary.eligibility.without(outcome.describe_excluded_by),
+                            designs)
+    by_describe_rule = {e.cohort_id for e in primary.data.excluded
+                        if e.rule.split(":")[0] in outcome.describe_excluded_by}
+    described_rows = [i for i, c in enumerate(everyone.data["cohort_id"]) if c in by_describe_rule]
     described = OutcomeData(everyone.data.iloc[described_rows].reset_index(drop=True), ())
     sensitivity = tuple(run_analysis(review, outcome, s, designs) for s in outcome.sensitivity)
     subgroups = tuple(_subgroups(review, primary, by) for by in outcome.subgroups) if primary.k >= 2 else ()
     certainty = assess(_evidence(review, outcome, primary, designs, question), outcome.certainty)
-    criteria = (response_criteria_label(list(primary.data.data["recist"])) if outcome.is_response
-                else "adverse-event grades as reported by the studies")
+    criteria = criteria_label(outcome, primary.data)
     extra = without_flagged(review, primary, flagged) if flagged and primary.k else None
     if extra is None:
         return OutcomeSynthesis(outcome, primary, described, sensitivity, subgroups, certainty, criteria)
-    study_of = dict(zip(review.cohorts["cohort_id"], review.cohorts["study_id"]))
-    labels = tuple(dict.fromkeys(str(label) for label, c in zip(primary.data.data["study"], primary.data.data["cohort_id"])
-                                 if str(study_of[c]) in flagged))
+    labels = tuple(dict.fromkeys(str(label) for label, s in zip(primary.data.data["study"], primary.data.data["study_id"])
+                                 if str(s) in flagged))
     return OutcomeSynthesis(outcome, primary, described, sensitivity + (extra,), subgroups, certainty,
                             criteria, labels)
 

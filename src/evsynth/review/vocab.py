@@ -1,6 +1,6 @@
 """Values the case-series review type's code gives a meaning to.
 
-The allowed values of every column (LRT names, histologies, RECIST 1.1
+The allowed values of every column (treatment names, histologies, response
 categories, ...) are declared with the sheets, in the project's
 ``sheets.toml`` (:mod:`evsynth.sheets.spec`); only the few values the
 computations below rely on are named here.
@@ -24,20 +24,20 @@ CLAIM_STATUSES: tuple[str, ...] = ("reproduced", "approximate", "stated in text"
 #: treatment, without a comparison group; a cohort study compares groups followed over time
 #: (Dekkers et al. 2012, Ann Intern Med 156:37-40).
 DESIGNS: tuple[str, ...] = ("case report", "case series", "cohort")
-#: The ``recist`` values a response outcome's eligibility may name (the ``recist_use`` vocabulary).
-RECIST_USE: tuple[str, ...] = ("yes", "no", "not reported")
 #: ``extraction`` of a study whose rows are still being curated (``complete`` or empty: done).
 INCOMPLETE = "incomplete"
 
 #: Vocabulary names of ``sheets.toml`` the computations read.
 HISTOLOGY = "histology"
-DTC_HISTOLOGY = "dtc_histology"
+#: The groups counts.json reports patients by (their members: the vocabulary ``<group>_histology``).
+HISTOLOGY_GROUP = "histology_group"
 RESPONSE_COUNT = "response_count"
-RECIST_RESPONSE = "recist_response"
+#: The case series' response categories (counts.json ``procedures_by_response``, in this order).
+RESPONSE_CATEGORIES = "recist_response"
 
 
 def lrt_atoms(value: str) -> list[str]:
-    """The single treatments in an LRT cell: ``"MWA+TACE"`` -> ``["MWA", "TACE"]``.
+    """The single treatments in an LRT cell: ``"MWA+RFA"`` -> ``["MWA", "RFA"]``.
 
     ``+`` joins treatments given together; ``;`` lists treatments used in a
     cohort without a per-patient assignment.

@@ -19,6 +19,7 @@ from evsynth.search.eutils import EutilsClient
 from evsynth.screening.known import PreviousStudy
 from evsynth.screening.retraction_watch import flag_new_rows
 from evsynth.screening.log import ScreeningEntry
+from evsynth.search.records import Record
 
 SOURCE = "citation chasing"
 LINKS: tuple[str, ...] = ("pubmed_pubmed_refs", "pubmed_pubmed_citedin")
@@ -40,6 +41,8 @@ class ChaseResult:
     links: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     unseen: list[str] = field(default_factory=list)
     merge: MergeResult | None = None
+    #: The records fetched (what :func:`merge_chased` merges into the log as it is now).
+    fetched: list[Record] = field(default_factory=list)
 
     def linked(self, linkname: str) -> int:
         """Distinct PMIDs linked by *linkname* over all chased studies."""
@@ -68,7 +71,18 @@ def chase(client: EutilsClient, entries: Sequence[ScreeningEntry], merges: Seque
     linked = {p for links in result.links.values() for ids in links.values() for p in ids}
     result.unseen = sorted(linked - known, key=int)
     records = client.efetch_records(result.unseen, require_all=False) if result.unseen else []
-    merged = merge_records(entries, merges, records, SOURCE, date)
-    merged.entries[:] = flag_new_rows(merged.entries, records, merged.new_ids)
+    result.fetched = list(records)
+    return merge_chased(result, entries, merges, date)
+
+
+def merge_chased(result: ChaseResult, entries: Sequence[ScreeningEntry], merges: Sequence[Merge],
+                 date: str) -> ChaseResult:
+    """*result* with its fetched records merged into *entries* and *merges* (:attr:`ChaseResult.merge`).
+
+    The command calls it again on the logs re-read under the project's lock, so
+    decisions made while elink and efetch ran are kept.
+    """
+    merged = merge_records(entries, merges, result.fetched, SOURCE, date)
+    merged.entries[:] = flag_new_rows(merged.entries, result.fetched, merged.new_ids)
     result.merge = merged
     return result

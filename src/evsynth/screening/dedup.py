@@ -64,7 +64,7 @@ def _ascii_fold(text: str) -> str:
 def normalise_title(title: str) -> str:
     """Case, accents, punctuation, inline markup and spacing removed.
 
-    Periods and apostrophes are dropped (``T.A.C.E.`` = ``TACE``), other
+    Periods and apostrophes are dropped (``P.C.R.`` = ``PCR``), other
     punctuation separates words; a bracketed translated title (``[Title].``, MEDLINE's
     form for non-English titles) and HTML tags are ignored.
     """
@@ -73,7 +73,7 @@ def normalise_title(title: str) -> str:
     if text.startswith("[") and text.rstrip(".").endswith("]"):
         text = text.rstrip(".")[1:-1]
     text = _ascii_fold(text).lower()
-    text = re.sub(r"[.'\u2019]", "", text)  # T.A.C.E. = TACE, Muller's = Mullers
+    text = re.sub(r"[.'\u2019]", "", text)  # P.C.R. = PCR, Muller's = Mullers
     text = re.sub(r"[^a-z0-9]+", " ", text)
     return " ".join(text.split())
 

@@ -153,12 +153,55 @@ def read_ris(path: str | Path, source: str) -> list[Record]:
     if not entries:
         raise EvsynthError(f"{path}: no RIS references found (expected lines like 'TY  - JOUR' ... 'ER  - ')")
     records = []
+    lines = tag_lines(text)
     for number, entry in enumerate(entries, start=1):
         record = record_from_ris(entry, source)
         if not record.title:
             raise EvsynthError(f"{path}: reference {number} has no title (TI or T1)")
+        check_lengths(record, lines[number - 1] if number <= len(lines) else {}, str(path), number)
         records.append(record)
     return records
+
+
+#: The most characters a field brought into the screening log may have: a cell of a sheet
+#: (:attr:`evsynth.sheets.engine.SheetLimits.max_cell_chars`), since ``evsynth extract`` copies
+#: the title, authors and journal into ``studies.csv``. An import over it is refused, so no
+#: import writes a log or a sheet the next command refuses.
+MAX_FIELD_CHARS = 10_000
+
+#: The record's fields that go into the log, and the RIS tags they come from.
+_LOGGED = (("title", ("TI", "T1")), ("authors", ("AU", "A1")),
+           ("journal", ("T2", "JO", "JF", "JA", "J2")),
+           ("doi", ("DO", "UR", "M3", "N1")))
+
+
+def tag_lines(text: str) -> list[dict[str, int]]:
+    """For each reference in *text* (``TY`` to ``ER``), the line where each tag first appears."""
+    out: list[dict[str, int]] = []
+    current: dict[str, int] | None = None
+    for number, line in enumerate(text.split("\n"), start=1):
+        tag = _tag(line.lstrip("\ufeff"))
+        if tag == "TY":
+            current = {"TY": number}
+            out.append(current)
+        elif tag and current is not None:
+            current.setdefault(tag, number)
+            if tag == "ER":
+                current = None
+    return out
+
+
+def check_lengths(record: Record, lines: dict[str, int], label: str, number: int) -> None:
+    """Refuse a reference with a field the screening log cannot hold (``FILE:LINE: ...``)."""
+    for name, tags in _LOGGED:
+        value = "; ".join(record.authors) if name == "authors" else str(getattr(record, name) or "")
+        if len(value) > MAX_FIELD_CHARS:
+            tag = next((t for t in tags if t in lines), "")
+            line = lines.get(tag) or lines.get("TY", 0)
+            raise EvsynthError(
+                f"{label}:{line}: reference {number}: the {name}" + (f" ({tag})" if tag else "")
+                + f" has {len(value):,} characters, over the limit of {MAX_FIELD_CHARS:,} for a cell "
+                "of the screening log; nothing imported (shorten it in the file, or export it again)")
 
 
 def to_ris_entries(citations: Iterable[Citation]) -> list[dict[str, Any]]:

@@ -40,6 +40,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from evsynth.core.atomic import write_text
+from evsynth.core.lock import project_lock
 from evsynth.screening.chase import included_pmids
 from evsynth.core.csv_text import dataclass_csv
 from evsynth.screening.dedup import merge_records
@@ -259,64 +260,75 @@ def run_update(client: EutilsClient, queries_dir: Path, files: ReviewFiles,
     *previous* are the previous version's studies (``studies.csv``, read by the
     caller through the sheet engine). The screening log, merge log and update
     log are written after each query
-    (atomically), so an update stopped half-way keeps what it finished.
+    (atomically), so an update stopped half-way keeps what it finished. The
+    searches run without the project's lock; each query's records are merged
+    into the logs re-read under it (:func:`evsynth.core.lock.project_lock`), so
+    decisions made meanwhile on the page or in a terminal are kept.
     """
     moment = now or datetime.now(timezone.utc)
     day = today or moment.date()
     stamp = day.isoformat()
     queries = load_queries(queries_dir)
     update_log = files.extracted / "update-log.csv"
-    history = load_update_log(update_log)
-    entries, merges = files.load()
     outcomes: list[QueryOutcome] = []
     project = queries_dir.parent
+    root = files.root
     for query in queries:
-        harvest_dir = (latest_harvest(queries_dir / RUNS, query)
-                       if not any(r.query == query.name for r in history) else None)
-        if harvest_dir is not None:
-            manifest, found = load_run(harvest_dir)
-            searched = datetime.strptime(manifest["searched_utc"][:10], "%Y-%m-%d")
-            records = [r for r in found if not is_previous_study(r, previous)]
-            result = merge_records(entries, merges, records, query.database, stamp)
-            entries = flag_new_rows(result.entries, records, result.new_ids)
-            merges = result.merges
-            run = UpdateRun(query=query.name, version=str(query.version),
-                            searched_utc=manifest["searched_utc"], datetype=manifest.get("datetype", ""),
-                            mindate=manifest.get("mindate", ""), maxdate=searched.strftime(PUBMED_DATE),
-                            found=len(found), new=len(result.new_ids), merged=result.merged,
-                            already_seen=sum(result.seen.values()),
-                            in_previous_version=len(found) - len(records),
-                            run_folder=_relative(harvest_dir, project))
-            history.append(run)
-            files.save(entries, merges)
-            write_text(update_log, render_update_log(history))
-            outcomes.append(QueryOutcome(run, False, dict(result.matched), from_harvest=True))
+        with project_lock(root):  # the logs as they are now, changed and written as one step
+            history = load_update_log(update_log)
+            harvest_dir = (latest_harvest(queries_dir / RUNS, query)
+                           if not any(r.query == query.name for r in history) else None)
+            if harvest_dir is not None:
+                entries, merges = files.load()
+                manifest, found = load_run(harvest_dir)
+                searched = datetime.strptime(manifest["searched_utc"][:10], "%Y-%m-%d")
+                records = [r for r in found if not is_previous_study(r, previous)]
+                result = merge_records(entries, merges, records, query.database, stamp)
+                entries = flag_new_rows(result.entries, records, result.new_ids)
+                merges = result.merges
+                run = UpdateRun(query=query.name, version=str(query.version),
+                                searched_utc=manifest["searched_utc"], datetype=manifest.get("datetype", ""),
+                                mindate=manifest.get("mindate", ""), maxdate=searched.strftime(PUBMED_DATE),
+                                found=len(found), new=len(result.new_ids), merged=result.merged,
+                                already_seen=sum(result.seen.values()),
+                                in_previous_version=len(found) - len(records),
+                                run_folder=_relative(harvest_dir, project))
+                history.append(run)
+                files.save(entries, merges)
+                write_text(update_log, render_update_log(history))
+                outcomes.append(QueryOutcome(run, False, dict(result.matched), from_harvest=True))
         reason = window_reason(query, history)
         mindate, maxdate, first = update_window(query, history, day, overlap_days)
         spec = spec_from_query(query, mindate=mindate, maxdate=maxdate, datetype=DATETYPE)
         run_dir = new_run_dir(queries_dir / RUNS, query.name, moment)
+        # the search runs without the lock (it may take minutes; pages and terminals go on)
         harvest = run_query(client, spec, run_dir, progress=progress, today=day)
         found = list(harvest.records)
         records = [r for r in found if not is_previous_study(r, previous)]
-        result = merge_records(entries, merges, records, query.database, stamp)
-        entries = flag_new_rows(result.entries, records, result.new_ids)
-        merges = result.merges
-        run = UpdateRun(query=query.name, version=str(query.version), searched_utc=moment.strftime(
-            "%Y-%m-%dT%H:%M:%SZ"), datetype=DATETYPE, mindate=mindate, maxdate=maxdate,
-            found=len(found), new=len(result.new_ids), merged=result.merged,
-            already_seen=sum(result.seen.values()), in_previous_version=len(found) - len(records),
-            run_folder=_relative(run_dir, project))
-        history.append(run)
-        files.save(entries, merges)
-        write_text(update_log, render_update_log(history))
+        with project_lock(root):  # merged into the log as it is now, not as it was at the start
+            entries, merges = files.load()
+            history = load_update_log(update_log)
+            result = merge_records(entries, merges, records, query.database, stamp)
+            entries = flag_new_rows(result.entries, records, result.new_ids)
+            merges = result.merges
+            run = UpdateRun(query=query.name, version=str(query.version), searched_utc=moment.strftime(
+                "%Y-%m-%dT%H:%M:%SZ"), datetype=DATETYPE, mindate=mindate, maxdate=maxdate,
+                found=len(found), new=len(result.new_ids), merged=result.merged,
+                already_seen=sum(result.seen.values()), in_previous_version=len(found) - len(records),
+                run_folder=_relative(run_dir, project))
+            history.append(run)
+            files.save(entries, merges)
+            write_text(update_log, render_update_log(history))
         outcomes.append(QueryOutcome(run, first, dict(result.matched), window=reason))
-    pmids = included_pmids(entries, previous)
+    pmids = included_pmids(files.load_log(), previous)
     checked = client.efetch_records(pmids, require_all=False) if pmids else []
-    entries, changes = apply_flags(entries, checked)
-    watch = watch_included(checked, entries, previous, stamp)
-    files.save(entries, merges)
-    if watch or (files.extracted / "retraction-watch.csv").exists():
-        write_text(files.extracted / "retraction-watch.csv", render_watch(watch))
+    with project_lock(root):
+        entries, merges = files.load()
+        entries, changes = apply_flags(entries, checked)
+        watch = watch_included(checked, entries, previous, stamp)
+        files.save(entries, merges)
+        if watch or (files.extracted / "retraction-watch.csv").exists():
+            write_text(files.extracted / "retraction-watch.csv", render_watch(watch))
     unchecked = sum(1 for p in previous if not p.pmid) + sum(
         1 for e in entries if e.is_included and not e.pmid)
     return UpdateOutcome(outcomes, changes, watch, entries, unchecked)

@@ -12,7 +12,8 @@ Rules it follows, with their sources:
   (same source). The API key comes from ``NCBI_API_KEY`` only (read by the
   command line, passed here); it is sent in the body of a POST (never in a URL)
   and never stored, logged or put in an error message
-  (:meth:`EutilsClient._redact`).
+  (:func:`redact`: every answer's body is redacted before it is parsed, so no
+  message built from a server's answer can carry the key).
 * Long id lists go by HTTP POST: NCBI recommends POST beyond about 200 UIDs and
   answers 414 to over-long GET URLs (NBK25499, "EPost"/"EFetch"). Like
   Biopython, we switch to POST when the encoded parameters exceed 1,000 characters.
@@ -246,14 +247,18 @@ class EutilsClient:
                     self._count("http_5xx")
                     reason = f"HTTP {status}"
                 elif status >= 400:
-                    raise EutilsError(self._redact(
-                        f"{utility} answered HTTP {status}: {_first_line(body)}"))
+                    raise EutilsError(self._redact(  # redacted before it is cut to a line
+                        f"{utility} answered HTTP {status}: "
+                        f"{_first_line(redact_bytes(body, self._api_key))}"))
                 else:
                     try:
-                        return parse(body)
+                        # every message below is built from the answer with the key taken out
+                        return parse(redact_bytes(body, self._api_key))
                     except MalformedResponse as exc:
                         self._count("bad_bodies")
-                        reason = str(exc)
+                        reason = self._redact(str(exc))
+                    except EutilsError as exc:
+                        raise EutilsError(self._redact(str(exc))) from None
             if attempt == self.max_tries:
                 break
             self._count("retries")
@@ -369,8 +374,43 @@ class EutilsClient:
             setattr(self.stats, name, getattr(self.stats, name) + 1)
 
     def _redact(self, text: str) -> str:
-        """Remove the API key from any text that might be shown or written."""
-        return text.replace(self._api_key, "***") if self._api_key else text
+        """Remove the API key from any text that might be shown or written (:func:`redact`)."""
+        return redact(text, self._api_key)
+
+
+#: What stands for the API key in a message.
+REDACTED = "***"
+
+
+def _key_forms(key: str) -> list[str]:
+    """The key as it may appear in an answer: as sent, URL-encoded, XML-escaped."""
+    from html import escape
+    from urllib.parse import quote, quote_plus
+
+    forms = {key, quote(key, safe=""), quote_plus(key), escape(key, quote=True)}
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
+def redact(text: str, key: str | None) -> str:
+    """*text* with the API *key* replaced by ``***`` wherever it appears (as sent,
+    URL-encoded or XML-escaped). The one helper every message built from a
+    server's answer goes through: the bodies of esearch, efetch, epost, elink and
+    ECitMatch answers before they are parsed (:func:`redact_bytes`), HTTP error
+    lines, retry lines and the final error."""
+    if not key:
+        return text
+    for form in _key_forms(key):
+        text = text.replace(form, REDACTED)
+    return text
+
+
+def redact_bytes(body: bytes, key: str | None) -> bytes:
+    """An answer's *body* with the API *key* replaced by ``***`` (see :func:`redact`)."""
+    if not key:
+        return body
+    for form in _key_forms(key):
+        body = body.replace(form.encode("utf-8"), REDACTED.encode("ascii"))
+    return body
 
 
 @dataclass(frozen=True)

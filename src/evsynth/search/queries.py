@@ -189,10 +189,10 @@ _FIELD_LIMIT = re.compile(r"\b\w+\[(?:la|lang|language|pt|dp|pdat|edat|mdat|sb)\
 def highlight_terms(term: str) -> tuple[str, ...]:
     """The words and phrases of a PubMed query a screener wants highlighted, lower-case.
 
-    Quoted phrases are kept whole (``"liver metastases"``), field tags (``[mh]``,
+    Quoted phrases are kept whole (``"bone metastases"``), field tags (``[mh]``,
     ``[tiab]``) and the operators AND/OR/NOT are dropped, limits such as
     ``english[la]`` too; a truncation ``chemoemboli*`` becomes the prefix
-    ``chemoemboli``; a MeSH subheading (``liver neoplasms/secondary``) keeps its
+    ``chemoemboli``; a MeSH subheading (``bone neoplasms/secondary``) keeps its
     heading. Words shorter than three letters are left out (they would light up
     everywhere).
     """

@@ -25,6 +25,7 @@ from pandera.errors import SchemaErrors
 from evsynth.core.csv_read import CsvSyntaxError, iter_records
 from evsynth.core.text import CONTROL_OR_BREAK, control_problem
 from evsynth.core.project import EXTRACTED
+from evsynth.sheets.expressions import ExpressionError, SheetData, check, parse_condition, typed_row
 from evsynth.sheets.spec import Field, SheetSet, SheetSpec
 
 
@@ -339,3 +340,37 @@ def reference_problems(reads: dict[str, SheetRead], sheet_set: SheetSet) -> Iter
             for row, value in zip(child.rows, child.frame[f.name]):
                 if value is not None and value not in known:
                     yield Problem(child.path, row, f.name, f"{value!r} is not a {key} in {parent}.csv")
+
+
+def rule_problems(reads: dict[str, SheetRead], sheet_set: SheetSet, source: str = "sheets.toml") -> Iterator[Problem]:
+    """Every row that breaks one of its sheet's ``rules`` (sheets.toml), as ``file:row:column: message``.
+
+    A rule is a condition in the expression language (:mod:`evsynth.sheets.expressions`) on one row;
+    it may follow declared references (``study_id.design``) and aggregate other sheets. A rule that
+    does not parse or names an unknown column is one problem of *source*
+    (``sheets.toml:0:sheets.NAME.rules: ...``). Sheets not in *reads* are skipped.
+    """
+    rows = {name: [typed_row(read.spec, record) | {"_row": number}
+                   for number, record in zip(read.rows, read.frame.to_dict("records"))]
+            for name, read in reads.items()}
+    context = SheetData(rows, sheet_set)
+    for spec in sheet_set.sheets:
+        if spec.name not in reads:
+            continue
+        for rule in spec.rules:
+            try:
+                condition = parse_condition(rule.condition)
+                problems = check(condition, sheet_set, sheet=spec.name)
+                if problems:
+                    raise problems[0]
+            except ExpressionError as exc:
+                yield Problem(source, 0, f"sheets.{spec.name}.rules", f"{rule.condition}: {exc}")
+                continue
+            for row in rows[spec.name]:
+                try:
+                    ok = condition.test(row, context, spec.name)
+                except ExpressionError as exc:
+                    yield Problem(reads[spec.name].path, row["_row"], rule.column, f"{rule.message} ({exc})")
+                    continue
+                if not ok:
+                    yield Problem(reads[spec.name].path, row["_row"], rule.column, rule.message)

@@ -1193,6 +1193,22 @@ class Condition(Expression):
         return frozenset(_row_columns(self.tree))
 
 
+@dataclass(frozen=True)
+class RowValue(Expression):
+    """A value computed from one row (:func:`parse_row_value`): a derived column, or an outcome's
+    events or denominator, e.g. ``sum(events.patients where arm_id == arms.arm_id and grade >= 3)``."""
+
+    def value(self, row: Mapping[str, Any], context: Context | None = None, sheet: str = "") -> Value:
+        """The value for *row* (typed; empty = ``None``) of *sheet*; *context* to follow references
+        or to aggregate (``SHEET.COLUMN`` of the row's own sheet names *row* inside an aggregate)."""
+        return _Evaluator(context).value(self.tree, (_Scope(sheet, row),))
+
+    @property
+    def columns(self) -> frozenset[str]:
+        """The names it reads from the row (the first name of each, outside aggregates)."""
+        return frozenset(_row_columns(self.tree))
+
+
 def _row_columns(node: Node) -> Iterator[str]:
     if isinstance(node, Column):
         yield node.path[0]
@@ -1213,6 +1229,11 @@ def parse_condition(text: str) -> Condition:
     return Condition(text, _parse(text, row_mode=True))
 
 
+def parse_row_value(text: str) -> RowValue:
+    """Parse a value of one row (bare names are its columns); :class:`ExpressionError`."""
+    return RowValue(text, _parse(text, row_mode=True))
+
+
 def check(expression: Expression, sheets: SheetSet, outcomes: Collection[str] | None = None,
           sheet: str = "") -> list[ExpressionError]:
     """Every problem *expression* has against the declared *sheets*, before evaluation.
@@ -1223,7 +1244,11 @@ def check(expression: Expression, sheets: SheetSet, outcomes: Collection[str] | 
     :class:`Condition` is checked on rows of *sheet*. Empty list when none.
     """
     checker = _Checker(sheets, outcomes)
-    if isinstance(expression, Condition):
+    if isinstance(expression, RowValue):
+        if sheet and not sheets.has(sheet):
+            return [ExpressionError(f"no sheet named {sheet!r}", 0)]
+        checker.kind(expression.tree, (sheet,) if sheet else ())
+    elif isinstance(expression, Condition):
         if sheet and not sheets.has(sheet):
             return [ExpressionError(f"no sheet named {sheet!r}", 0)]
         kind = checker.kind(expression.tree, (sheet,) if sheet else ())

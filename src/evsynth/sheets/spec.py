@@ -4,7 +4,7 @@ A review project declares its sheets in ``sheets.toml`` (beside ``review.toml``)
 
     [vocabularies]
     yes_no = ["yes", "no"]
-    lrt = { values = ["TACE", "RFA"], labels = { TACE = "trans-arterial chemoembolisation" }, glossary = true }
+    lrt = { values = ["RFA", "MWA"], labels = { RFA = "radiofrequency ablation" }, glossary = true }
 
     [sheets.studies]                       # extracted/studies.csv
     description = "one row per included study"
@@ -63,7 +63,7 @@ NUMERIC_KINDS = frozenset({"int", "number"})
 
 COLUMN_KEYS = frozenset({"name", "label", "type", "required", "optional", "values", "min", "max", "ref", "each",
                          "description"})
-SHEET_KEYS = frozenset({"description", "id", "columns"})
+SHEET_KEYS = frozenset({"description", "id", "columns", "rules", "design_rules"})
 TOP_KEYS = frozenset({"template", "template_version", "overview", "vocabularies", "sheets"})
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -108,13 +108,28 @@ class Field:
 
 
 @dataclass(frozen=True)
+class SheetRule:
+    """A rule every row of a sheet must meet: a condition in the expression language
+    (:mod:`evsynth.sheets.expressions`, checked when the sheets are validated), the column a
+    failing row's problem names, and the message."""
+
+    column: str
+    condition: str
+    message: str
+
+
+@dataclass(frozen=True)
 class SheetSpec:
-    """A sheet: its name (file ``<name>.csv``), its columns in order and its id column."""
+    """A sheet: its name (file ``<name>.csv``), its columns in order, its id column and its row rules."""
 
     name: str
     fields: tuple[Field, ...]
     id_column: str
     description: str
+    rules: tuple[SheetRule, ...] = ()
+    #: For the studies sheet: ``(condition, design, why)`` rules that derive a study's design before the
+    #: engine's defaults (:mod:`evsynth.review.design`), in the expression language.
+    design_rules: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def filename(self) -> str:
@@ -370,7 +385,28 @@ def _sheet(name: str, raw: Any, vocabularies: dict[str, Vocabulary], at: _Locato
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise at.error(f"sheet {name!r}: description must be text", table, r"^\s*description\s*=")
-    return SheetSpec(name, tuple(fields), id_column, description)
+    rules_raw = raw.get("rules", [])
+    if not isinstance(rules_raw, list):
+        raise at.error(f"sheet {name!r}: rules must be a list of {{ column, rule, message }} tables", table,
+                       r"^\s*rules\s*=")
+    rules = []
+    for rule in rules_raw:
+        if (not isinstance(rule, dict) or set(rule) - {"column", "rule", "message"}
+                or not all(isinstance(rule.get(k), str) and rule.get(k) for k in ("column", "rule", "message"))):
+            raise at.error(f"sheet {name!r}: a rule is {{ column, rule, message }}, three strings", table,
+                           r"^\s*rules\s*=")
+        if rule["column"] not in seen:
+            raise at.error(f"sheet {name!r}: rule column {rule['column']!r} is not one of its columns", table,
+                           re.escape(rule["rule"][:20]))
+        rules.append(SheetRule(rule["column"], rule["rule"], rule["message"]))
+    design_raw = raw.get("design_rules", [])
+    if (not isinstance(design_raw, list)
+            or not all(isinstance(r, dict) and set(r) == {"when", "design", "why"}
+                       and all(isinstance(v, str) and v for v in r.values()) for r in design_raw)):
+        raise at.error(f"sheet {name!r}: design_rules is a list of {{ when, design, why }} tables of strings", table,
+                       r"^\s*design_rules\s*=")
+    design_rules = tuple((r["when"], r["design"], r["why"]) for r in design_raw)
+    return SheetSpec(name, tuple(fields), id_column, description, tuple(rules), design_rules)
 
 
 def parse_sheet_set(text: str, source: str = SPEC_FILE) -> SheetSet:

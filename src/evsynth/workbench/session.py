@@ -8,7 +8,10 @@ the main log as blind copies (:func:`evsynth.screening.dual.sync_second_log`);
 a second reviewer's session never reads the main log's decisions.
 
 Every decision is written to the log atomically before the call returns
-(reviewer and date filled in), so closing the page loses nothing. Undo
+(reviewer and date filled in), so closing the page loses nothing. Each decision
+takes the project's lock (:func:`evsynth.core.lock.project_lock`), re-reads the
+log under it and writes it before letting go, so decisions made at the same time
+by another page, the terminal or an update are all kept. Undo
 restores the row as it was before this session's last decision, unless the
 row was changed elsewhere since.
 """
@@ -24,6 +27,7 @@ from typing import Any
 
 from evsynth.core.project import Project
 from evsynth.core.errors import EvsynthError
+from evsynth.core.lock import project_lock
 from evsynth.core.settings import load_settings
 from evsynth.screening.dual import agreement_pairs, cohens_kappa, find_conflicts, sync_second_log
 from evsynth.screening.files import ReviewFiles, today
@@ -91,7 +95,7 @@ class ScreeningSession:
     skipped: list[str] = field(default_factory=list)
     history: list[tuple[ScreeningEntry, ScreeningEntry]] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
-    _cache: tuple[tuple[int, int], list[ScreeningEntry]] | None = field(default=None, repr=False)
+    _cache: tuple[tuple[int, int, int], list[ScreeningEntry]] | None = field(default=None, repr=False)
     _ranking: tuple[tuple[object, ...], list[str]] | None = field(default=None, repr=False)
     _status: tuple[tuple[object, ...], StoppingStatus | None] | None = field(default=None,
                                                                              repr=False)
@@ -106,9 +110,10 @@ class ScreeningSession:
                       records=records_of_runs(files.runs),
                       terms=query_terms(Project(files.root).queries))
         if second:
-            own, added = sync_second_log(files.load_log(), files.load_log(session.path))
-            if added or not session.path.exists():
-                save_log(session.path, own)
+            with project_lock(files.root):
+                own, added = sync_second_log(files.load_log(), files.load_log(session.path))
+                if added or not session.path.exists():
+                    save_log(session.path, own)
         return session
 
     @property
@@ -123,15 +128,16 @@ class ScreeningSession:
         """True for a second reviewer (never shown the main log's decisions)."""
         return bool(self.second)
 
-    def entries(self) -> list[ScreeningEntry]:
-        """The log as it is on disk now (re-read only when the file changed)."""
+    def entries(self, *, fresh: bool = False) -> list[ScreeningEntry]:
+        """The log as it is on disk now (re-read only when the file changed, or always
+        when *fresh*: what a decision changes is read under the project's lock)."""
         with self._lock:
             try:
                 stat = os.stat(self.path)
-                key = (stat.st_mtime_ns, stat.st_size)
+                key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
             except FileNotFoundError:
-                key = (0, 0)
-            if self._cache is None or self._cache[0] != key:
+                key = (0, 0, 0)
+            if fresh or self._cache is None or self._cache[0] != key:
                 self._cache = (key, self.files.load_log(self.path))
             return self._cache[1]
 
@@ -139,7 +145,7 @@ class ScreeningSession:
         """Write the log atomically; what was written is the cache (no need to read it back)."""
         save_log(self.path, entries)
         stat = os.stat(self.path)
-        self._cache = ((stat.st_mtime_ns, stat.st_size),
+        self._cache = ((stat.st_mtime_ns, stat.st_size, stat.st_ino),
                        sorted(entries, key=lambda e: (len(e.record_id), e.record_id)))
 
     def ranking(self, entries: list[ScreeningEntry]) -> list[str]:
@@ -160,7 +166,7 @@ class ScreeningSession:
     def _order_key(self) -> tuple[object, ...]:
         """What the ranking and the status depend on: the log's state and the sample file's
         (a sample drawn from the terminal while the page is open is picked up at once)."""
-        log = self._cache[0] if self._cache is not None else (0, 0)
+        log = self._cache[0] if self._cache is not None else (0, 0, 0)
         try:
             stat = self.files.sample.stat()
         except FileNotFoundError:
@@ -211,8 +217,8 @@ class ScreeningSession:
     def decide(self, record_id: str, decision: str, *, reason: str = "", note: str = "",
                allow_retracted: bool = False) -> ScreeningEntry:
         """Record a decision on *record_id* at the stage it waits at, and save the log at once."""
-        with self._lock:
-            entries = self.entries()
+        with self._lock, project_lock(self.files.root):
+            entries = self.entries(fresh=True)
             old = entries[find_entry(entries, record_id)]
             if old.record_id != record_id:
                 raise EvsynthError(f"no record {record_id!r} in the screening log")
@@ -236,11 +242,11 @@ class ScreeningSession:
 
     def undo(self) -> ScreeningEntry | None:
         """Restore the row of the last decision of this session; ``None`` when there is none."""
-        with self._lock:
+        with self._lock, project_lock(self.files.root):
             if not self.history:
                 return None
             before, written = self.history[-1]
-            entries = self.entries()
+            entries = self.entries(fresh=True)
             index = find_entry(entries, before.record_id)
             if entries[index] != written:
                 raise EvsynthError(f"{before.record_id} was changed elsewhere since; not undone")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from evsynth.screening.chase import LINKS, SOURCE, chase
+from evsynth.core.lock import project_lock
+from evsynth.screening.chase import LINKS, SOURCE, chase, merge_chased
 from evsynth.cli.options import add_eutils_arguments, add_root_argument, make_client, project_of
 from evsynth.screening.known import previous_from_rows
 from evsynth.screening.files import ReviewFiles, check_date, today
@@ -27,9 +28,11 @@ def run(args: argparse.Namespace) -> int:
     if not result.chased:
         print(f"No included study has a PMID to chase ({result.without_pmid} without PMID).")
         return 0
-    merged = result.merge
-    assert merged is not None
-    files.save(merged.entries, merged.merges)
+    with project_lock(project.root):  # merged into the logs as they are now
+        entries, merges = files.load()
+        merged = merge_chased(result, entries, merges, date).merge
+        assert merged is not None
+        files.save(merged.entries, merged.merges)
     refs, cited = (result.linked(name) for name in LINKS)
     print(f"chased {len(result.chased)} included studies"
           + (f" ({result.without_pmid} without PMID left out)" if result.without_pmid else "")

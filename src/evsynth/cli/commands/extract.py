@@ -6,6 +6,7 @@ import argparse
 from datetime import date
 
 from evsynth.cli.options import add_root_argument, project_with_sheets
+from evsynth.core.lock import project_lock
 from evsynth.core.settings import load_settings
 from evsynth.review.extraction import extract
 from evsynth.screening.files import check_date
@@ -23,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     root = project_with_sheets(args).root
     today = date.fromisoformat(check_date(args.today, "--today")) if args.today else None
-    done = extract(root, args.record, load_settings(root), version=args.version, today=today)
+    with project_lock(root):  # study and row ids allocated on the sheets as they are now
+        done = extract(root, args.record, load_settings(root), version=args.version, today=today)
     e = done.entry
     ids = ", ".join(x for x in (e.record_id, f"PMID {e.pmid}" if e.pmid else "", f"doi {e.doi}" if e.doi else "") if x)
     verb = "already in" if done.resumed else "added to"

@@ -6,6 +6,7 @@ import argparse
 
 from evsynth.cli.options import add_eutils_arguments, add_root_argument, make_client, project_of
 from evsynth.core.errors import EvsynthError
+from evsynth.core.lock import project_lock
 from evsynth.screening.files import ReviewFiles, check_date, today
 from evsynth.screening.identify import (confirm, parse_confirmation, propose, read_studies,
                                         studies_to_identify)
@@ -39,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
         for study_id, pmid in pairs:
             if pmid not in records:
                 raise EvsynthError(f"PMID {pmid}: PubMed returned no record; not confirmed")
-            row = confirm(files.studies, study_id, records[pmid], reviewer=args.reviewer,
-                          date=date, source=args.source)
+            with project_lock(project.root):  # studies.csv re-read, changed and written as one step
+                row = confirm(files.studies, study_id, records[pmid], reviewer=args.reviewer,
+                              date=date, source=args.source)
             print(f"{study_id}: PMID {row['pmid']}" + (f", doi {row['doi']}" if row["doi"] else "")
                   + f" — {row['title']} {row['journal']} {row['year']} (confirmed by {args.reviewer.strip()})")
         return 0

@@ -16,6 +16,7 @@ from pathlib import Path
 from evsynth.cli.options import add_root_argument, project_of
 from evsynth.screening.dedup import merge_records
 from evsynth.core.errors import EvsynthError
+from evsynth.core.lock import project_lock
 from evsynth.screening.known import is_previous_study, previous_from_rows
 from evsynth.screening.files import ReviewFiles, check_date, today
 from evsynth.screening.log import OTHER_METHODS
@@ -54,9 +55,10 @@ def run(args: argparse.Namespace) -> int:
     found = read_ris(args.file, source)
     previous = previous_from_rows(read_studies(project.root))
     records = [r for r in found if not is_previous_study(r, previous)]
-    entries, merges = files.load()
-    result = merge_records(entries, merges, records, source, date)
-    files.save(result.entries, result.merges)
+    with project_lock(project.root):  # the logs as they are now, merged and written as one step
+        entries, merges = files.load()
+        result = merge_records(entries, merges, records, source, date)
+        files.save(result.entries, result.merges)
     line = summary_line(Path(args.file).name, len(found), len(result.new_ids), dict(result.matched),
                         sum(result.seen.values()), source)
     skipped = len(found) - len(records)

@@ -12,9 +12,10 @@ from pathlib import Path
 from evsynth.cli.options import add_root_argument, project_of
 from evsynth.core.atomic import write_text
 from evsynth.core.errors import EvsynthError
+from evsynth.core.lock import project_lock
 from evsynth.core.settings import load_settings
 from evsynth.workbench.app import make_server
-from evsynth.screening.batch import apply_decisions, read_decisions
+from evsynth.screening.batch import DecisionRow, apply_decisions, read_decisions
 from evsynth.screening.dedup import Merge, load_merges, unmerge
 from evsynth.screening.dual import cohens_kappa, agreement_pairs, find_conflicts, sync_second_log
 from evsynth.screening.files import ReviewFiles, check_date, today
@@ -295,13 +296,18 @@ def parse_decide(values: Sequence[str]) -> tuple[list[str], str]:
 
 
 def apply_command_decisions(args: argparse.Namespace, files: ReviewFiles,
-                            entries: list[ScreeningEntry], default_reviewer: str
+                            entries: list[ScreeningEntry], default_reviewer: str,
+                            rows: list[DecisionRow] | None = None,
                             ) -> tuple[list[ScreeningEntry], list[ScreeningEntry]]:
-    """The log with ``--decide`` or ``--from`` applied (in memory) and the rows that changed."""
+    """The log with ``--decide`` or ``--from`` applied (in memory) and the rows that changed.
+
+    *rows*: the ``--from`` file already read (it is read before the project's lock is taken).
+    """
     date = check_date(args.date) if args.date else today()
     reviewer = args.reviewer.strip() or default_reviewer
     if args.from_file:
-        rows = read_decisions(args.from_file)
+        if rows is None:
+            rows = read_decisions(args.from_file)
         updated = apply_decisions(args.from_file, entries, rows, reasons=files.reasons,
                                   reviewer=reviewer, date=date,
                                   allow_retracted=args.allow_retracted, note=args.note)
@@ -353,17 +359,21 @@ def second_reviewer_file(files: ReviewFiles, name: str) -> Path:
 def run_second(args: argparse.Namespace, files: ReviewFiles) -> int:
     """List or decide on a second reviewer's log, brought up to date with the main log first."""
     path = second_reviewer_file(files, args.second)
-    own, added = sync_second_log(files.load_log(), files.load_log(path))
     if args.decide or args.from_file:
-        own, changed = apply_command_decisions(args, files, own, args.second)
-        save_log(path, own)
+        rows = read_decisions(args.from_file) if args.from_file else None
+        with project_lock(files.root):
+            own, _ = sync_second_log(files.load_log(), files.load_log(path))
+            own, changed = apply_command_decisions(args, files, own, args.second, rows)
+            save_log(path, own)
         for row in changed:
             print(changed_line(row, f"{path.name}: "))
         if not changed:
             print(f"{path.name}: unchanged")
         return 0
-    if added or not path.exists():
-        save_log(path, own)
+    with project_lock(files.root):
+        own, added = sync_second_log(files.load_log(), files.load_log(path))
+        if added or not path.exists():
+            save_log(path, own)
     width = shutil.get_terminal_size((100, 24)).columns - 2
     if args.next:
         print(next_report(own, records_of_runs(files.runs), width, args.second,
@@ -412,34 +422,41 @@ def run(args: argparse.Namespace) -> int:
         if args.explain or args.unmerge or args.conflicts:
             raise EvsynthError("--as works with listing, --next, --decide and --from only")
         return run_second(args, files)
-    entries = files.load_log()
-    if args.explain:
-        merges = files.load()[1]
-        print(explain_report(entries[find_entry(entries, args.explain)], merges), end="")
-        return 0
     if args.unmerge:
         date = check_date(args.date) if args.date else today()
-        new_entries, merges = unmerge(entries, files.load()[1], args.unmerge, date)
-        files.save(new_entries, merges)
+        with project_lock(files.root):
+            entries, merges = files.load()
+            new_entries, merges = unmerge(entries, merges, args.unmerge, date)
+            files.save(new_entries, merges)
         restored = new_entries[-1]
         print(f"{args.unmerge} undone: {restored.record_id} is a record of its own again "
               f"({restored.source}, pending)")
         return 0
     if args.decide or args.from_file:
-        updated, changed = apply_command_decisions(args, files, entries, "")
-        if changed:
-            files.save(updated, load_merges(files.merges))
+        rows = read_decisions(args.from_file) if args.from_file else None
+        with project_lock(files.root):  # read, change and write the log as one step
+            entries = files.load_log()
+            updated, changed = apply_command_decisions(args, files, entries, "", rows)
+            if changed:
+                files.save(updated, load_merges(files.merges))
         for row in changed:
             print(changed_line(row))
         if not changed:
             print("unchanged")
+        return 0
+    entries = files.load_log()
+    if args.explain:
+        merges = files.load()[1]
+        print(explain_report(entries[find_entry(entries, args.explain)], merges), end="")
         return 0
     if args.conflicts:
         text, total = conflicts_report(files, entries)
         print(text, end="")
         return 0
     if args.sample:  # then the listing below, which shows the sample's status
-        print(draw(files, entries), end="")
+        with project_lock(files.root):
+            entries = files.load_log()
+            print(draw(files, entries), end="")
     width = shutil.get_terminal_size((100, 24)).columns - 2
     if args.next:
         sample = main_sample(files, entries)
