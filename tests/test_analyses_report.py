@@ -48,15 +48,46 @@ def test_analyses_json_has_the_issue_structure(built):
         c = o["crude"]
         assert (c["events"], c["total"]) == (p["events"], p["total"])
         assert c["estimate"] == pytest.approx(c["events"] / c["total"])
+        # the small-k rule: a model gives the headline only from the plan's minimum of studies (never < 3)
+        assert p["min_studies_for_model"] == plan.synthesis.min_studies_for_model >= 3
+        assert (p["basis"] == "model") == (p["pooled"] and p["k"] >= p["min_studies_for_model"])
+        if p["k"] < p["min_studies_for_model"]:
+            assert p["basis"] in ("crude", "none") and not p["pooled"]
+        if p["basis"] == "crude":
+            assert (p["estimate"], p["ci_lower"], p["ci_upper"]) == (c["estimate"], c["ci_lower"], c["ci_upper"])
+            assert p["estimand"].startswith("crude proportion") and p["basis_reason"]
         if p["model"] == "GLMM":
             assert "marginal" in o
-            assert "conditional" in p["estimand"]
+            if p["basis"] == "model":
+                assert "conditional" in p["estimand"]
         for s in o["sensitivity"]:
             assert {"name", "model", "k", "estimate", "ci_lower", "ci_upper"} <= set(s)
         assert o["certainty"]["rating"] in ("high", "moderate", "low", "very low")
         assert set(o["certainty"]["domains"]) == DOMAINS
         for d in o["certainty"]["domains"].values():
             assert d["judgement"] in ("not serious", "serious", "very serious") and d["reason"]
+
+
+def test_the_bundled_headlines_are_crude_below_the_small_k_rule_and_a_model_from_it(tmp_path):
+    import shutil
+    from evsynth.review.synthesis import synthesise_all
+    plan = load_plan(REPO)
+    review = load_review(REPO)
+    out = synthesise_all(review, plan)
+    for s in out.values():
+        p = s.primary
+        assert not (p.pooled and p.k < plan.synthesis.min_studies_for_model)
+    # partial response: 5/12 and 7/7 -> crude 12/19 leads, the GLMM (84 %) is a sensitivity figure
+    pr = out["pr"].primary
+    assert (pr.k, pr.basis, pr.crude.events, pr.crude.total) == (2, "crude", 12, 19)
+    assert pr.headline == pr.crude and pr.model_interval.estimate == pytest.approx(0.843, abs=1e-3)
+    assert "above the crude proportion" in out["pr"].model_figures[0].why
+    # the same plan with the floor (3): adverse events (k = 3) lead with the model again
+    shutil.copy2(REPO / "analysis.toml", tmp_path / "analysis.toml")
+    text = (tmp_path / "analysis.toml").read_text(encoding="utf-8").replace("min_studies_for_model = 5",
+                                                                         "min_studies_for_model = 3")
+    floor = synthesise_all(review, __import__("evsynth.review.plan", fromlist=["parse_plan"]).parse_plan(text))
+    assert floor["ae_g3"].primary.basis == "model" and floor["pr"].primary.basis == "crude"
 
 
 def test_case_reports_are_described_not_pooled_in_the_primary_analysis(built):
@@ -98,12 +129,29 @@ def test_page_headline_is_the_primary_analysis_with_estimand_and_certainty(built
         assert f"k = {p['k']}" in headline and p["estimand"] in headline
         assert f"{100 * p['estimate']:.1f}" in headline
         assert f"certainty of the evidence: {o['certainty']['rating']}" in headline
-        if p["k"] < 5:
+        if p["basis"] == "model":
             assert f"crude pooled proportion {o['crude']['events']}/{o['crude']['total']}" in article
+        else:  # below the small-k rule: the studies side by side, the model's figures as sensitivity analyses
+            assert "The studies side by side" in article and "Why it may mislead" in article
+            assert len(o["model_based_sensitivity"]) == (2 if p["model"] == "GLMM" else 1)
+            for f in o["model_based_sensitivity"]:
+                assert "degree of freedom" in f["why_it_may_mislead"] or "degrees of freedom" in f["why_it_may_mislead"]
 
 
 def test_page_shows_plan_exclusions_sof_and_appraisal_grid(built):
     html = (built / "reports" / "review.html").read_text(encoding="utf-8")
+    # the 2021 version published no pooled estimate: the comparison says they are recomputed
+    changes = html[html.index('<section id="changes">'):html.index('<section id="prisma">')]
+    assert "recomputed under today&#39;s plan" in changes or "recomputed under today's plan" in changes
+    assert "pooled estimates as the 2021 version" not in changes
+    # small things: no tool instructions for the reader, the checklist names, the own series' rule
+    assert "Run <code>evsynth" not in html and "seriess" not in html
+    assert "JBI checklist for case series<" in html and "JBI checklist for case reports<" in html
+    assert "never pooled with it" in html and 'id="sof-question"' in html
+    # adverse-event grades: CTCAE only where declared (the authors' own series), never on the literature's outcome
+    ae = html[html.index('<article id="outcome-ae_g3">'):]
+    ae = ae[:ae.index("</article>")]
+    assert "CTCAE" not in ae and "as graded by each study" in ae
     assert 'id="methods-as-planned"' in html and "analysis.toml" in html
     assert 'id="sof"' in html and 'id="appraisal_case_series"' in html and 'id="appraisal_case_report"' in html
     assert "designs: design = case report" in html
@@ -132,3 +180,28 @@ def test_all_boundary_studies_give_the_crude_proportion():
     assert s.primary.result is None and not s.primary.pooled
     assert s.primary.headline.estimate == 1.0 and s.primary.headline.ci_lower == pytest.approx(0.025 ** 0.25, abs=1e-9)
     assert "0 % or 100 %" in s.primary.message
+
+
+def test_a_plan_at_level_90_shows_90_percent_intervals_everywhere(tmp_path):
+    import shutil
+    from evsynth.meta.proportions import proportion_ci
+    root = tmp_path / "review"
+    shutil.copytree(REPO / "extracted", root / "extracted")
+    for name in ("review.toml", "sheets.toml"):
+        shutil.copy2(REPO / name, root / name)
+    plan = (REPO / "analysis.toml").read_text(encoding="utf-8")
+    assert "level = 0.95" in plan
+    (root / "analysis.toml").write_text(plan.replace("level = 0.95", "level = 0.9"), encoding="utf-8")
+    assert main(["build", "--root", str(root)]) == 0
+    html = (root / "reports" / "review.html").read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", " ", html).replace("\u00a0", " ")
+    assert "95 % CI" not in text and "95% CI" not in text and "95 % prediction" not in text
+    assert "90 % CI" in text and "90% CI" in text
+    # the numbers are 90 % intervals: the crude headline of partial response is 12/19 with its 90 % exact CI
+    data = json.loads((root / "reports" / "analyses.json").read_text(encoding="utf-8"))
+    pr = next(o for o in data["outcomes"] if o["key"] == "pr")
+    ci = proportion_ci(12, 19, "CP", 0.9)
+    assert (pr["primary"]["ci_lower"], pr["primary"]["ci_upper"]) == pytest.approx((ci.ci_lower, ci.ci_upper), abs=1e-6)
+    for name in ("pooled_pr.csv", "case_series_outcomes.csv"):
+        header = (root / "reports" / "supplementary" / name).read_text(encoding="utf-8").splitlines()[0]
+        assert "90% CI" in header and "95%" not in header

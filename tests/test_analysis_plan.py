@@ -52,6 +52,29 @@ def test_the_bundled_plan_parses_with_its_choices():
     assert ae.definition().endswith(" / n_patients (cohorts rows)")
 
 
+def test_the_small_k_rule_is_read_with_its_reason_and_defaults_to_the_floor():
+    plan = load_plan(REPO, SHEETS)
+    rule = plan.synthesis
+    assert rule.min_studies_for_model >= 3 and rule.reason and rule.line > 0
+    assert all(o.primary.min_studies == rule.min_studies_for_model for o in plan.outcomes)
+    # sensitivity analyses report their model at any k (flagged on the page when below the rule)
+    assert all(s.min_studies == 1 for o in plan.outcomes for s in o.sensitivity)
+    default = parse_plan(MINIMAL, sheets=SHEETS)
+    assert default.synthesis.min_studies_for_model == 3
+    assert default.outcome("pr").primary.min_studies == 3
+
+
+def test_validate_refuses_glmm_with_knha_naming_the_line(project, capsys):
+    path = project / "analysis.toml"
+    text = path.read_text(encoding="utf-8").replace('test = "z"', 'test = "knha"')
+    path.write_text(text, encoding="utf-8")
+    assert main(["validate", "--root", str(project)]) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("analysis.toml:") and 'test = "knha" with method = "GLMM"' in out[0]
+    line = int(out[0].split(":")[1])
+    assert text.splitlines()[line - 1] == 'test = "knha"'
+
+
 def test_key_lines_resolve_arrays_of_tables():
     text = MINIMAL + '\n[[outcome]]\nkey = "orr"\n[outcome.primary]\nmethod = "REML"\n'
     lines = key_lines(text)
@@ -73,6 +96,12 @@ def test_key_lines_resolve_arrays_of_tables():
     (('denominator', 'denominater'), 9, "unknown key 'denominater'"),
     (('method = "GLMM"', 'method = "GLMM"\nlevel = 1.5'), 3, "level must be a number between 0 and 1"),
     (('method = "GLMM"', 'method = GLMM'), 2, "not valid TOML"),
+    (('method = "GLMM"', 'method = "GLMM"\ntest = "knha"'), 3, 'test = "knha" with method = "GLMM"'),
+    (('[defaults.primary]', '[synthesis]\nmin_studies_for_model = 2\nreason = "x"\n[defaults.primary]'), 2,
+     "min_studies_for_model must be a whole number >= 3"),
+    (('[defaults.primary]', '[synthesis]\nmin_studies_for_model = 4\n[defaults.primary]'), 2,
+     "min_studies_for_model needs a reason"),
+    (('[defaults.primary]', '[synthesis]\nmin_k = 4\n[defaults.primary]'), 2, "unknown key 'min_k'"),
 ])
 def test_a_bad_plan_is_one_line_naming_file_and_line(edit, line, words):
     text = MINIMAL.replace(*edit)

@@ -154,7 +154,7 @@ def add_study(project: Path) -> None:
         f.write("S99,,Newauthor,Newauthor et al.,2024,,,,,,yes,,,2026-12,complete,,\n")
     with open(sheets / "cohorts.csv", "a", encoding="utf-8") as f:
         f.write("C99,S99,19,RFA,assigned,percutaneous,MTC,2,2,0,0,0,single,value,20,,,,not reported,,"
-                "reported,yes,0,1,1,0,0,0,none,no,\n")
+                "reported,yes,0,1,1,0,0,0,none,not stated,no,\n")
 
 
 def moved_rows(project: Path) -> dict[tuple[str, str], tuple[str, str]]:
@@ -179,7 +179,7 @@ def test_builds_in_a_row_list_what_changed_and_stay_byte_identical(project):
     assert moved[("Counts (reports/counts.json)", "literature › patients")] == ("75", "77")
     # the seed's claims are checked on the seed's studies: a study added later moves none of them
     assert not [key for key in moved if key[0] == "Claims check (status)"]
-    before, after = moved[("Pooled estimates (95 % CI)", "Partial response — primary, GLMM (PLO)")]
+    before, after = moved[("Pooled estimates (with their CIs)", "Partial response — primary, crude proportion (below the small-k rule)")]
     assert before.endswith("k = 2") and after.endswith("k = 3") and before != after  # the new 2-patient series
     assert ("Counts (reports/counts.json)", "case_series › patients") not in moved  # unchanged figures stay out
     second = snapshot_files(project / "reports")

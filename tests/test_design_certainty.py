@@ -61,7 +61,8 @@ def test_appraisal_traffic_light(answers, expected):
 def _evidence(**kw) -> Evidence:
     base = dict(k=6, events=300, total=600, ci_lower=0.46, ci_upper=0.54, pi_lower=0.40, pi_upper=0.60, i2=20.0,
                 appraisal=(("S1", 300, LOW), ("S2", 300, LOW)), histologies=("MTC",) * 6, lrts=("TACE",) * 6,
-                studies_reporting=6, case_reports=0)
+                studies_reporting=6, case_reports=0, tau2=0.05, study_sizes=(100,) * 6,
+                study_cis=((0.4, 0.6),) * 6, covered=(("histology", ("MTC",), ("MTC",) * 6), ("lrt", ("TACE",), ("TACE",) * 6)))
     base.update(kw)
     return Evidence(**base)
 
@@ -72,20 +73,33 @@ def test_clean_evidence_stays_at_the_start_low():
     assert c.rating == "low" and c.start == "low"
 
 
+APART = ((0.05, 0.2), (0.5, 0.7), (0.4, 0.6), (0.4, 0.6), (0.4, 0.6), (0.4, 0.6))
+
+
 @pytest.mark.parametrize("changes, domain, judgement", [
     (dict(i2=55.0), "inconsistency", "serious"),
-    (dict(i2=80.0, pi_lower=0.1, pi_upper=0.9), "inconsistency", "very serious"),
-    (dict(i2=10.0, pi_lower=0.2, pi_upper=0.6), "inconsistency", "serious"),      # PI 40 points wide
+    (dict(i2=80.0, study_cis=APART), "inconsistency", "very serious"),
+    (dict(i2=80.0), "inconsistency", "serious"),                                  # CIs overlap: not very serious
+    (dict(i2=10.0, study_cis=APART), "inconsistency", "serious"),                 # CIs do not overlap
+    (dict(i2=10.0, pi_lower=0.2, pi_upper=0.75), "inconsistency", "serious"),     # PI 55 points wide, tau2 > 0
+    (dict(tau2=0.0, i2=0.0, pi_lower=0.05, pi_upper=0.95), "inconsistency", "not serious"),  # tau2 = 0: PI = CI
+    (dict(k=2, tau2=0.0, i2=0.0, pi_lower=0.0, pi_upper=1.0), "inconsistency", "not serious"),
     (dict(k=1, i2=math.nan, pi_lower=math.nan, pi_upper=math.nan), "inconsistency", "not serious"),
     (dict(ci_lower=0.3, ci_upper=0.6), "imprecision", "serious"),                 # 30 points
     (dict(ci_lower=0.1, ci_upper=0.6), "imprecision", "very serious"),            # 50 points
     (dict(events=4, total=600), "imprecision", "very serious"),                   # rare events
     (dict(events=596, total=600), "imprecision", "very serious"),                 # rare non-events
     (dict(events=40, total=80), "imprecision", "serious"),                        # < 100 patients
-    (dict(histologies=("MTC", "PTC")), "indirectness", "serious"),
-    (dict(lrts=("TACE", "RFA")), "indirectness", "serious"),
-    (dict(studies_reporting=8, case_reports=4), "publication_bias", "serious"),
-    (dict(studies_reporting=8, case_reports=3), "publication_bias", "not serious"),
+    # indirectness: the question against what was pooled, never the mix within it
+    (dict(covered=(("histology", ("MTC", "PTC"), ("MTC", "PTC")),)), "indirectness", "not serious"),  # a mix
+    (dict(covered=(("histology", ("MTC", "PTC"), ("MTC",) * 6),)), "indirectness", "serious"),  # PTC missing
+    (dict(covered=(("lrt", ("TACE", "RFA"), ("TACE",) * 6),)), "indirectness", "serious"),      # RFA missing
+    (dict(covered=(("lrt", ("TACE", "RFA"), ("TACE+RFA",)),)), "indirectness", "not serious"),  # given together
+    (dict(surrogate="tumour response is a surrogate"), "indirectness", "serious"),
+    (dict(surrogate="x", covered=(("lrt", ("TACE", "RFA"), ("TACE",)),)), "indirectness", "very serious"),
+    # publication bias: the studies in the estimate, whatever case reports the review also holds
+    (dict(study_sizes=(12, 7)), "publication_bias", "serious"),
+    (dict(studies_reporting=8, case_reports=6), "publication_bias", "not serious"),
     (dict(appraisal=(("S1", 300, NOT_ASSESSED), ("S2", 300, LOW))), "risk_of_bias", "serious"),
     (dict(appraisal=(("S1", 400, HIGH), ("S2", 200, LOW))), "risk_of_bias", "very serious"),
     (dict(appraisal=(("S1", 200, HIGH), ("S2", 400, LOW))), "risk_of_bias", "serious"),
@@ -97,6 +111,14 @@ def test_each_rule_on_a_constructed_case(changes, domain, judgement):
     assert all(d.judgement == "not serious" for d in others)
     expected = {"not serious": "low", "serious": "very low", "very serious": "very low"}[judgement]
     assert c.rating == expected
+
+
+def test_no_prediction_interval_below_three_studies_and_no_control_group_counted_twice():
+    c = assess(_evidence(k=2, i2=80.0, tau2=4.9, pi_lower=0.01, pi_upper=0.99, study_cis=((0.15, 0.72), (0.59, 1.0)),
+                         appraisal=(("S1", 12, NOT_ASSESSED), ("S2", 7, NOT_ASSESSED))))
+    assert "no prediction interval" in c.domains["inconsistency"].reason
+    assert "1 degree of freedom" in c.domains["inconsistency"].reason
+    assert "control group" not in c.domains["risk_of_bias"].reason
 
 
 def test_rating_arithmetic_and_floor():

@@ -147,7 +147,7 @@ def test_update_screen_extract_build_release_and_update_again(living, project, c
     assert table_rows(html, "version_added") == [["S29", "Rossi et al. 2026"]]
     moved = {(r[0], r[1]): (r[2], r[3]) for r in table_rows(html, "version_moved")}
     assert moved[("Counts (reports/counts.json)", "literature › patients")] == ("75", "83")
-    before, after = moved[("Pooled estimates (95 % CI)", "Partial response — primary, GLMM (PLO)")]
+    before, after = moved[("Pooled estimates (with their CIs)", "Partial response — primary, crude proportion (below the small-k rule)")]
     assert before.endswith("k = 2") and after.endswith("k = 3")  # the plan pools case series: the 8-patient one joins
     assert table_rows(html, "changes_added") == [["S29", "Rossi et al. 2026"]]  # and since the previous build
     counts = json.loads(Path("reports/counts.json").read_text())
@@ -176,7 +176,7 @@ def test_update_screen_extract_build_release_and_update_again(living, project, c
     assert ok("build")
     html = Path("reports/review.html").read_text(encoding="utf-8")
     assert "83 patients in the literature; the same in the 2026-12 version" in text_of(html, "summary")
-    assert "The review holds the same studies, counts and pooled estimates as the 2026-12 version." in text_of(html, "changes")
+    assert "The review holds the same studies and counts as the 2026-12 version. Its pooled estimates, frozen at release, equal this build's." in text_of(html, "changes")
     assert list(json.loads(Path("reports/counts.json").read_text())["versions"]) == ["2021", "2026-12"]
 
     # 9. A second update continues from there: its window, its own PRISMA flow after the new version.

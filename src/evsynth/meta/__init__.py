@@ -23,7 +23,8 @@ Example::
 from evsynth.meta.count_table import MAX_COUNT, CountTable, read_counts
 from evsynth.meta.glmm import (GlmmError, GlmmFit, binomial_loglik, fit_glmm, hessian_richardson, loglik_agq,
                                loglik_and_gradient,
-                               lrt_heterogeneity, marginal_interval, marginal_moments, marginal_proportion)
+                               lrt_heterogeneity, marginal_bootstrap_interval, marginal_interval, marginal_moments,
+                               marginal_proportion)
 from evsynth.meta.pooling import (FALLBACKS, METHODS, TESTS, BetweenTest, CrudeProportion, Heterogeneity,
                                   MarginalProportion, PooledProportion, PooledTransformed, PoolingError,
                                   PoolResult, StudyEstimate, SubgroupAnalysis, crude_result, estimand,
@@ -45,7 +46,7 @@ __all__ = [
     "estimate_tau2", "estimate_tau2_noted", "tau2_qprofile_ci", "generalized_q",
     "tau2_dl", "tau2_he", "tau2_sj", "tau2_pm", "tau2_fisher", "ESTIMATORS", "ConvergenceError",
     # GLMM
-    "fit_glmm", "marginal_proportion", "marginal_interval", "marginal_moments", "lrt_heterogeneity",
+    "fit_glmm", "marginal_proportion", "marginal_interval", "marginal_bootstrap_interval", "marginal_moments", "lrt_heterogeneity",
     "loglik_agq", "loglik_and_gradient", "binomial_loglik", "hessian_richardson", "GlmmFit", "GlmmError",
     # proportions
     "proportion_ci", "proportion_limits", "crude_proportion", "ProportionCI", "CI_METHODS",

@@ -39,7 +39,9 @@ Everything follows metafor (Viechtbauer 2010) so that the numbers equal
   (:func:`estimand`). The GLMM's ``estimate`` is the conditional (median-study)
   proportion expit(β̂); ``marginal`` is the population-averaged proportion
   ∫ expit(β̂ + σ̂z)φ(z)dz with a delta-method CI
-  (:func:`evsynth.meta.glmm.marginal_interval`).
+  (:func:`evsynth.meta.glmm.marginal_interval`, what R golden files check) and a
+  seeded parametric-bootstrap CI (:func:`evsynth.meta.glmm.marginal_bootstrap_interval`),
+  the one the review reports.
 * ``fallback="crude"`` (default): when every study has 0 % or 100 % events, or
   the GLMM cannot be fitted, the result is descriptive — ``basis == "crude"``,
   ``pooled`` = the crude proportion, ``basis_reason`` and a note say why, the
@@ -63,7 +65,8 @@ import numpy as np
 # scipy is imported inside the functions that use it: commands that only need this module's
 # names (validate reads the analysis plan) start without loading scipy.
 
-from evsynth.meta.glmm import GlmmError, fit_glmm, lrt_heterogeneity, marginal_interval
+from evsynth.meta.glmm import (BOOTSTRAP_DRAWS, BOOTSTRAP_SEED, GlmmError, fit_glmm, lrt_heterogeneity,
+                               marginal_bootstrap_interval, marginal_interval)
 from evsynth.meta.proportions import CI_METHODS, crude_proportion, proportion_limits
 from evsynth.meta.tau2 import ESTIMATORS, ConvergenceError, estimate_tau2_noted, tau2_qprofile_ci
 from evsynth.meta.transforms import MEASURES, back_transform, escalc_proportions
@@ -157,11 +160,17 @@ class MarginalProportion:
     ci_upper: float
     se_logit: float
     ci_method: str = "delta method on the logit scale, covariance of (beta, sigma) from the ML Hessian"
+    #: The parametric-bootstrap interval (:func:`evsynth.meta.glmm.marginal_bootstrap_interval`), which
+    #: follows the non-linear map (β, σ) → π̄; with few studies it is the one to report.
+    bootstrap_lower: float = NAN
+    bootstrap_upper: float = NAN
+    bootstrap_method: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"estimate": _num(self.estimate), "ci_lower": _num(self.ci_lower),
                 "ci_upper": _num(self.ci_upper), "se_logit": _num(self.se_logit),
-                "ci_method": self.ci_method}
+                "ci_method": self.ci_method, "bootstrap_ci_lower": _num(self.bootstrap_lower),
+                "bootstrap_ci_upper": _num(self.bootstrap_upper), "bootstrap_method": self.bootstrap_method}
 
 
 @dataclass(frozen=True)
@@ -498,8 +507,12 @@ def _fit_glmm(x: np.ndarray, n: np.ndarray, vi: np.ndarray, test: str, level: fl
         notes.append(f"GLMM: the estimate {100 * conditional:.1f}% is the conditional (median-study) "
                      f"proportion; averaged over the between-study distribution (tau^2 = "
                      f"{tau2:.3g}) the population-averaged proportion is {100 * m:.1f}%.")
+    b_lo, b_hi = marginal_bootstrap_interval(fit.beta, fit.sigma, fit.cov, level)
+    how = (f"parametric bootstrap: {BOOTSTRAP_DRAWS} draws of (beta, sigma) from the fit's covariance, "
+           f"seed {BOOTSTRAP_SEED}, percentile interval")
     return (_Fit(mu, se, tau2, crit, q, 100 * tau2 / (vt + tau2), tau2 / vt + 1, np.full(k, NAN)),
-            MarginalProportion(m, m_lo, m_hi, m_se))
+            MarginalProportion(m, m_lo, m_hi, m_se, bootstrap_lower=b_lo, bootstrap_upper=b_hi,
+                               bootstrap_method=how))
 
 
 def _fit_inverse_variance(yi: np.ndarray, vi: np.ndarray, method: str, test: str, level: float,

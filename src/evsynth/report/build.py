@@ -34,7 +34,7 @@ from evsynth.report.supplementary import render_supplementary
 from evsynth.review.claims import claims_summary
 from evsynth.review.model import Review
 from evsynth.review.appraisal import CHECKLISTS
-from evsynth.review.certainty import START as CERTAINTY_START
+from evsynth.review.certainty import SOURCES as CERTAINTY_SOURCES, START as CERTAINTY_START
 from evsynth.review.plan import DOMAINS
 from evsynth.review.synthesis import analyses_json
 from evsynth.screening.log import ScreeningEntry
@@ -131,6 +131,7 @@ def render_html(build: Build, state: BuildState | None = None) -> str:
         settings=build.settings, versions=build.versions, awaiting=build.review.awaiting,
         then=latest.counts if latest else None, then_name=latest.spec.name if latest else "",
         then_date=latest.spec.date if latest else "", then_source=then_source,
+        then_recomputed=latest is not None and latest.release is None,
         version_changes=version_changes(build, state.current) if state.current is not None else None,
         searches=build.searches, changes=state_changes(state),
         figure_sections=FIGURE_SECTIONS, section_sources=SECTION_SOURCES,
@@ -139,7 +140,7 @@ def render_html(build: Build, state: BuildState | None = None) -> str:
         tables=build.tables, claims=build.claims, claims_summary=claims_summary(build.claims),
         syntheses=build.syntheses, plan=build.plan, designs=build.designs or {},
         appraisals=build.appraisals or {}, checklists=CHECKLISTS, domains=DOMAINS,
-        certainty_start=CERTAINTY_START, derived_subgroups=build.plan.column_descriptions(),
+        certainty_start=CERTAINTY_START, certainty_sources=CERTAINTY_SOURCES, derived_subgroups=build.plan.column_descriptions(),
         page_tables=[t for key, t in build.tables.items() if key.startswith(("page_", "generic_"))],
         headline=build.headline, summary_note=build.summary_note,
         prisma=counts_as_dict(build.prisma), prisma_svg=build.prisma_svg, forests=build.forests,

@@ -34,7 +34,7 @@ FIGURE_SECTIONS: dict[str, str] = {
     STUDIES: "Studies (citation)",
     "counts": "Counts (reports/counts.json)",
     "prisma": "PRISMA flow (records and studies)",
-    "pooled": "Pooled estimates (95 % CI)",
+    "pooled": "Pooled estimates (with their CIs)",
     "claims": "Claims check (status)",
     "searches": "Searches (newest run per query)",
 }
@@ -122,6 +122,11 @@ def pooled_section(syntheses: dict[str, OutcomeSynthesis]) -> dict[str, str]:
             if analysis.pooled and analysis.result is not None:
                 pooled[f"{s.label} — {analysis.spec.name}, {analysis.result.method} ({analysis.result.measure})"] = \
                     pooled_text(analysis.result)
+            elif analysis is s.primary and analysis.below_rule and analysis.crude is not None:
+                c = analysis.crude
+                pooled[f"{s.label} — {analysis.spec.name}, crude proportion (below the small-k rule)"] = \
+                    f"{percent_ci(c.estimate, c.ci_lower, c.ci_upper, level=analysis.spec.model.level, unit=' %')}, " \
+                    f"k = {analysis.k}"
     return pooled
 
 

@@ -190,11 +190,17 @@ def review_tables(root: Path) -> list[Table]:
 
 
 def outcome_forest(synthesis: OutcomeSynthesis) -> str:
-    """The forest plot of an outcome's primary analysis ("" when the plan's model was not fitted)."""
+    """The forest plot of an outcome's primary analysis ("" when the plan's model was not fitted).
+
+    Below the plan's small-k rule it shows the studies side by side without the model's diamond.
+    """
     primary = synthesis.primary
-    if not primary.pooled or primary.result is None:
+    if not primary.fitted or primary.result is None:
         return ""
     shown = primary.result
+    if primary.below_rule:  # the studies side by side: no model diamond where the model is not the headline
+        return forest_svg(shown, title=f"{synthesis.label} — the {shown.k} studies side by side (fewer than the "
+                                       f"plan's {primary.spec.min_studies} for a model)", pooled=False)
     return forest_svg(shown, title=f"{synthesis.label} — primary analysis, {shown.method} ({shown.measure}), "
                                    f"k = {shown.k}")
 
@@ -229,10 +235,11 @@ def compute(root: Path) -> Build:
     ordered: list[SourcedTable] = []
     if review.has(*CASE_SERIES_SHEETS):
         case_outcomes = case_series_outcomes(review, plan)
+        level = plan.outcomes[0].primary.model.level if plan.outcomes else 0.95  # the plan's level everywhere
         limits = [(ci.ci_lower, ci.ci_upper) for ci in
-                  (proportion_ci(int(r["events"]), int(r["total"]), "CP") for _, r in case_outcomes.iterrows())]
+                  (proportion_ci(int(r["events"]), int(r["total"]), "CP", level) for _, r in case_outcomes.iterrows())]
         ordered += [table1(review, titles["table1"]), case_adverse_events_table(review, settings.page.case_series_grading),
-                    *([case_series_outcomes_table(case_outcomes, limits)] if len(case_outcomes) else [])]
+                    *([case_series_outcomes_table(case_outcomes, limits, level)] if len(case_outcomes) else [])]
     if review.has("studies") and not review.has(*LITERATURE_SHEETS):
         ordered.append(sheet_table(review, "studies", "Included studies"))
     if review.has(*LITERATURE_SHEETS):

@@ -51,10 +51,12 @@ def _het_text(r: PoolResult) -> str:
     i2 = "–" if not math.isfinite(h.i2) else f"{h.i2:.0f}%"
     p = "–" if not math.isfinite(h.q_pvalue) else (
         "<0.001" if h.q_pvalue < 0.001 else f"{h.q_pvalue:.3f}")
-    return f"I² = {i2}, τ² = {h.tau2:.3f}, p = {p}"
+    scale = {"PLO": "logit", "PFT": "double-arcsine", "PAS": "arcsine", "PR": "proportion"}.get(r.measure, r.measure)
+    test = "likelihood-ratio test" if r.method == "GLMM" else "Q-test"
+    return f"I² = {i2}, τ² = {h.tau2:.3f} ({scale} scale); heterogeneity {test} p = {p}"
 
 
-def _rows(result: PoolResult | SubgroupAnalysis) -> list[_Row]:
+def _rows(result: PoolResult | SubgroupAnalysis, pooled: bool = True) -> list[_Row]:
     rows: list[_Row] = []
     if isinstance(result, SubgroupAnalysis):
         for name, sub in result.subgroups.items():
@@ -72,14 +74,15 @@ def _rows(result: PoolResult | SubgroupAnalysis) -> list[_Row]:
         rows.append(_Row("spacer", ""))
     else:
         rows += [_Row("study", s.study, study=s) for s in result.studies]
-        rows.append(_Row("pooled", f"Pooled (k = {result.k})", pooled=result.pooled,
-                         detail=_het_text(result)))
+        if pooled:
+            rows.append(_Row("pooled", f"Pooled (k = {result.k})", pooled=result.pooled,
+                             detail=_het_text(result)))
         rows.append(_Row("spacer", ""))
     return rows
 
 
 def forest_svg(result: PoolResult | SubgroupAnalysis, title: str = "",
-               xlabel: str = "Proportion (%)") -> str:
+               xlabel: str = "Proportion (%)", pooled: bool = True) -> str:
     """A forest plot of ``result`` as an SVG document (a string, byte-identical across runs).
 
     Parameters
@@ -90,9 +93,12 @@ def forest_svg(result: PoolResult | SubgroupAnalysis, title: str = "",
         Drawn above the plot (as text; any characters are allowed).
     xlabel : str
         Label of the proportion axis.
+    pooled : bool
+        Draw the pooled diamond (``False``: the studies side by side only, e.g. below a plan's
+        small-k rule, where the model's estimate is not the headline).
     """
     overall = result.overall if isinstance(result, SubgroupAnalysis) else result
-    rows = _rows(result)
+    rows = _rows(result, pooled)
     n_rows = len(rows)
     height = 1.2 + 0.24 * (n_rows + 1.5) + (0.3 if title else 0)
     weights = [r.study.weight for r in rows if r.study is not None and math.isfinite(r.study.weight)]
@@ -109,7 +115,8 @@ def forest_svg(result: PoolResult | SubgroupAnalysis, title: str = "",
         ticks = [t / 100 for t in range(0, 101, 20)]
         ax.set_xticks(ticks, [f"{round(100 * t)}" for t in ticks])
         ax.set_xlabel(xlabel)
-        ax.axvline(overall.pooled.estimate, color=_GREY, linestyle=(0, (3, 3)), linewidth=0.8)
+        if pooled:
+            ax.axvline(overall.pooled.estimate, color=_GREY, linestyle=(0, (3, 3)), linewidth=0.8)
         trans = ax.get_yaxis_transform()  # x in axes units, y in data units
         lvl = f"{100 * overall.level:g}%"
         for x, text, ha in ((-0.82, "Study", "left"), (-0.08, "Events/Total", "right"),

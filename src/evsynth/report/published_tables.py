@@ -28,7 +28,7 @@ from evsynth.sheets.expressions import ExpressionError, SheetData, parse_conditi
 from evsynth.sheets.expressions import check as check_expression
 from evsynth.report.tables import Cell, Table
 from evsynth.meta.pooling import PoolResult
-from evsynth.review.synthesis import Analysis, Interval, OutcomeSynthesis, crude
+from evsynth.review.synthesis import Analysis, Interval, OutcomeSynthesis, crude, prediction_interval
 
 #: How subgroup variables read in table rows.
 SUBGROUP_LABELS = {"lrt": "LRT", "histology": "histology", "design": "design"}
@@ -374,10 +374,11 @@ def _pct_ci(estimate: float, low: float, high: float) -> str:
 
 
 def _pi(result: "PoolResult") -> str:
-    p = result.pooled
-    if not (math.isfinite(p.pi_lower) and math.isfinite(p.pi_upper)):
+    """The prediction interval with t_(k−2) (:func:`evsynth.review.synthesis.prediction_interval`); none below k = 3."""
+    lo, hi = prediction_interval(result)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
         return "–"
-    return f"{percent(p.pi_lower)}–{percent(p.pi_upper)}"
+    return f"{percent(lo)}–{percent(hi)}"
 
 
 def _model(result: "PoolResult") -> str:
@@ -409,15 +410,34 @@ def _analysis_rows(label: str, a: "Analysis") -> tuple[Cell, ...]:
     """One analysis of the plan: the model's estimate, or the crude stand-in (and why), or why nothing."""
     if a.pooled:
         return _pooled_row(label, "all eligible cohorts", a.result, a.estimand)  # type: ignore[arg-type]
+    if a.below_rule and a.crude is not None:
+        return _interval_row(label, "all eligible cohorts", a.k, a.crude,
+                             f"crude, Clopper–Pearson: k = {a.k} is below the plan's minimum of "
+                             f"{a.spec.min_studies} studies for a model-based headline")
     if a.crude is not None:
         return _interval_row(label, "all eligible cohorts", a.k, a.crude,
                              f"{a.spec.model.method} not used: {a.message}; crude, Clopper–Pearson")
     return (label, "", 0, "", "–", "", "", "", a.message)
 
 
+_SCALES = {"PLO": "logit", "PFT": "double arcsine", "PAS": "arcsine", "PR": "proportion"}
+
+
+def _ci_note(synthesis: "OutcomeSynthesis") -> str:
+    """What the model CIs of this outcome's analyses were computed with (from the plan's tests)."""
+    tests = {a.spec.model.test for a in (synthesis.primary, *synthesis.sensitivity)}
+    parts = []
+    if "z" in tests:
+        parts.append("normal quantiles (z)")
+    if "knha" in tests:
+        parts.append("Knapp–Hartung, t with k − 1 df (test = knha)")
+    return f"Model CIs by {' and '.join(parts)}."
+
+
 def pooled_table(synthesis: "OutcomeSynthesis") -> SourcedTable:
     """One outcome as planned: studies, described case reports, primary, crude, marginal, sensitivity, subgroups."""
     plan = synthesis.plan
+    level = f"{100 * plan.primary.model.level:g}%"
     primary = synthesis.primary
     frame = primary.data.data
     rows: list[tuple[Cell, ...]] = []
@@ -427,12 +447,12 @@ def pooled_table(synthesis: "OutcomeSynthesis") -> SourcedTable:
         return provenance.sheet_ids("cohorts", ids) if ids else \
             f"{provenance.sheet('cohorts')} (no eligible cohort under the rules of analysis.toml)"
     for _, r in frame.iterrows():
-        rows.append(_interval_row("Study", str(r["study"]), 1, _crude_of(int(r["events"]), int(r["total"])),
+        rows.append(_interval_row("Study", str(r["study"]), 1, _crude_of(int(r["events"]), int(r["total"]), plan.primary.model.level),
                                   "Clopper–Pearson"))
         sources.append(f"{cohorts([str(r['cohort_id'])])}; {provenance.CLOPPER_PEARSON}")
     for _, r in synthesis.described.data.iterrows():
         rows.append(_interval_row(f"Described, not pooled ({r['design']})", str(r["study"]), 1,
-                                  _crude_of(int(r["events"]), int(r["total"])), "Clopper–Pearson"))
+                                  _crude_of(int(r["events"]), int(r["total"]), plan.primary.model.level), "Clopper–Pearson"))
         sources.append(f"{cohorts([str(r['cohort_id'])])}; {provenance.CLOPPER_PEARSON}")
     ids = primary.data.cohort_ids
     rows.append(_analysis_rows(f"Primary: {plan.primary.model.method}", primary))
@@ -441,9 +461,15 @@ def pooled_table(synthesis: "OutcomeSynthesis") -> SourcedTable:
         rows.append(_interval_row("Crude pooled proportion", "Σ events / Σ patients", primary.k, primary.crude,
                                   "crude, Clopper–Pearson"))
         sources.append(f"{cohorts(ids)}; Clopper–Pearson CI of the summed counts")
-    if primary.marginal is not None:
-        rows.append(_interval_row("Population-averaged (marginal)", "GLMM", primary.k, primary.marginal,
-                                  "GLMM integrated over the random-effect distribution"))
+    if primary.below_rule and primary.result is not None:
+        rows.append(_pooled_row(f"Sensitivity: {primary.spec.model.method} model (k below the plan's minimum)",
+                                "all eligible cohorts", primary.result, primary.result.estimand))
+        sources.append(f"{cohorts(ids)}; {provenance.POOLING_MODULE} {primary.spec.model.describe()}")
+    if primary.marginal is not None and primary.result is not None and primary.result.marginal is not None:
+        rows.append(_interval_row("Population-averaged (marginal)" + (" — sensitivity" if primary.below_rule else ""),
+                                  "GLMM", primary.k, primary.marginal,
+                                  f"GLMM integrated over the random-effect distribution; CI: "
+                                  f"{primary.result.marginal.bootstrap_method}"))
         sources.append(f"{cohorts(ids)}; evsynth.meta.pooling (GLMM marginal proportion)")
     for a in synthesis.sensitivity:
         rows.append(_analysis_rows(f"Sensitivity: {a.spec.name}", a))
@@ -480,12 +506,15 @@ def pooled_table(synthesis: "OutcomeSynthesis") -> SourcedTable:
     excluded = "; ".join(f"{e.study} ({e.cohort_id}): {e.rule}" for e in primary.data.excluded)
     return SourcedTable(Table(
         key=f"pooled_{plan.key}", title=f"Meta-analysis: {plan.label} ({plan.definition()})",
-        columns=("Analysis", "Group", "k", "Events/total", "% (95% CI)", "95% PI (%)", "τ²", "I² (%)", "Model"),
+        columns=("Analysis", "Group", "k", "Events/total", f"% ({level} CI)", f"{level} PI (%)",
+                 f"τ² ({_SCALES.get(plan.primary.model.measure, plan.primary.model.measure)} scale)", "I² (%)",
+                 "Model"),
         rows=tuple(rows),
         footnotes=("GLMM: random-intercept logistic model fitted by maximum likelihood (metafor rma.glmm, "
                    "measure PLO); its estimate is the conditional (median-study) proportion. REML (PLO): "
                    "inverse-variance random-effects model on the logit scale, 0.5 added to studies with 0% or "
-                   "100% (metafor rma). CI by normal quantiles; PI, prediction interval. Crude: Σ events / "
+                   f"100% (metafor rma). {_ci_note(synthesis)} PI, prediction interval for a new study: "
+                   "t with k − 2 df (Higgins, Thompson & Spiegelhalter 2009), none below k = 3. Crude: Σ events / "
                    "Σ patients with the exact (Clopper–Pearson) CI.",
                    f"Response criteria: {synthesis.response_criteria}.",
                    f"Left out of the primary analysis: {excluded}." if excluded else "No cohort left out."),
@@ -493,18 +522,19 @@ def pooled_table(synthesis: "OutcomeSynthesis") -> SourcedTable:
         tuple(sources))
 
 
-def _crude_of(events: int, total: int) -> "Interval":
-    return crude(events, total)
+def _crude_of(events: int, total: int, level: float = 0.95) -> "Interval":
+    return crude(events, total, level)
 
 
-def case_series_outcomes_table(frame: "pd.DataFrame", limits: list[tuple[float, float]]) -> SourcedTable:
+def case_series_outcomes_table(frame: "pd.DataFrame", limits: list[tuple[float, float]],
+                               level: float = 0.95) -> SourcedTable:
     """The case series reported per procedure (not pooled), with Clopper–Pearson CIs."""
     rows = tuple((str(r["label"]), f"{int(r['events'])}/{int(r['total'])}",
                   _pct_ci(r["events"] / r["total"], low, high))
                  for (_, r), (low, high) in zip(frame.iterrows(), limits))
     return SourcedTable(Table(
         key="case_series_outcomes", title="Case series: outcomes per procedure (not pooled)",
-        columns=("Outcome", "Procedures", "% (95% CI)"), rows=rows,
+        columns=("Outcome", "Procedures", f"% ({100 * level:g}% CI)"), rows=rows,
         footnotes=("Clopper–Pearson exact CIs; 6 procedures in 4 patients, so procedures are not independent.",),
         source=provenance.sheet("case_procedures")),
         tuple(f"{provenance.sheet_all_rows('case_procedures', 'response')}; {provenance.CLOPPER_PEARSON}"

@@ -47,7 +47,7 @@ def _percent(x: float | None) -> float | None:
 
 def figures_of(analysis: Analysis) -> Figures:
     """The figures of one analysis (:class:`evsynth.review.synthesis.Analysis`)."""
-    model = analysis.result.pooled if analysis.pooled and analysis.result is not None else None
+    model = analysis.result.pooled if analysis.fitted and analysis.result is not None else None
     crude = analysis.crude.estimate if analysis.crude is not None else None
     return Figures(_percent(model.estimate) if model else None, _percent(model.ci_lower) if model else None,
                    _percent(model.ci_upper) if model else None, _percent(crude), analysis.k)

@@ -181,7 +181,12 @@ def load_review(root: Path, settings: ReviewSettings | None = None) -> Review:
     """Read, validate and type every sheet under *root*; raise :class:`SheetsInvalid` on any problem."""
     settings = settings if settings is not None else load_settings(root)
     sheet_set = review_sheets(root)
-    checked = check(root, settings, sheet_set)
+    return review_of(root, check(root, settings, sheet_set), settings, sheet_set)
+
+
+def review_of(root: Path, checked: Checked, settings: ReviewSettings, sheet_set: SheetSet) -> Review:
+    """The typed review of sheets already checked by :func:`check` (``evsynth validate`` checks
+    once and reuses the reads); :class:`SheetsInvalid` if *checked* has problems."""
     if checked.problems:
         raise SheetsInvalid(checked.problems)
     typed = {name: typed_frame(read) for name, read in checked.reads.items()}

@@ -23,6 +23,17 @@ Layout (every key optional unless marked)::
     [defaults.criteria]            # how the page names the criteria of the pooled rows
     [[defaults.sensitivity]]       # used by outcomes that declare none
 
+    [synthesis]                    # the small-k rule (optional; defaults below)
+    min_studies_for_model = 5      # fewest studies for a model-based headline (>= 3)
+    reason = "..."                 # required with min_studies_for_model: why this number
+    own_series = "..."             # the rule for the review authors' own series (shown with the exclusions)
+
+    [question]                     # what the Summary of Findings answers (indirectness is judged against it)
+    population = "..."
+    intervention = "..."
+    comparison = "..."
+    covers = { column = ["value", ...] }
+
     [[derived]]                    # a column computed for each row of an outcome's sheet
     name = "size"
     description = "..."
@@ -39,6 +50,14 @@ Layout (every key optional unless marked)::
     [[outcome.missing]]            # when = "condition", why = "...": the row's counts are not given
     [outcome.primary] / [outcome.eligibility] / [outcome.criteria] / [[outcome.sensitivity]]
     [outcome.certainty.<domain>]   # judgement + reason: a reviewer's override
+
+Below ``min_studies_for_model`` studies an outcome's headline is the crude
+proportion with its exact CI and the studies side by side; the model's
+figures are reported as sensitivity analyses, each with why it may mislead
+(:mod:`evsynth.review.synthesis`). The floor is :data:`MIN_STUDIES_FLOOR`
+(3): below it τ² rests on one degree of freedom and no prediction interval
+exists (t with k − 2 df). An outcome's ``surrogate`` says why it is a
+surrogate outcome (certainty: indirectness).
 
 A plan without eligibility rules pools every row with counts. A sensitivity
 analysis has a ``name`` (required) and ``why``, and changes any model option,
@@ -61,6 +80,7 @@ from typing import Any
 
 from evsynth.core.project import ANALYSIS_PLAN_FILE
 from evsynth.core.errors import EvsynthError
+from evsynth.core import toml_read
 from evsynth.meta.pooling import METHODS, TESTS
 from evsynth.meta.transforms import MEASURES
 from evsynth.sheets.expressions import (Condition, ExpressionError, RowValue, check, parse_condition,
@@ -79,7 +99,12 @@ DOMAINS: tuple[str, ...] = ("risk_of_bias", "inconsistency", "indirectness", "im
 JUDGEMENTS: tuple[str, ...] = ("not serious", "serious", "very serious")
 
 _MODEL_KEYS = ("method", "measure", "test", "level")
-_OUTCOME_KEYS = ("key", "label", "sheet", "events", "denominator", "why", "missing", "criteria",
+#: Fewest studies a plan may allow for a model-based headline: with k = 2, τ² has k − 1 = 1 degree of
+#: freedom and the prediction interval's t quantile (k − 2 df) does not exist.
+MIN_STUDIES_FLOOR = 3
+_SYNTHESIS_KEYS = ("min_studies_for_model", "reason", "own_series")
+_QUESTION_KEYS = ("population", "intervention", "comparison", "covers")
+_OUTCOME_KEYS = ("key", "label", "sheet", "events", "denominator", "why", "missing", "criteria", "surrogate",
                  "subgroups", "primary", "eligibility", "sensitivity", "certainty", "row_label",
                  "describe_excluded_by")
 _DEFAULT_KEYS = ("subgroups", "primary", "eligibility", "sensitivity", "criteria", "row_label",
@@ -153,6 +178,40 @@ class AnalysisSpec:
     eligibility: Eligibility
     why: str = ""
     line: int = 0
+    #: Fewest studies for which the model's estimate is this analysis's headline (the plan's
+    #: ``[synthesis] min_studies_for_model``; sensitivity analyses report the model at any k).
+    min_studies: int = MIN_STUDIES_FLOOR
+
+
+@dataclass(frozen=True)
+class SynthesisRule:
+    """The plan's ``[synthesis]`` table: the fewest studies for a model-based headline, and why."""
+
+    min_studies_for_model: int = MIN_STUDIES_FLOOR
+    reason: str = ("the floor evsynth allows: with two studies τ² rests on one degree of freedom "
+                   "and no prediction interval exists")
+    line: int = 0
+    #: The plan's rule for the review authors' own series (case-series sheets): why it is, or is not, pooled.
+    own_series: str = ""
+
+
+@dataclass(frozen=True)
+class Question:
+    """The question the Summary of Findings answers (``[question]``), against which indirectness is judged.
+
+    ``covers``: for a column of the outcome's rows (or a derived one), the values the question
+    covers; a value no pooled row has makes the evidence indirect (GRADE: population or intervention).
+    """
+
+    population: str = ""
+    intervention: str = ""
+    comparison: str = ""
+    covers: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    line: int = 0
+
+    @property
+    def stated(self) -> bool:
+        return bool(self.population or self.intervention)
 
 
 @dataclass(frozen=True)
@@ -243,6 +302,8 @@ class OutcomePlan:
     line: int = 0
     #: The plan's derived columns (``[[derived]]``), computed for each row of the sheet.
     derived: tuple[Derived, ...] = ()
+    #: Why the outcome is a surrogate for what patients care about ("" = not a surrogate).
+    surrogate: str = ""
 
     def definition(self) -> str:
         """The numerator and denominator in words (the sheet's columns, or the expressions, named)."""
@@ -261,6 +322,8 @@ class AnalysisPlan:
     outcomes: tuple[OutcomePlan, ...]
     source: str = PLAN_FILE
     derived: tuple[Derived, ...] = ()
+    synthesis: SynthesisRule = SynthesisRule()
+    question: Question = Question()
 
     def outcome(self, key: str) -> OutcomePlan:
         return next(o for o in self.outcomes if o.key == key)
@@ -390,6 +453,11 @@ def _model(table: dict[str, Any], base: Model, where: _Locator, path: tuple[Any,
     if model.method == "GLMM" and model.measure != "PLO":
         raise where.error(path + ("measure",) if "measure" in table else path + ("method",),
                           f"the GLMM pools on the logit scale: measure must be PLO, not {model.measure}")
+    if model.method == "GLMM" and model.test == "knha":
+        raise where.error(path + ("test",) if "test" in table else path + ("method",),
+                          "test = \"knha\" with method = \"GLMM\" is not implemented as metafor does "
+                          "(rma.glmm has no Knapp-Hartung adjustment; its test = \"t\" is a t test with k - 1 df): "
+                          "use test = \"z\"")
     return model
 
 
@@ -479,7 +547,7 @@ def _sensitivity(table: Any, primary: AnalysisSpec, where: _Locator, path: tuple
     if model == primary.model and eligibility == primary.eligibility:
         raise where.error(path, f"sensitivity analysis {name!r} changes nothing of the primary analysis")
     return AnalysisSpec(name, model, eligibility, _text(table.get("why", ""), where, path + ("why",), "why"),
-                        where.line(path))
+                        where.line(path), min_studies=1)
 
 
 def _certainty(table: Any, where: _Locator, path: tuple[Any, ...]) -> dict[str, Override]:
@@ -599,14 +667,16 @@ def parse_plan(text: str, filename: str = PLAN_FILE, sheets: SheetSet | None = N
     With *sheets* (the project's ``sheets.toml``), the sheets, columns and conditions named are checked against it.
     """
     try:
-        data = tomllib.loads(text)
+        data = toml_read.loads(text, filename, PlanError)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         line = match.group(1) if match else "1"
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise PlanError(f"{filename}:{line}: not valid TOML: {message}") from None
     where = _Locator(text, filename)
-    _unknown(data, ("defaults", "outcome", "derived"), where, (), "the plan")
+    _unknown(data, ("defaults", "outcome", "derived", "synthesis", "question"), where, (), "the plan")
+    question = _question(data.get("question", {}), where)
+    rule = _synthesis_rule(data.get("synthesis", {}), where)
     derived = _derived(data.get("derived", []), where)
     defaults = _table(data.get("defaults", {}), where, ("defaults",), "[defaults]")
     _unknown(defaults, _DEFAULT_KEYS, where, ("defaults",), "[defaults]")
@@ -662,7 +732,7 @@ def parse_plan(text: str, filename: str = PLAN_FILE, sheets: SheetSet | None = N
         elig_table = _table(raw.get("eligibility", {}), where, path + ("eligibility",), "[outcome.eligibility]")
         eligibility = _eligibility(elig_table, base_elig, where, path + ("eligibility",))
         primary = AnalysisSpec("primary", _model(primary_table, base_model, where, path + ("primary",)),
-                               eligibility, line=where.line(path))
+                               eligibility, line=where.line(path), min_studies=rule.min_studies_for_model)
         if "sensitivity" in raw:
             if not isinstance(raw["sensitivity"], list):
                 raise where.error(path + ("sensitivity",), "write sensitivity analyses as [[outcome.sensitivity]]")
@@ -688,11 +758,46 @@ def parse_plan(text: str, filename: str = PLAN_FILE, sheets: SheetSet | None = N
                                          "describe_excluded_by") if "describe_excluded_by" in raw else base_describe),
             why=_text(raw.get("why", ""), where, path + ("why",), "why").strip(),
             certainty=_certainty(raw.get("certainty", {}), where, path + ("certainty",)), line=where.line(path),
-            derived=derived)
+            derived=derived,
+            surrogate=" ".join(_text(raw.get("surrogate", ""), where, path + ("surrogate",), "surrogate").split()))
         if sheets is not None:
             _check_outcome(outcome, derived, sheets, where, path)
         outcomes.append(outcome)
-    return AnalysisPlan(tuple(outcomes), filename, derived)
+    return AnalysisPlan(tuple(outcomes), filename, derived, rule, question)
+
+
+def _question(table: Any, where: _Locator) -> Question:
+    """The ``[question]`` table: population, intervention, comparison, and the values each column ``covers``."""
+    path: tuple[Any, ...] = ("question",)
+    table = _table(table, where, path, "[question]")
+    _unknown(table, _QUESTION_KEYS, where, path, "[question]")
+    texts = {k: " ".join(_text(table.get(k, ""), where, path + (k,), k).split())
+             for k in ("population", "intervention", "comparison")}
+    covers = _table(table.get("covers", {}), where, path + ("covers",), "covers")
+    pairs = tuple((str(column), _strings(values, where, path + ("covers",), f"covers.{column}"))
+                  for column, values in covers.items())
+    return Question(**texts, covers=pairs, line=where.line(path) if table else 0)
+
+
+def _synthesis_rule(table: Any, where: _Locator) -> SynthesisRule:
+    """The ``[synthesis]`` table; ``min_studies_for_model`` below :data:`MIN_STUDIES_FLOOR` is refused."""
+    path: tuple[Any, ...] = ("synthesis",)
+    table = _table(table, where, path, "[synthesis]")
+    _unknown(table, _SYNTHESIS_KEYS, where, path, "[synthesis]")
+    own = " ".join(_text(table.get("own_series", ""), where, path + ("own_series",), "own_series").split())
+    if "min_studies_for_model" not in table:
+        if "reason" in table:
+            raise where.error(path + ("reason",), "reason explains min_studies_for_model, which is not given")
+        return SynthesisRule(line=where.line(path) if table else 0, own_series=own)
+    value = table["min_studies_for_model"]
+    at = path + ("min_studies_for_model",)
+    if isinstance(value, bool) or not isinstance(value, int) or value < MIN_STUDIES_FLOOR:
+        raise where.error(at, f"min_studies_for_model must be a whole number >= {MIN_STUDIES_FLOOR} (with 2 studies "
+                              f"tau2 rests on 1 degree of freedom), not {value!r}")
+    reason = table.get("reason", "")
+    if not isinstance(reason, str) or not reason.strip():
+        raise where.error(at, "min_studies_for_model needs a reason (the plan's reason for this number)")
+    return SynthesisRule(value, " ".join(reason.split()), where.line(at), own)
 
 
 def load_plan(root: Path, sheets: SheetSet | None = None) -> AnalysisPlan:
