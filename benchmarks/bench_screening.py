@@ -58,7 +58,10 @@ from evsynth.prioritise.ranking import (  # noqa: E402
 from evsynth.prioritise.simulate import (  # noqa: E402
     LabelledSet, judge, parse_labelled_csv, random_start, replay, wss,
 )
-from evsynth.prioritise.stopping import CORRECTIONS, first_stop  # noqa: E402
+from evsynth.prioritise.stopping import (  # noqa: E402
+    CORRECTIONS, RuleStop, first_sample_stop, first_stop, hypergeometric_stop,
+    point_process_stop, qbcb_stop, target_method_stop,
+)
 
 DATA = ROOT / "tests" / "data" / "drug_class_review"
 SETS = ("ADHD", "Triptans", "NSAIDS", "BetaBlockers")
@@ -67,6 +70,11 @@ TARGET, CONFIDENCE = 0.95, 0.95
 SAMPLE_AFTER = (25, 50, 100, 200)
 #: The same for the 50,000-record set.
 LARGE_SAMPLE_AFTER = (500, 1000, 2000, 4000)
+
+
+#: Seeded random orders per set, and shuffled synthetic sequences, for the rules in random order.
+RANDOM_RUNS = 50
+SYNTHETIC = (500, 10, 100)  # records, includes, shuffled runs (the issue's test case)
 
 
 def load(name: str) -> LabelledSet:
@@ -149,6 +157,106 @@ VARIANTS: dict[str, tuple[Callable[[LabelledSet], Any], Callable[..., np.ndarray
 }
 
 
+# --- the stopping rules compared (same orders) -------------------------------------------
+
+def _oracle(y: np.ndarray) -> RuleStop:
+    """Stops exactly when ⌈0.95·R⌉ includes are found (needs the answer; the bound to beat)."""
+    needed = math.ceil(round(TARGET * int(y.sum()), 9))
+    stop = int(np.searchsorted(np.cumsum(y), needed)) + 1
+    return RuleStop(stop, needed)
+
+
+def _sample_check(after: int) -> Callable[[np.ndarray, np.ndarray, int], RuleStop]:
+    """``evsynth screen --sample`` after *after* excludes in a row (the rest in a seeded
+    random order, the sample check's stop; the order's own rule if it never switches)."""
+    def rule(y: np.ndarray, permutation: np.ndarray, seed: int) -> RuleStop:
+        run = judge(np.arange(y.shape[0]), y, seed, TARGET, CONFIDENCE, sample_after=after)
+        if run.stopped_at is None or run.recall_at_stop is None:
+            return RuleStop(int(y.shape[0]), int(y.sum()))
+        return RuleStop(run.stopped_at, int(round(run.recall_at_stop * int(y.sum()))))
+    return rule
+
+
+def _oracle_switch(y: np.ndarray, permutation: np.ndarray, seed: int) -> RuleStop:
+    """The random-sample check started exactly when the target is reached (needs the answer):
+    what the best-timed switch to the sample check can save at best."""
+    start = _oracle(y).examined
+    rest = start + np.random.default_rng([seed, 24]).permutation(y.shape[0] - start)
+    drawn = first_sample_stop(y[rest], int(y[:start].sum()), target_recall=TARGET,
+                              confidence=CONFIDENCE)
+    if drawn is None:
+        return RuleStop(int(y.shape[0]), int(y.sum()))
+    return RuleStop(start + drawn, int(y[:start].sum() + y[rest[:drawn]].sum()))
+
+
+def _either(y: np.ndarray, permutation: np.ndarray, seed: int) -> RuleStop:
+    """The hypergeometric test or the power-law point process, whichever fires first."""
+    first = min(hypergeometric_stop(y, target_recall=TARGET, confidence=CONFIDENCE).examined,
+                point_process_stop(y, target_recall=TARGET, confidence=CONFIDENCE, rate="power",
+                                   min_relevant=10).examined)
+    return RuleStop(first, int(y[:first].sum()))
+
+
+RULES: dict[str, Callable[[np.ndarray, np.ndarray, int], RuleStop]] = {
+    "oracle: stops at exactly 95 % (not a rule)": lambda y, p, s: _oracle(y),
+    "hypergeometric, windows Bonferroni-weighted (evsynth; C&M-B 2020)":
+        lambda y, p, s: hypergeometric_stop(y, target_recall=TARGET, confidence=CONFIDENCE),
+    "hypergeometric, plain minimum (as published)":
+        lambda y, p, s: hypergeometric_stop(y, target_recall=TARGET, confidence=CONFIDENCE,
+                                            correction="none"),
+    "random-sample check started at the oracle's point (bound, not a rule)": _oracle_switch,
+    "random-sample check after 50 excludes in a row": _sample_check(50),
+    "random-sample check after 100 excludes in a row": _sample_check(100),
+    "target method (C&G 2016), 60 targets":
+        lambda y, p, s: target_method_stop(y, p, target_recall=TARGET, confidence=CONFIDENCE),
+    "QBCB (L, Y & F 2021), r = 59":
+        lambda y, p, s: qbcb_stop(y, p, target_recall=TARGET, confidence=CONFIDENCE),
+    "point process, exponential rate (S&S 2019), ≥ 20 includes at 30 %":
+        lambda y, p, s: point_process_stop(y, target_recall=TARGET, confidence=CONFIDENCE),
+    "point process, exponential rate, ≥ 10 includes at 30 %":
+        lambda y, p, s: point_process_stop(y, target_recall=TARGET, confidence=CONFIDENCE,
+                                           min_relevant=10),
+    "point process, power-law rate (S&B-H 2024), ≥ 10 includes at 30 %":
+        lambda y, p, s: point_process_stop(y, target_recall=TARGET, confidence=CONFIDENCE,
+                                           rate="power", min_relevant=10),
+    "hypergeometric (evsynth) or power-law point process, whichever first": _either,
+}
+
+
+def judge_rules(sequences: list[tuple[int, np.ndarray]]) -> dict[str, dict[str, list[float]]]:
+    """Every rule on every (seed, decisions in screening order): share of the records left
+    unscreened at the stop and recall there."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for name, rule in RULES.items():
+        unscreened, recall = [], []
+        for seed, y in sequences:
+            permutation = np.random.default_rng([seed, 23]).permutation(y.shape[0])
+            stop = rule(y, permutation, seed)
+            unscreened.append(1.0 - stop.examined / y.shape[0])
+            recall.append(stop.found / int(y.sum()))
+        out[name] = {"unscreened": unscreened, "recall": recall}
+    return out
+
+
+def random_sequences(labels: np.ndarray, runs: int) -> list[tuple[int, np.ndarray]]:
+    """The set in *runs* seeded random orders (evsynth's random start, continued)."""
+    keys = [str(i) for i in range(labels.shape[0])]
+    return [(seed, labels[np.argsort(random_keys(keys, seed), kind="stable")])
+            for seed in range(runs)]
+
+
+def synthetic_sequences() -> list[tuple[int, np.ndarray]]:
+    records, includes, runs = SYNTHETIC
+    rng = np.random.default_rng(2026)
+    out = []
+    for seed in range(runs):
+        y = np.zeros(records, dtype=np.int64)
+        y[:includes] = 1
+        rng.shuffle(y)
+        out.append((seed, y))
+    return out
+
+
 # --- ASReview ------------------------------------------------------------------------
 
 def start_asreview(python: str, data: LabelledSet, seeds: range, workdir: Path) -> subprocess.Popen[str]:
@@ -190,14 +298,28 @@ def finish_asreview(process: subprocess.Popen[str], data: LabelledSet) -> dict[s
 
 # --- parts of the benchmark ------------------------------------------------------------
 
-def bench_set(data: LabelledSet, seeds: range, compare: bool) -> dict[str, Any]:
+def bench_set(data: LabelledSet, seeds: range, compare: bool,
+              cache: Path | None = None) -> dict[str, Any]:
+    """One set. With *cache* (a folder), the replays' orders are read from / written to
+    ``NAME.orders.json`` there (a replay is deterministic for its seed, the slow part)."""
     features = build_features(data.titles, data.abstracts, data.keywords)
     out: dict[str, Any] = {"records": data.records, "relevant": data.relevant}
     orders, randoms, seconds = [], [], []
+    cached: dict[str, list[int]] = {}
+    cache_file = cache / f"{Path(data.name).stem}.orders.json" if cache else None
+    if cache_file is not None and cache_file.is_file():
+        cached = json.loads(cache_file.read_text(encoding="utf-8"))
     for seed in seeds:
         started = time.perf_counter()
-        orders.append(replay(features, data.labels, seed))
+        if str(seed) in cached:
+            orders.append(np.array(cached[str(seed)], dtype=np.int64))
+        else:
+            orders.append(replay(features, data.labels, seed))
+            cached[str(seed)] = orders[-1].tolist()
         seconds.append(time.perf_counter() - started)
+    if cache_file is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        cache_file.write_text(json.dumps(cached), encoding="utf-8")
         tiebreak = random_keys([str(i) for i in range(data.records)], seed)
         randoms.append(wss(data.labels[np.argsort(tiebreak, kind="stable")], 0.95))
     for correction in CORRECTIONS:  # the same orders judged by both forms of the rule
@@ -214,6 +336,8 @@ def bench_set(data: LabelledSet, seeds: range, compare: bool) -> dict[str, Any]:
                                         "recall_at_stop": [r.recall_at_stop for r in runs]}
     out["random_wss95"] = randoms
     out["replay_seconds"] = seconds
+    out["rules_ranked"] = judge_rules([(seed, data.labels[order]) for seed, order in zip(seeds, orders)])
+    out["rules_random"] = judge_rules(random_sequences(data.labels, RANDOM_RUNS))
     if compare:
         table = {}
         for name, (make, scorer) in VARIANTS.items():
@@ -317,10 +441,43 @@ def _m(values: list[float]) -> str:
     return f"{np.mean(values):.3f} ({np.min(values):.3f}–{np.max(values):.3f})"
 
 
+def _rule_cells(got: dict[str, list[float]]) -> str:
+    u, r = np.array(got["unscreened"]), np.array(got["recall"])
+    reach = int((r >= TARGET - 1e-12).sum())
+    return f"{u.mean():.3f} ({u.min():.3f}–{u.max():.3f}) | {r.min():.3f} | {reach}/{r.size}"
+
+
+def print_rules(results: dict[str, Any]) -> None:
+    """Per set and rule: share unscreened at stop, recall at stop (min, runs ≥ target)."""
+    sets = results["sets"]
+    print(f"\nStopping rules on the same orders (target {TARGET:.0%}, confidence {CONFIDENCE:.0%}): "
+          "share of the records unscreened at stop, mean (min–max); recall at stop, minimum; "
+          "runs with recall ≥ target. 'ranked': evsynth's replays (the seeds above); "
+          f"'random': {RANDOM_RUNS} seeded random orders of the set.")
+    for name, r in sets.items():
+        wss95 = float(np.mean(r["wss95"]))
+        print(f"\n{name}: {r['records']} records, {r['relevant']} relevant; WSS@95 of the ranking "
+              f"{_m(r['wss95'])}; 60 % of it: {0.6 * wss95:.3f}")
+        print("| rule | ranked: unscreened | min recall | ≥ target | random: unscreened | "
+              "min recall | ≥ target |")
+        print("|---|---|---:|---:|---|---:|---:|")
+        for rule in RULES:
+            print(f"| {rule} | {_rule_cells(r['rules_ranked'][rule])} | "
+                  f"{_rule_cells(r['rules_random'][rule])} |")
+    if "rules_synthetic" in results:
+        records, includes, runs = SYNTHETIC
+        print(f"\nShuffled: {runs} random orders of {records} records with {includes} includes")
+        print("| rule | unscreened | min recall | ≥ target |")
+        print("|---|---|---:|---:|")
+        for rule, got in results["rules_synthetic"].items():
+            print(f"| {rule} | {_rule_cells(got)} |")
+
+
 def print_report(results: dict[str, Any]) -> None:
     sets = results["sets"]
     if sets:
         print_sets(results, sets)
+        print_rules(results)
     if "speed" in results:
         print_speed(results["speed"])
 
@@ -417,6 +574,8 @@ def main() -> int:
                         help="time the 50,000 records' parse, features and one ranking, but not "
                              "a whole replay with the stopping rule (slow; see the module docstring)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--orders-cache", type=Path, metavar="DIR",
+                        help="read the replays' orders from DIR if there, else write them there")
     parser.add_argument("--sets", default=",".join(SETS),
                         help=f"comma-separated subset of {', '.join(SETS)} (default: all four)")
     args = parser.parse_args()
@@ -434,10 +593,11 @@ def main() -> int:
                        if args.asreview_python else None)
             print(f"{name}: {data.records} records, {data.relevant} relevant ...", file=sys.stderr,
                   flush=True)
-            result = bench_set(data, seeds, compare=not args.no_compare)
+            result = bench_set(data, seeds, compare=not args.no_compare, cache=args.orders_cache)
             if process is not None:
                 result["asreview"] = finish_asreview(process, data)
             results["sets"][name] = result
+    results["rules_synthetic"] = judge_rules(synthetic_sequences())
     if not args.no_speed:
         print("speed ...", file=sys.stderr, flush=True)
         results["speed"] = bench_speed(large=not args.no_large,

@@ -5,20 +5,24 @@ bundled review (copied to a temporary folder, run from there, so the project
 is found from the current folder) and ``python -c pass``, each as the median
 wall time of ``--repeat`` runs, the runs of all commands interleaved so that
 a busy machine slows them alike. Ratios, not seconds, are the result: the
-2-core machines these run on vary several-fold with their load.
+2-core machines these run on vary several-fold with their load. Each is
+given for wall time and for CPU time (user + system of the child process,
+from ``getrusage``), which a shared machine's load disturbs less.
 
     .venv/bin/python benchmarks/bench_startup.py                     # this checkout
     .venv/bin/python benchmarks/bench_startup.py --checkout before=../old-checkout --checkout after=.
 
 Each ``--checkout NAME=DIR`` is a checkout with its own ``.venv`` (e.g. a
 ``git worktree`` of an older commit); the bundled review of each checkout is
-used with that checkout's evsynth. Aims (issue 10): ``--help`` within 3x of
-bare Python, ``validate`` within 10x.
+used with that checkout's evsynth. Aims (issues 10 and 23): ``--help`` within 3x of
+bare Python, ``validate`` within 10x, the ``screen`` listing within 5x; with
+``--build``, ``evsynth build`` of the bundled review is timed too (aim: 2 s).
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import subprocess
@@ -34,7 +38,8 @@ COMMANDS: dict[str, list[str]] = {
     "evsynth validate": ["-m", "evsynth", "validate"],
     "evsynth screen": ["-m", "evsynth", "screen"],
 }
-AIMS = {"evsynth --help": 3.0, "evsynth validate": 10.0}
+AIMS = {"evsynth --help": 3.0, "evsynth validate": 10.0, "evsynth screen": 5.0}
+BUILD = ["-m", "evsynth", "build"]
 
 
 def _project_copy(checkout: Path, into: Path) -> Path:
@@ -49,14 +54,22 @@ def _project_copy(checkout: Path, into: Path) -> Path:
     return root
 
 
-def _time(python: Path, args: list[str], cwd: Path) -> float:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _time(python: Path, args: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one run."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     done = subprocess.run([str(python), *args], cwd=cwd, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - start
+    cpu = _children_cpu() - cpu
     if done.returncode not in (0, 2):  # --help without a command exits 0; nothing else may fail
         raise SystemExit(f"{python} {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
-    return elapsed
+    return elapsed, cpu
 
 
 def main() -> int:
@@ -64,6 +77,8 @@ def main() -> int:
     parser.add_argument("--checkout", action="append", default=[], metavar="NAME=DIR",
                         help="a checkout with its own .venv (default: this one, as 'this')")
     parser.add_argument("--repeat", type=int, default=7, help="runs per command (median reported)")
+    parser.add_argument("--build", action="store_true",
+                        help="also time 'evsynth build' of the bundled review (3 runs; seconds)")
     args = parser.parse_args()
     checkouts = [(name, Path(folder).resolve()) for name, _, folder in
                  (item.partition("=") for item in args.checkout)] or [("this", HERE)]
@@ -77,22 +92,35 @@ def main() -> int:
         for _, python, project in runs:  # warm the file cache and the bytecode
             for command in COMMANDS.values():
                 _time(python, command, project)
-        times: dict[tuple[str, str], list[float]] = {(n, c): [] for n, _, _ in runs for c in COMMANDS}
+        times: dict[tuple[str, str], list[tuple[float, float]]] = {
+            (n, c): [] for n, _, _ in runs for c in COMMANDS}
         for _ in range(args.repeat):
             for name, python, project in runs:
                 for label, command in COMMANDS.items():
                     times[(name, label)].append(_time(python, command, project))
-    print(f"median of {args.repeat} runs each, interleaved; ratio = command / python -c pass of the same checkout")
-    header = f"{'command':<20}" + "".join(f"{name + ' s':>12}{name + ' ×':>10}" for name, _, _ in runs) + "  aim"
+        builds = {name: [_time(python, BUILD, project) for _ in range(3)] if args.build else []
+                  for name, python, project in runs}
+    print(f"median of {args.repeat} runs each, interleaved; ratio = command / python -c pass of the "
+          "same checkout; wall time, then CPU time (user + system)")
+    header = f"{'command':<20}" + "".join(f"{name + ' s':>10}{'×':>7}{'cpu s':>9}{'cpu ×':>7}"
+                                          for name, _, _ in runs) + "  aim"
     print(header)
     for label in COMMANDS:
         line = f"{label:<20}"
         for name, _, _ in runs:
-            base = statistics.median(times[(name, "python -c pass")])
-            value = statistics.median(times[(name, label)])
-            line += f"{value:>12.3f}{value / base:>10.1f}"
+            for part, width in ((0, 10), (1, 9)):
+                base = statistics.median(t[part] for t in times[(name, "python -c pass")])
+                value = statistics.median(t[part] for t in times[(name, label)])
+                line += f"{value:>{width}.3f}{value / base:>7.1f}"
         aim = AIMS.get(label)
         print(line + (f"  ≤ {aim:g}×" if aim else ""))
+    if args.build:
+        line = f"{'evsynth build':<20}"
+        for name, _, _ in runs:
+            wall = statistics.median(t[0] for t in builds[name])
+            cpu = statistics.median(t[1] for t in builds[name])
+            line += f"{wall:>10.2f}{'':>7}{cpu:>9.2f}{'':>7}"
+        print(line + "  ≤ 2 s (median of 3, seconds)")
     return 0
 
 

@@ -45,7 +45,7 @@ def test_reentrant_within_a_thread(tmp_path: Path) -> None:
             assert holds_lock(tmp_path)
         assert holds_lock(tmp_path)
     assert not holds_lock(tmp_path)
-    assert lock_path(tmp_path).read_text().strip() == str(os.getpid())
+    assert lock_path(tmp_path).read_text().split()[0] == str(os.getpid())
     # git ignores the lock folder in any project
     assert (tmp_path / ".evsynth" / ".gitignore").read_text().splitlines()[-1] == "*"
 
@@ -76,6 +76,7 @@ def test_two_threads_take_turns(tmp_path: Path) -> None:
 
 def test_another_process_waits_then_names_the_holder(tmp_path: Path) -> None:
     child = hold_in_child(tmp_path, 30)
+    child.send_signal(signal.SIGSTOP)  # suspended while it holds the lock (Ctrl+Z): nothing moves
     try:
         with pytest.raises(ProjectBusy) as caught:
             with project_lock(tmp_path, timeout=0.2):
@@ -103,6 +104,7 @@ def test_command_gives_up_with_one_line_and_exit_75(project: Path, capsys: pytes
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lock, "TIMEOUT", 0.2)
     child = hold_in_child(project, 30)
+    child.send_signal(signal.SIGSTOP)
     try:
         code = main(["build", "--root", str(project)])
     finally:
@@ -111,3 +113,36 @@ def test_command_gives_up_with_one_line_and_exit_75(project: Path, capsys: pytes
     err = capsys.readouterr().err
     assert code == 75
     assert err == f"evsynth: error: another evsynth command is writing this project (pid {child.pid})\n"
+
+
+BUSY = """
+import sys, time
+from pathlib import Path
+from evsynth.core.lock import project_lock
+print("start", flush=True)
+end = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    with project_lock(Path(sys.argv[1])):
+        time.sleep(0.1)
+"""
+
+
+def test_a_busy_project_keeps_its_waiters_waiting(tmp_path: Path) -> None:
+    """The timeout counts while the lock stays in the same hands, not while the turns go round."""
+    child = subprocess.Popen([sys.executable, "-c", BUSY, str(tmp_path), "2.0"], stdout=subprocess.PIPE,
+                             text=True, cwd=REPO)
+    assert child.stdout is not None and child.stdout.readline().strip() == "start"
+    time.sleep(0.2)
+    with project_lock(tmp_path, timeout=0.6):  # the child takes turn after turn for 2 s
+        pass
+    child.wait()
+
+
+def test_a_long_holder_at_work_keeps_its_waiters_waiting(tmp_path: Path) -> None:
+    """A holder that works (a build, a release) longer than the timeout is waited for."""
+    child = hold_in_child(tmp_path, 4)  # stamps the lock every second while it holds it
+    started = time.monotonic()
+    with project_lock(tmp_path, timeout=2):
+        waited = time.monotonic() - started
+    child.wait()
+    assert waited > 2  # longer than its timeout: the holder was at work

@@ -33,22 +33,22 @@ def test_flagged_study_is_marked_and_pooled_without(flagged):
     for s in build.syntheses.values():
         ids = s.primary.data.cohort_ids
         frame = s.primary.data.data
-        in_primary = any(study == "Fromigué† [11]" for study in frame["study"])
+        in_primary = any(study == "Fromigué et al.† [11]" for study in frame["study"])
         assert bool(s.flagged) == in_primary, s.key
         if not in_primary:
             assert s.without_flagged is None
             continue
-        assert s.flagged == ("Fromigué† [11]",)
+        assert s.flagged == ("Fromigué et al.† [11]",)
         fa = s.without_flagged
         assert fa.spec.name == WITHOUT_FLAGGED and fa.k == len(ids) - 1
-        assert "Fromigué† [11]" not in list(fa.data.data["study"])
+        assert "Fromigué et al.† [11]" not in list(fa.data.data["study"])
         if fa.pooled:  # the same model over the other cohorts, recomputed here
-            kept = frame[frame["study"] != "Fromigué† [11]"]
+            kept = frame[frame["study"] != "Fromigué et al.† [11]"]
             expected = pool_proportions([int(x) for x in kept["events"]], [int(n) for n in kept["total"]],
                                         list(kept["study"]), **fa.spec.model.options())
             assert fa.result.pooled.estimate == pytest.approx(expected.pooled.estimate, rel=1e-9)
         if s.primary.pooled:
-            assert "Fromigué† [11]" in build.forests[s.key]
+            assert "Fromigué et al.† [11]" in build.forests[s.key]
         rows = [r for r in build.tables[f"pooled_{s.key}"].table.rows
                 if r[0] == f"Sensitivity: {WITHOUT_FLAGGED}"]
         assert len(rows) == 1
@@ -57,7 +57,7 @@ def test_flagged_study_is_marked_and_pooled_without(flagged):
 def test_page_supplementary_tables_and_exports_carry_the_mark(flagged, capsys):
     assert main(["build", "--root", str(flagged)]) == 0
     html = (flagged / "reports" / "review.html").read_text(encoding="utf-8")
-    assert "Sensitivity analysis — flagged studies († retracted or expression of concern: Fromigué† [11])" in html
+    assert "Sensitivity analysis — flagged studies († retracted or expression of concern: Fromigué et al.† [11])" in html
     assert "Fromigué et al.† [11]" in html
     with open(flagged / "reports" / "supplementary" / "table2_literature.csv", encoding="utf-8") as handle:
         assert any(row and row[0] == "Fromigué et al.† [11]" for row in csv.reader(handle))

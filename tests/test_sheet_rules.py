@@ -53,3 +53,13 @@ def test_a_new_rule_in_sheets_toml_is_checked_and_a_bad_one_is_reported(project)
                     encoding="utf-8")
     problems = [str(p) for p in validate(project)]
     assert len(problems) == 1 and problems[0].startswith("sheets.toml:0:sheets.cohorts.rules: n_patientz < 10:")
+
+
+def test_a_broken_reference_is_reported_with_the_type_errors_in_one_pass(project):
+    """issue 19: a broken study_id reference appeared only after the type errors were fixed."""
+    type_row = _edit(project, "cohorts", "C11", "n_patients", "twelve")
+    ref_row = _edit(project, "cohorts", "C13", "study_id", "S999")
+    problems = [str(p) for p in validate(project)]
+    assert any(p.startswith(f"extracted/cohorts.csv:{type_row}:n_patients:") for p in problems), problems
+    assert any(p.startswith(f"extracted/cohorts.csv:{ref_row}:study_id: 'S999' is not a study_id") for p in problems), \
+        problems

@@ -113,6 +113,18 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+#: The longest error line printed; a longer message (one quoting a huge input) is cut.
+MAX_ERROR_CHARS = 2_000
+
+
+def readable(message: str) -> str:
+    """*message* cut to :data:`MAX_ERROR_CHARS` characters (saying how much was cut)."""
+    line = message
+    if len(line) <= MAX_ERROR_CHARS:
+        return line
+    return line[:MAX_ERROR_CHARS] + f"… ({len(line) - MAX_ERROR_CHARS:,} more characters not shown)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``evsynth`` console script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -124,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except EvsynthError as exc:
-        print(f"evsynth: error: {exc}", file=sys.stderr)
+        print(f"evsynth: error: {readable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("evsynth: interrupted", file=sys.stderr)

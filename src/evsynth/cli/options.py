@@ -1,15 +1,14 @@
-"""Options and helpers shared by the commands: the project root, E-utilities access."""
+"""Options and helpers shared by the commands: the project root (E-utilities access is in
+:mod:`evsynth.cli.eutils_options`, so commands that never reach PubMed do not import the client)."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from evsynth.core.errors import EvsynthError
 from evsynth.core.project import EXTRACTED, Project, find_project, project_at
-from evsynth.search.eutils import EutilsClient, api_key_from_env, resolve_base_url
 
 #: Environment variable with the contact e-mail sent to NCBI.
 ENV_EMAIL = "NCBI_EMAIL"
@@ -36,20 +35,6 @@ def project_with_sheets(args: argparse.Namespace) -> Project:
     return project
 
 
-def add_eutils_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--eutils-url`` and ``--email`` (the API key is read from NCBI_API_KEY only)."""
-    parser.add_argument("--eutils-url", default=None, metavar="URL",
-                        help="E-utilities base URL (default: $EVSYNTH_EUTILS_URL, else NCBI's)")
-    parser.add_argument("--email", default=os.environ.get(ENV_EMAIL), metavar="ADDRESS",
-                        help=f"contact e-mail sent to NCBI (default: ${ENV_EMAIL})")
-
-
 def print_retry(line: str) -> None:
     """Show a retry on the terminal, one line each (``retry 2/6 in 2.1 s: HTTP 503``)."""
     print(line, file=sys.stderr, flush=True)
-
-
-def make_client(args: argparse.Namespace, **options: object) -> EutilsClient:
-    """A client for the chosen server; the key comes from the environment, never an option."""
-    return EutilsClient(base_url=resolve_base_url(args.eutils_url), email=args.email,
-                        api_key=api_key_from_env(), on_retry=print_retry, **options)  # type: ignore[arg-type]

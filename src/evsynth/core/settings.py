@@ -25,6 +25,7 @@ from pathlib import Path
 
 from evsynth.core.atomic import write_text
 from evsynth.core.errors import EvsynthError
+from evsynth.core import toml_read
 from evsynth.core.project import SETTINGS_FILE, Project
 
 
@@ -245,7 +246,7 @@ def load_settings(root: Path) -> ReviewSettings:
     if not path.is_file():
         return ReviewSettings()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = toml_read.loads(path.read_text(encoding="utf-8"), SETTINGS_FILE)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise EvsynthError(f"{SETTINGS_FILE}: not valid TOML ({exc})") from None
     known = {f.name for f in fields(ReviewSettings)}

@@ -37,9 +37,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Regularisation of the linear SVM (ASReview ELAS u4 uses 0.11).
 C = 0.05
@@ -82,6 +83,7 @@ def batch_size(screened: int) -> int:
 
 def random_keys(keys: Sequence[str], seed: int) -> np.ndarray:
     """A seeded random number in [0, 1) per key: ``SHA-256("seed:key")``'s first 8 bytes."""
+    import numpy as np
     out = np.empty(len(keys), dtype=np.float64)
     for i, key in enumerate(keys):
         digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
@@ -97,6 +99,7 @@ def build_features(titles: Sequence[str], abstracts: Sequence[str],
                    keywords: Sequence[str]) -> Any:
     """The feature matrix (scipy sparse, one row per record); ``None`` if no record has
     any word to go on (every title, abstract and keyword empty)."""
+    import numpy as np
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -125,6 +128,7 @@ def scores(features: Any, train: np.ndarray, labels: np.ndarray, seed: int,
            rows: np.ndarray) -> np.ndarray:
     """Decision values for *rows* of a model trained on rows *train* with *labels* (0/1,
     both present). Larger = more likely an include."""
+    import numpy as np
     from sklearn.svm import LinearSVC
 
     n_inc = int(labels.sum())
@@ -137,7 +141,7 @@ def scores(features: Any, train: np.ndarray, labels: np.ndarray, seed: int,
 
 
 #: ``scores``' signature: (features, train rows, their labels, seed, rows to score) -> values.
-Scorer = Callable[[Any, np.ndarray, np.ndarray, int, np.ndarray], np.ndarray]
+Scorer = Callable[[Any, "np.ndarray", "np.ndarray", int, "np.ndarray"], "np.ndarray"]
 
 
 def order_rows(features: Any, labels: np.ndarray, tiebreak: np.ndarray, seed: int,
@@ -149,6 +153,7 @@ def order_rows(features: Any, labels: np.ndarray, tiebreak: np.ndarray, seed: in
     (or without features) the order is by *tiebreak* alone. *scorer* replaces
     :func:`scores` (the benchmark compares models this way).
     """
+    import numpy as np
     pending = np.flatnonzero(labels < 0)
     decided = np.flatnonzero(labels >= 0)
     known = labels[decided]
@@ -181,6 +186,7 @@ def _cached_features(titles: list[str], abstracts: list[str], keywords: list[str
 
 def rank(items: Sequence[RankingItem], seed: int) -> list[str]:
     """The undecided items' keys, most likely include first (reproducible for a seed)."""
+    import numpy as np
     keys = [item.key for item in items]
     features = _cached_features([i.title for i in items], [i.abstract for i in items],
                                 [i.keywords for i in items])

@@ -24,8 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
-
 from evsynth.core.csv_read import iter_records
 from evsynth.core.errors import EvsynthError
 from evsynth.screening.log import ScreeningEntry
@@ -61,6 +59,7 @@ class SampleProgress:
 def draw_sample(entries: Sequence[ScreeningEntry], seed: int) -> list[str]:
     """Record ids of every record still to screen at title/abstract, in a random order
     fixed by *seed* and the ids (a SHA-256 key per id, salted apart from the ranking's)."""
+    import numpy as np
     pending = [e.record_id for e in entries if title_abstract_label(e) is None]
     if not pending:
         raise EvsynthError("nothing is left to screen at title/abstract: no sample to draw")

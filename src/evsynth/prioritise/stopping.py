@@ -77,6 +77,14 @@ by one irrelevant record), so the smallest number of further records that
 would meet the criterion *if none of them is an include* is found by
 bisection. It is a lower bound on the work left, not a promise.
 
+Other published rules are here too, as pure functions on a fully screened order, for the
+comparison in ``benchmarks/bench_screening.py`` (``docs/methods/stopping.md``): the target
+method (:func:`target_method_stop`), the quantile binomial coefficient bound
+(:func:`qbcb_stop`) and point-process stopping (:func:`point_process_stop`). With the 20–42
+includes of the benchmark sets the two sample-based rules read every record at 95 % / 95 %
+(they need about 60 includes in their sample), the point process with its source's settings
+never fires, and none replaced the criterion above.
+
 The number of irrelevant records in a row at the end (:attr:`StoppingStatus.irrelevant_streak`)
 is the popular heuristic ("stop after so many irrelevant in a row"); it is
 reported as a heuristic and gives no guarantee.
@@ -87,8 +95,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from evsynth.core.errors import EvsynthError
 
@@ -167,6 +177,7 @@ def rejects(p: float, alpha: float) -> bool:
 
 
 def _as_labels(labels: Sequence[int] | np.ndarray) -> np.ndarray:
+    import numpy as np
     array = np.asarray(labels, dtype=np.int64)
     if array.ndim != 1 or not np.isin(array, (0, 1)).all():
         raise EvsynthError("screening decisions must be a sequence of 0 (exclude) and 1 (include)")
@@ -189,6 +200,7 @@ def window_shares(k: np.ndarray, r: int, correction: str = "bonferroni") -> np.n
     whole sequence (``k = r``); ``w_k = 1`` (exponent 0) with ``correction = "none"``
     (the plain minimum). Kept as exponents: ``2^−(k+1)`` is below the smallest double
     once ``k`` passes 1,073."""
+    import numpy as np
     k = np.asarray(k, dtype=np.int64)
     if correction == "none":
         return np.zeros_like(k)
@@ -199,6 +211,7 @@ def _p_value(labels: np.ndarray, include_positions: np.ndarray, total: int,
              target_recall: float, correction: str = "bonferroni") -> float:
     """``min_n p_n / w_k`` over the windows that can give the minimum (module docstring),
     capped at 1; ``p_n / w_k = p_n · 2^shares`` is exact in floating point (``ldexp``)."""
+    import numpy as np
     from scipy.stats import hypergeom
 
     t = labels.shape[0]
@@ -227,6 +240,7 @@ def h0_p_value(labels: Sequence[int] | np.ndarray, total: int, target_recall: fl
     records in all, screened or not (``N ≥ len(labels)``); *correction*: one of
     :data:`CORRECTIONS` (module docstring).
     """
+    import numpy as np
     array = _as_labels(labels)
     if total < array.shape[0]:
         raise EvsynthError(f"{array.shape[0]} records screened but only {total} in all")
@@ -239,6 +253,7 @@ def stopping_status(labels: Sequence[int] | np.ndarray, total: int, *,
                     target_recall: float = 0.95, confidence: float = 0.95,
                     correction: str = "bonferroni") -> StoppingStatus:
     """The criterion for decisions *labels* (screening order) among *total* records."""
+    import numpy as np
     check_target(target_recall, confidence)
     _check_correction(correction)
     array = _as_labels(labels)
@@ -259,9 +274,11 @@ def stopping_status(labels: Sequence[int] | np.ndarray, total: int, *,
 def _more_needed(labels: np.ndarray, positions: np.ndarray, total: int,
                  target_recall: float, alpha: float, correction: str) -> int:
     """Smallest m ≤ N − t such that m further excludes meet the criterion (bisection)."""
+    import numpy as np
     left = total - labels.shape[0]
 
     def met_after(m: int) -> bool:
+        import numpy as np
         extended = np.concatenate((labels, np.zeros(m, dtype=np.int64)))
         return rejects(_p_value(extended, positions, total, target_recall, correction), alpha)
 
@@ -294,6 +311,7 @@ def first_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float = 0.9
     ``r + 1`` windows each instead of ``N`` checks (``tests/test_stopping.py``
     compares it with the decision-by-decision replay).
     """
+    import numpy as np
     check_target(target_recall, confidence)
     _check_correction(correction)
     array = _as_labels(labels)
@@ -302,6 +320,7 @@ def first_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float = 0.9
     alpha = 1.0 - confidence
 
     def met(t: int) -> bool:
+        import numpy as np
         seen = positions[: np.searchsorted(positions, t)]
         return rejects(_p_value(array[:t], seen, total, target_recall, correction), alpha)
 
@@ -312,6 +331,7 @@ def _first_met(met: Callable[[int], bool], positions: np.ndarray, total: int) ->
     """The first ``t`` in 1 … *total* with ``met(t)``, where ``met`` can only turn true within
     a stretch of ``t`` that adds no include (*positions*: the includes' 0-based positions):
     each stretch ``[1, p0], [p0+1, p1], …`` is checked at its end and bisected if met there."""
+    import numpy as np
     starts = np.concatenate(([1], positions + 1))
     ends = np.concatenate((positions, [total]))
     for low, high in zip(starts.tolist(), ends.tolist()):
@@ -345,6 +365,7 @@ def sample_p_value(drawn: int, includes: int, urn: int, includes_before: int,
     """p-value of H0 "recall is below *target_recall*" after *drawn* records of a random
     sample from an urn of *urn* records held *includes* includes, *includes_before* having
     been found before the sample began: ``min(1, p_k(n) · 2^(k+1))`` (formula above)."""
+    import numpy as np
     from scipy.stats import hypergeom
 
     check_target(target_recall, 0.5)
@@ -381,6 +402,7 @@ def first_sample_stop(sample: Sequence[int] | np.ndarray, includes_before: int, 
     random-sample check is first met; ``None`` if never. Within a stretch without a new
     include ``p`` only falls, so each stretch is checked at its end and bisected, as in
     :func:`first_stop`."""
+    import numpy as np
     check_target(target_recall, confidence)
     array = _as_labels(sample)
     urn = array.shape[0]
@@ -388,7 +410,244 @@ def first_sample_stop(sample: Sequence[int] | np.ndarray, includes_before: int, 
     alpha = 1.0 - confidence
 
     def met(n: int) -> bool:
+        import numpy as np
         found = int(np.searchsorted(positions, n))
         return rejects(sample_p_value(n, found, urn, includes_before, target_recall), alpha)
 
     return _first_met(met, positions, urn)
+
+
+# --- other published rules, compared in benchmarks/bench_screening.py ----------------------
+#
+# Each takes the decisions in the order the records were screened (the ranking, or a random
+# order) and says where a reviewer following the rule stops: a :class:`RuleStop` with the
+# records read (for the sample-based rules, the random sample *and* the ranked records, each
+# record counted once) and the includes among them. ``None`` never happens: a rule that
+# cannot fire reads every record.
+
+
+@dataclass(frozen=True)
+class RuleStop:
+    """Where a rule stopped: records read in all (``examined``) and includes among them."""
+
+    examined: int
+    found: int
+
+
+def _read_all(labels: np.ndarray) -> RuleStop:
+    return RuleStop(int(labels.shape[0]), int(labels.sum()))
+
+
+def target_set_size(target_recall: float = 0.95, confidence: float = 0.95) -> int:
+    """Size of the target set of the target method (Cormack & Grossman 2016):
+    ``t = ⌈−ln(1 − confidence) / (1 − target_recall)⌉`` (60 for 95 % / 95 %).
+
+    Cormack, G. V. & Grossman, M. R. (2016). Engineering quality and reliability in
+    technology-assisted review. SIGIR '16, doi:10.1145/2911451.2911510. The formula is the
+    one of the reference implementation of Sneyd & Stevenson's comparisons
+    (``target_method_fns.get_target_size``): the smallest ``t`` with
+    ``exp(−t(1 − τ)) ≤ 1 − confidence``; as ``τ^t ≤ exp(−t(1 − τ))``, the chance that all
+    ``t`` random targets lie where recall is still below ``τ`` is at most ``1 − confidence``.
+    """
+    check_target(target_recall, confidence)
+    if target_recall >= 1.0:
+        raise EvsynthError("the target method needs a target recall below 1")
+    return math.ceil(-math.log(1.0 - confidence) / (1.0 - target_recall))
+
+
+def _sample_positives(labels: np.ndarray, sample_order: np.ndarray, wanted: int
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Draw records in *sample_order* (positions in the screening order) until *wanted*
+    includes are drawn: (the positions drawn, the includes' positions among them); ``None``
+    if the records hold fewer includes."""
+    import numpy as np
+
+    hits = np.flatnonzero(labels[sample_order])
+    if hits.shape[0] < wanted:
+        return None
+    drawn = sample_order[: int(hits[wanted - 1]) + 1]
+    return drawn, sample_order[hits[:wanted]]
+
+
+def _after_sample(labels: np.ndarray, drawn: np.ndarray, stop: int) -> RuleStop:
+    """The ranked records up to *stop* plus the drawn records beyond it."""
+    beyond = drawn[drawn >= stop]
+    return RuleStop(stop + int(beyond.shape[0]),
+                    int(labels[:stop].sum()) + int(labels[beyond].sum()))
+
+
+def target_method_stop(labels: Sequence[int] | np.ndarray, sample_order: Sequence[int] | np.ndarray,
+                       *, target_recall: float = 0.95, confidence: float = 0.95) -> RuleStop:
+    """The target method (Cormack & Grossman 2016): draw records at random (*sample_order*,
+    a permutation of the screening positions) until ``t`` = :func:`target_set_size` includes
+    — the target set — are drawn; screen in order until every target is found; stop. With
+    fewer than ``t`` includes in all, every record is read. Guarantee (proved, for any
+    order): recall ≥ τ with probability ≥ *confidence*, because the targets are a random
+    draw of the includes."""
+    import numpy as np
+
+    array = _as_labels(labels)
+    t = target_set_size(target_recall, confidence)
+    got = _sample_positives(array, np.asarray(sample_order, dtype=np.int64), t)
+    if got is None:
+        return _read_all(array)
+    drawn, targets = got
+    return _after_sample(array, drawn, int(targets.max()) + 1)
+
+
+def qbcb_sizes(target_recall: float = 0.95, confidence: float = 0.95,
+               positives: int | None = None) -> tuple[int, int]:
+    """``(r, j)`` of the quantile binomial coefficient bound (QBCB; Lewis, Yang & Frieder 2021):
+    a random sample holding ``r`` includes is drawn, and the review may stop once it has found
+    ``j`` of them, ``j = 1 + min{k : P(Bin(r, τ) ≤ k) ≥ confidence}``. *positives* = ``r``;
+    by default the smallest ``r`` for which ``j ≤ r`` exists (59 for 95 % / 95 %).
+
+    Lewis, D. D., Yang, E. & Frieder, O. (2021). Certifying one-phase technology-assisted
+    reviews. CIKM '21, 893–902, doi:10.1145/3459637.3482415.
+    """
+    from scipy.stats import binom
+
+    check_target(target_recall, confidence)
+    if positives is None:
+        positives = 1
+        while binom.cdf(positives - 1, positives, target_recall) < confidence - _SLACK:
+            positives += 1
+    cdf = binom.cdf(list(range(positives + 1)), positives, target_recall)
+    j = 1 + next(k for k, c in enumerate(cdf) if c >= confidence - _SLACK)
+    if j > positives:
+        raise EvsynthError(f"a QBCB sample of {positives} includes cannot certify recall "
+                           f"{target_recall} with confidence {confidence}")
+    return positives, j
+
+
+def qbcb_stop(labels: Sequence[int] | np.ndarray, sample_order: Sequence[int] | np.ndarray,
+              *, target_recall: float = 0.95, confidence: float = 0.95,
+              positives: int | None = None) -> RuleStop:
+    """QBCB (:func:`qbcb_sizes`): draw in *sample_order* until ``r`` includes are drawn, then
+    stop once the screening order has reached ``j`` of them. Every record is read when there
+    are fewer than ``r`` includes. Guarantee (proved, any order): the ``j``-th smallest rank
+    of ``r`` random includes bounds the ``τ`` quantile of all includes' ranks with
+    probability ≥ *confidence*."""
+    import numpy as np
+
+    array = _as_labels(labels)
+    r, j = qbcb_sizes(target_recall, confidence, positives)
+    got = _sample_positives(array, np.asarray(sample_order, dtype=np.int64), r)
+    if got is None:
+        return _read_all(array)
+    drawn, targets = got
+    return _after_sample(array, drawn, int(np.sort(targets)[j - 1]) + 1)
+
+
+#: Rate functions of the point-process rule: ``rate(x) = a·exp(−k·x)`` (Sneyd & Stevenson)
+#: and ``a·x^k`` (power law, Stevenson & Bin-Hezam).
+RATES = ("exponential", "power")
+
+
+def _fit_rate(labels: np.ndarray, screened: int, windows: int, rate: str
+              ) -> tuple[float, float] | None:
+    """Least-squares fit of the rate function to the share of includes in *windows* equal
+    windows of the first *screened* records; ``None`` if the fit fails."""
+    import numpy as np
+    from scipy.optimize import curve_fit
+
+    parts = np.array_split(np.arange(screened), windows)
+    size = max(1, parts[0].shape[0])
+    y = np.array([labels[p].sum() / size for p in parts if p.size], dtype=np.float64)
+    if rate == "exponential":
+        x = np.array([round((p[0] + p[-1]) / 2) for p in parts if p.size], dtype=np.float64)
+
+        def f(v: np.ndarray, a: float, k: float) -> np.ndarray:
+            return a * np.exp(-k * v)
+        start = (0.1, 0.001)
+    else:
+        x = np.array([p[0] + 1 for p in parts if p.size], dtype=np.float64)
+
+        def f(v: np.ndarray, a: float, k: float) -> np.ndarray:
+            return a * np.power(v, k)
+        start = (0.1, -0.5)
+    try:
+        with np.errstate(all="ignore"):
+            (a, k), _ = curve_fit(f, x, y, p0=start, maxfev=5000)
+    except (RuntimeError, ValueError, TypeError):
+        return None
+    if not (math.isfinite(a) and math.isfinite(k)):
+        return None
+    return float(a), float(k)
+
+
+def _rate_integral(a: float, k: float, low: float, high: float, rate: str) -> float:
+    """``∫ rate`` from *low* to *high* (the expected includes there)."""
+    if rate == "exponential":
+        if abs(k) < 1e-15:
+            return a * (high - low)
+        return a / k * (math.exp(-k * low) - math.exp(-k * high))
+    if abs(k + 1.0) < 1e-12:
+        return a * (math.log(high) - math.log(low))
+    return a / (k + 1.0) * (high ** (k + 1.0) - low ** (k + 1.0))
+
+
+def point_process_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float = 0.95,
+                       confidence: float = 0.95, rate: str = "exponential",
+                       min_relevant: int = 20, start: float = 0.30, step: float = 0.05,
+                       windows: int = 10) -> RuleStop:
+    """Point-process stopping (Sneyd & Stevenson 2019; Stevenson & Bin-Hezam 2024).
+
+    The includes are modelled as an inhomogeneous Poisson process along the ranking with
+    rate ``λ(x)`` (:data:`RATES`). At each look (the first ``start`` share of the records,
+    then every further ``step``), ``λ`` is fitted (least squares) to the share of includes
+    in ``windows`` equal windows of the records screened; if the fit agrees with what was
+    found (``found ≥ τ·round(∫₁ⁿ λ)``), the number of includes in all is predicted as the
+    ``confidence`` quantile of ``Poisson(μ)``, ``μ = ∫ λ`` over the whole list, and the
+    rule stops once ``found ≥ τ·that quantile``. Fewer than *min_relevant* includes by the
+    first look: every record is read (the source's condition, 20 there).
+    Guarantee: none proved — the Poisson quantile covers the count only if the fitted rate
+    is the true one; the recall it reaches is measured (``benchmarks/bench_screening.py``).
+
+    Sneyd, A. & Stevenson, M. (2019). Modelling stopping criteria for search results using
+    Poisson processes. EMNLP-IJCNLP 2019, 3484–3489, doi:10.18653/v1/D19-1351.
+    Stevenson, M. & Bin-Hezam, R. (2024). Stopping methods for technology assisted reviews
+    based on point processes. ACM TOIS 42(3), doi:10.1145/3631990.
+    """
+    from scipy.stats import poisson
+
+    check_target(target_recall, confidence)
+    if rate not in RATES:
+        raise EvsynthError(f"rate must be one of {', '.join(RATES)}, not {rate!r}")
+    array = _as_labels(labels)
+    total = int(array.shape[0])
+    looks = []
+    share = start
+    while share < 1.0 - 1e-9:
+        looks.append(int(round(total * share)))
+        share += step
+    cumulative = array.cumsum()
+    if not looks or looks[0] < windows or int(cumulative[looks[0] - 1]) < min_relevant:
+        return _read_all(array)
+    for n in looks:
+        found = int(cumulative[n - 1])
+        fit = _fit_rate(array, n, windows, rate)
+        if fit is None:
+            continue
+        a, k = fit
+        low = 0.0 if rate == "exponential" else 1.0
+        if found < target_recall * round(_rate_integral(a, k, low, float(n), rate)):
+            continue
+        mu = _rate_integral(a, k, low, float(total), rate)
+        if not (math.isfinite(mu) and mu >= 0.0):
+            continue
+        predicted = float(poisson.ppf(confidence, mu))
+        if math.isfinite(predicted) and target_recall * predicted <= found:
+            return RuleStop(n, found)
+    return _read_all(array)
+
+
+def hypergeometric_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float = 0.95,
+                        confidence: float = 0.95, correction: str = "bonferroni") -> RuleStop:
+    """:func:`first_stop` as a :class:`RuleStop` (every record read if it never fires)."""
+    array = _as_labels(labels)
+    stop = first_stop(array, target_recall=target_recall, confidence=confidence,
+                      correction=correction)
+    if stop is None:
+        return _read_all(array)
+    return RuleStop(stop, int(array[:stop].sum()))

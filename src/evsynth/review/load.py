@@ -145,9 +145,13 @@ def check(root: Path, settings: ReviewSettings | None = None, sheet_set: SheetSe
         awaiting.append(AwaitingStudy(sid, citation, added_in(sid), str(record.get("record_id") or ""),
                                       str(record.get("pmid") or ""), row, (*sorted(curate[sid]), last)))
     complete = {name: without_rows(read, set(pending.get(name, {}))) for name, read in reads.items()}
-    if not problems:  # the checks across rows and sheets need every cell to parse
+    # references compare cell texts: they are checked in the same pass as the cells' types and vocabularies
+    cells_parse = not problems
+    # (among the sheets without a problem of their own: a row a broken sheet lost would show as a broken reference)
+    sound = {name: read for name, read in complete.items() if not reads[name].problems}
+    problems.extend(sheets.reference_problems(sound, sheet_set))
+    if cells_parse:  # the checks across rows and sheets need every cell to parse
         problems.extend(version_problems(reads, settings))
-        problems.extend(sheets.reference_problems(complete, sheet_set))
         problems.extend(cross_sheet_problems(complete))
         problems.extend(sheets.rule_problems(complete, sheet_set))
         if CLAIMS_SHEET in complete:
@@ -177,7 +181,12 @@ def load_review(root: Path, settings: ReviewSettings | None = None) -> Review:
     """Read, validate and type every sheet under *root*; raise :class:`SheetsInvalid` on any problem."""
     settings = settings if settings is not None else load_settings(root)
     sheet_set = review_sheets(root)
-    checked = check(root, settings, sheet_set)
+    return review_of(root, check(root, settings, sheet_set), settings, sheet_set)
+
+
+def review_of(root: Path, checked: Checked, settings: ReviewSettings, sheet_set: SheetSet) -> Review:
+    """The typed review of sheets already checked by :func:`check` (``evsynth validate`` checks
+    once and reuses the reads); :class:`SheetsInvalid` if *checked* has problems."""
     if checked.problems:
         raise SheetsInvalid(checked.problems)
     typed = {name: typed_frame(read) for name, read in checked.reads.items()}

@@ -80,6 +80,7 @@ from typing import Any
 
 from evsynth.core.project import ANALYSIS_PLAN_FILE
 from evsynth.core.errors import EvsynthError
+from evsynth.core import toml_read
 from evsynth.meta.pooling import METHODS, TESTS
 from evsynth.meta.transforms import MEASURES
 from evsynth.sheets.expressions import (Condition, ExpressionError, RowValue, check, parse_condition,
@@ -666,7 +667,7 @@ def parse_plan(text: str, filename: str = PLAN_FILE, sheets: SheetSet | None = N
     With *sheets* (the project's ``sheets.toml``), the sheets, columns and conditions named are checked against it.
     """
     try:
-        data = tomllib.loads(text)
+        data = toml_read.loads(text, filename, PlanError)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         line = match.group(1) if match else "1"

@@ -198,22 +198,39 @@ def _schema(reasons: Sequence[str]) -> pa.DataFrameSchema:
     )
 
 
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _is_calendar_day(value: str) -> bool:
+    import datetime
+
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _row_errors(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
     """Rules that tie columns together: (row index, column, message)."""
     errors: list[tuple[int, str, str]] = []
-    for index, row in frame.iterrows():
-        decision = row["decision"]
-        if decision == "exclude" and not row["reason"] and row["stage"] == "full text":
+    columns = ("decision", "reason", "stage", "reviewer", "date", "added")
+    for index, decision, reason, stage, reviewer, day, added in zip(
+            frame.index, *(frame[c].tolist() for c in columns)):
+        for column, value in (("date", day), ("added", added)):
+            if value and _ISO_DAY.match(value) and not _is_calendar_day(value):
+                errors.append((index, column, f"{value} is not a calendar date"))
+        if decision == "exclude" and not reason and stage == "full text":
             errors.append((index, "reason",
                            "an exclude at full text needs a reason from the controlled list"))
         if decision in ("include", "exclude", "maybe"):
-            if not row["reviewer"]:
+            if not reviewer:
                 errors.append((index, "reviewer", f"a decision '{decision}' needs a reviewer"))
-            if not row["date"]:
+            if not day:
                 errors.append((index, "date", f"a decision '{decision}' needs a date"))
-        if row["reason"] == NOT_RETRIEVED and row["stage"] != "full text":
+        if reason == NOT_RETRIEVED and stage != "full text":
             errors.append((index, "stage", f"reason '{NOT_RETRIEVED}' needs stage 'full text'"))
-        if row["reason"] and decision != "exclude":
+        if reason and decision != "exclude":
             errors.append((index, "reason", "a reason is only given with decision 'exclude'"))
     return errors
 
@@ -354,7 +371,7 @@ def load_log(path: str | Path, *, missing_ok: bool = True,
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise EvsynthError(problems[0] + more)
     names = [f.name for f in fields(ScreeningEntry)]
-    return [ScreeningEntry(**{n: row[n] for n in names}) for row in frame.to_dict("records")]
+    return [ScreeningEntry(*values) for values in zip(*(frame[n].tolist() for n in names))]
 
 
 def render_log(entries: Iterable[ScreeningEntry]) -> str:
@@ -372,7 +389,8 @@ def find_entry(entries: Sequence[ScreeningEntry], key: str) -> int:
     for index, entry in enumerate(entries):
         if entry.record_id == key or (entry.pmid and entry.pmid == key):
             return index
-    raise EvsynthError(f"no record {key!r} in the screening log")
+    shown = key if len(key) <= 80 else key[:80] + f"… ({len(key):,} characters)"
+    raise EvsynthError(f"no record {shown!r} in the screening log")
 
 
 def is_blocked(entry: ScreeningEntry) -> bool:
@@ -397,6 +415,9 @@ def decide(entries: Sequence[ScreeningEntry], key: str, decision: str, *, review
         raise EvsynthError(f"reason {reason!r} is not in the controlled list: {', '.join(reasons)}")
     if reason and decision != "exclude":
         raise EvsynthError("--reason is only given with decision 'exclude'")
+    problem = control_problem(reviewer, breaks_allowed=False)
+    if problem:
+        raise EvsynthError(f"reviewer: {problem.replace('an id holds', 'the name holds')}")
     if decision != "pending" and not reviewer:
         raise EvsynthError("a decision needs --reviewer")
     if not re.match(_DATE_RE, date):

@@ -26,6 +26,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from evsynth.core.errors import EvsynthError
+from evsynth.core import toml_read
+from evsynth.core.text import CONTROL_OR_BREAK
 
 DATETYPES = ("edat", "pdat", "mdat")
 DATABASES = ("pubmed",)
@@ -58,7 +60,7 @@ def load_query(path: str | Path) -> Query:
     path = Path(path)
     where = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = toml_read.loads(path.read_text(encoding="utf-8"), where)
     except FileNotFoundError:
         raise EvsynthError(f"{where}: no such query file") from None
     except UnicodeDecodeError:
@@ -139,8 +141,20 @@ def find_query(folder: str | Path, name: str) -> Query:
     return load_query(path)
 
 
+#: The longest query term evsynth sends (PubMed's own search box stops far earlier; a longer
+#: term is a file gone wrong, and its error lines would be unreadable).
+MAX_TERM_CHARS = 20_000
+
+
 def term_problem(term: str) -> str:
-    """Why *term* cannot be a PubMed query (unbalanced quotes/parentheses/brackets), or ``""``."""
+    """Why *term* cannot be a PubMed query (too long, an invisible control character,
+    unbalanced quotes/parentheses/brackets), or ``""``."""
+    if len(term) > MAX_TERM_CHARS:
+        return f"{len(term):,} characters, over the limit of {MAX_TERM_CHARS:,} for a query term"
+    control = CONTROL_OR_BREAK.search(term)
+    if control:
+        return (f"holds the invisible character U+{ord(control.group()):04X} at position "
+                f"{control.start() + 1}; delete it")
     if term.count('"') % 2:
         return "unbalanced double quotes"
     depth = 0

@@ -18,15 +18,18 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING, Any
+
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 
 from evsynth.core.csv_read import CsvSyntaxError, iter_records
 from evsynth.core.text import CONTROL_OR_BREAK, control_problem
 from evsynth.core.project import EXTRACTED
 from evsynth.sheets.expressions import ExpressionError, SheetData, check, parse_condition, typed_row
-from evsynth.sheets.spec import Field, SheetSet, SheetSpec
+from evsynth.sheets.spec import SPEC_FILE, Field, SheetSet, SheetSpec
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 
 #: The sheets' folder in the project (:mod:`evsynth.core.project`).
@@ -111,7 +114,11 @@ def pandera_schema(spec: SheetSpec) -> pa.DataFrameSchema:
     Cells are kept as strings (empty cells as missing); every typed column gets
     an element-wise check whose ``error`` is the message a reviewer sees.
     Required columns are non-nullable; the id column must be unique.
+    (:func:`check_cells` applies the same rules without pandera on sheets of up to
+    :data:`PYTHON_CHECK_ROWS` rows; pandera is imported here, when a schema is built.)
     """
+    import pandera.pandas as pa
+
     columns: dict[str, pa.Column] = {}
     for f in spec.fields:
         checks = []
@@ -196,7 +203,10 @@ def read_sheet(spec: SheetSpec, root: Path, label: str | None = None,
     label = label or f"{SHEETS_DIR}/{spec.filename}"
     empty = SheetRead(spec, label, pd.DataFrame(columns=list(spec.columns), dtype=object))
     if not path.is_file():
-        empty.problems.append(Problem(label, 0, "*", "file is missing"))
+        missing = not path.exists() and not path.is_symlink()
+        empty.problems.append(Problem(label, 0, "*", "file is missing" if missing else
+                                      "not a regular file (a folder, FIFO, device or a broken link); "
+                                      "a sheet is a CSV file"))
         return empty
     size = path.stat().st_size
     if size > limits.max_bytes:
@@ -293,15 +303,66 @@ def read_sheet(spec: SheetSpec, root: Path, label: str | None = None,
     return SheetRead(spec, label, frame, row_numbers, problems)
 
 
+#: Sheets of up to this many rows are checked by :func:`python_cell_problems` (same rules and
+#: messages as the pandera schema, without importing pandera: ``evsynth validate`` starts fast);
+#: larger ones by pandera (:func:`pandera_schema`).
+PYTHON_CHECK_ROWS = 2_000
+
+
 def check_cells(sheet: SheetRead) -> list[Problem]:
-    """Validate every cell against the sheet's pandera schema; one problem per failing cell."""
+    """Validate every cell against the sheet's declared schema; one problem per failing cell.
+
+    Up to :data:`PYTHON_CHECK_ROWS` rows the checks run in plain Python
+    (:func:`python_cell_problems`), beyond that through the pandera schema
+    (:func:`pandera_schema`); both give the same problems (``tests/test_sheets.py``).
+    """
     if sheet.problems and sheet.frame.empty:
         return []
+    if len(sheet.frame) <= PYTHON_CHECK_ROWS:
+        return python_cell_problems(sheet)
+    return pandera_cell_problems(sheet)
+
+
+def pandera_cell_problems(sheet: SheetRead) -> list[Problem]:
+    """The cell problems as the pandera schema finds them (sorted)."""
+    from pandera.errors import SchemaErrors
+
     try:
         pandera_schema(sheet.spec).validate(sheet.frame, lazy=True)
     except SchemaErrors as exc:
         return sorted(_problems_from_failures(sheet, exc.failure_cases))
     return []
+
+
+def python_cell_problems(sheet: SheetRead) -> list[Problem]:
+    """The cell problems :func:`pandera_schema` would report, found in plain Python (sorted).
+
+    Per column: an empty cell of a required column is ``required value is empty``;
+    a non-empty cell failing the column's element-wise test (:func:`_cell_check`) is
+    ``'VALUE' MESSAGE``; every row whose id repeats another's (all of them, as pandera's
+    ``report_duplicates="all"``) is ``duplicate id 'VALUE'``.
+    """
+    problems: set[Problem] = set()
+    for f in sheet.spec.fields:
+        if f.name not in sheet.frame.columns:
+            continue
+        cells: list[Any] = list(sheet.frame[f.name])
+        cell = _cell_check(f)
+        counts: dict[Any, int] = {}
+        if f.name == sheet.spec.id_column:
+            for value in cells:
+                if value is not None:
+                    counts[value] = counts.get(value, 0) + 1
+        for row, value in zip(sheet.rows, cells):
+            if value is None:
+                if f.required:
+                    problems.add(Problem(sheet.path, row, f.name, "required value is empty"))
+                continue
+            if cell is not None and not cell[0](value):
+                problems.add(Problem(sheet.path, row, f.name, f"{value!r} {cell[1]}"))
+            if counts.get(value, 0) > 1:
+                problems.add(Problem(sheet.path, row, f.name, f"duplicate id {value!r}"))
+    return sorted(problems)
 
 
 def _problems_from_failures(sheet: SheetRead, failures: pd.DataFrame) -> Iterable[Problem]:
@@ -342,7 +403,7 @@ def reference_problems(reads: dict[str, SheetRead], sheet_set: SheetSet) -> Iter
                     yield Problem(child.path, row, f.name, f"{value!r} is not a {key} in {parent}.csv")
 
 
-def rule_problems(reads: dict[str, SheetRead], sheet_set: SheetSet, source: str = "sheets.toml") -> Iterator[Problem]:
+def rule_problems(reads: dict[str, SheetRead], sheet_set: SheetSet, source: str = SPEC_FILE) -> Iterator[Problem]:
     """Every row that breaks one of its sheet's ``rules`` (sheets.toml), as ``file:row:column: message``.
 
     A rule is a condition in the expression language (:mod:`evsynth.sheets.expressions`) on one row;

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from evsynth.core.errors import EvsynthError
+from evsynth.core import toml_read
 
 from evsynth.core.project import SHEET_SPEC_FILE
 
@@ -413,7 +414,7 @@ def parse_sheet_set(text: str, source: str = SPEC_FILE) -> SheetSet:
     """The sheets declared in the TOML *text*; raise :class:`SpecError` (``source:line: message``)."""
     at = _Locator(text, source)
     try:
-        data = tomllib.loads(text)
+        data = toml_read.loads(text, source, SpecError)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column \d+\)|\(at end of document\)", str(exc))
         line = match.group(1) if match and match.group(1) else str(len(at.lines) or 1)

@@ -28,17 +28,15 @@ this module only serves it. Security (the page can change the screening log):
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from dataclasses import dataclass
-from importlib import resources
-from typing import Any
-
-from jinja2 import Environment, PackageLoader, select_autoescape
+from typing import TYPE_CHECKING, Any
 
 from evsynth import __version__
 from evsynth.core.errors import EvsynthError
 from evsynth.workbench.session import ScreeningSession
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 HOST = "127.0.0.1"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -53,12 +51,55 @@ SECURITY_HEADERS = {
 STATIC = {"app.js": "application/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
 
 
+#: The largest JSON body the page accepts (a decision is a few hundred bytes), and its deepest nesting.
+MAX_BODY = 65_536
+MAX_DEPTH = 8
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply arrays and objects nest in the JSON text *raw* (strings skipped; no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
+def parse_body(raw: bytes) -> Any:
+    """The JSON value of a request body within :data:`MAX_DEPTH`, or :class:`EvsynthError` (a JSON 400)."""
+    import json
+
+    if json_depth(raw) > MAX_DEPTH:
+        raise EvsynthError(f"the request body nests deeper than {MAX_DEPTH} levels")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise EvsynthError("the request body is not valid JSON") from None
+
+
 def _static(name: str) -> str:
+    from importlib import resources
+
     return resources.files("evsynth.workbench").joinpath(f"templates/screening.{name}").read_text(
         encoding="utf-8")
 
 
 def _environment() -> Environment:
+    from jinja2 import Environment, PackageLoader, select_autoescape  # only when a page is served
+
     return Environment(loader=PackageLoader("evsynth.workbench", "templates"),
                        autoescape=select_autoescape(default=True, default_for_string=True))
 
@@ -80,6 +121,8 @@ class Allowed:
 
 def create_app(session: ScreeningSession, token: str, allowed: Allowed) -> Any:
     """The Flask app of the page for *session*, answering only under ``/<token>/``."""
+    import hmac
+
     from flask import Flask, Response, abort, jsonify, request
 
     app = Flask("evsynth-screening", static_folder=None)
@@ -93,7 +136,8 @@ def create_app(session: ScreeningSession, token: str, allowed: Allowed) -> Any:
 
     @app.before_request
     def guard() -> Any:
-        if request.host not in allowed.hosts:
+        # the header itself (Werkzeug would fill in the server's own address for a request without one)
+        if request.headers.get("Host") not in allowed.hosts:
             return Response("Host not allowed\n", status=400, mimetype="text/plain")
         if request.method not in ("GET", "HEAD", "POST"):
             return Response("Method not allowed\n", status=405, mimetype="text/plain")
@@ -138,7 +182,10 @@ def create_app(session: ScreeningSession, token: str, allowed: Allowed) -> Any:
         return jsonify(session.state())
 
     def body() -> dict[str, Any]:
-        data = request.get_json(silent=True)
+        raw = request.stream.read(MAX_BODY + 1)
+        if len(raw) > MAX_BODY:
+            raise EvsynthError(f"the request body is over {MAX_BODY:,} bytes")
+        data = parse_body(raw)
         if not isinstance(data, dict):
             raise EvsynthError("the request body must be a JSON object")
         return data
@@ -183,6 +230,21 @@ def create_app(session: ScreeningSession, token: str, allowed: Allowed) -> Any:
     return app
 
 
+def _check_port(port: int) -> None:
+    """Refuse a port already in use in one line (Werkzeug would print its own lines and exit)."""
+    import socket
+
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((HOST, port))
+    except OSError as exc:
+        raise EvsynthError(f"--port {port}: cannot listen on {HOST} ({exc.strerror or exc}); "
+                           "another program uses it: choose another port, or leave --port out") from None
+    finally:
+        probe.close()
+
+
 class WorkbenchServer:
     """The page's HTTP server, bound to 127.0.0.1; :attr:`url` is its address with the token."""
 
@@ -192,13 +254,18 @@ class WorkbenchServer:
         from werkzeug.serving import make_server as werkzeug_server
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+        import secrets
+
         self.token = token or secrets.token_urlsafe(32)
         self.allowed = Allowed()
         self.app = create_app(session, self.token, self.allowed)
+        if port:
+            _check_port(port)
         try:
             self._server = werkzeug_server(HOST, port, self.app, threaded=True)
-        except OSError as exc:
-            raise EvsynthError(f"--port {port}: cannot listen on {HOST} ({exc.strerror})") from None
+        except (OSError, SystemExit) as exc:
+            reason = getattr(exc, "strerror", None) or "in use"
+            raise EvsynthError(f"--port {port}: cannot listen on {HOST} ({reason})") from None
         self.allowed.port = self._server.port
 
     @property

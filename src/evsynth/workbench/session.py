@@ -18,6 +18,7 @@ row was changed elsewhere since.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -31,7 +32,10 @@ from evsynth.core.lock import project_lock
 from evsynth.core.settings import load_settings
 from evsynth.screening.dual import agreement_pairs, cohens_kappa, find_conflicts, sync_second_log
 from evsynth.screening.files import ReviewFiles, today
-from evsynth.screening.log import ScreeningEntry, decide, find_entry, is_blocked, save_log
+from evsynth.core.atomic import write_text
+from evsynth.screening.log import (
+    ScreeningEntry, decide, find_entry, is_blocked, render_log, save_log,
+)
 from evsynth.prioritise.pending import is_to_screen, rank_pending, record_texts, stopping_status
 from evsynth.screening.queue import decision_stage, order_pending, progress
 from evsynth.prioritise.sample import in_sample_order, read_sample, sample_status
@@ -96,6 +100,7 @@ class ScreeningSession:
     history: list[tuple[ScreeningEntry, ScreeningEntry]] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _cache: tuple[tuple[int, int, int], list[ScreeningEntry]] | None = field(default=None, repr=False)
+    _digest: bytes = field(default=b"", repr=False)
     _ranking: tuple[tuple[object, ...], list[str]] | None = field(default=None, repr=False)
     _status: tuple[tuple[object, ...], StoppingStatus | None] | None = field(default=None,
                                                                              repr=False)
@@ -129,22 +134,40 @@ class ScreeningSession:
         return bool(self.second)
 
     def entries(self, *, fresh: bool = False) -> list[ScreeningEntry]:
-        """The log as it is on disk now (re-read only when the file changed, or always
-        when *fresh*: what a decision changes is read under the project's lock)."""
+        """The log as it is on disk now (re-read only when the file changed).
+
+        With *fresh* (a decision, under the project's lock) the file's bytes are
+        compared with those of the copy held, whatever its time stamp says, and
+        parsed again unless they are the same.
+        """
         with self._lock:
             try:
                 stat = os.stat(self.path)
                 key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
             except FileNotFoundError:
                 key = (0, 0, 0)
-            if fresh or self._cache is None or self._cache[0] != key:
+            if not fresh:
+                if self._cache is None or self._cache[0] != key:
+                    self._cache = (key, self.files.load_log(self.path))
+                    self._digest = b""
+                return self._cache[1]
+            try:
+                digest = hashlib.sha256(self.path.read_bytes()).digest()
+            except FileNotFoundError:
+                digest = b""
+            if self._cache is None or not self._digest or digest != self._digest:
                 self._cache = (key, self.files.load_log(self.path))
+                self._digest = digest
+            else:
+                self._cache = (key, self._cache[1])
             return self._cache[1]
 
     def _save(self, entries: list[ScreeningEntry]) -> None:
         """Write the log atomically; what was written is the cache (no need to read it back)."""
-        save_log(self.path, entries)
+        text = render_log(entries)
+        write_text(self.path, text)
         stat = os.stat(self.path)
+        self._digest = hashlib.sha256(text.encode("utf-8")).digest()
         self._cache = ((stat.st_mtime_ns, stat.st_size, stat.st_ino),
                        sorted(entries, key=lambda e: (len(e.record_id), e.record_id)))
 

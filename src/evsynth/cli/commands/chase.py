@@ -6,7 +6,8 @@ import argparse
 
 from evsynth.core.lock import project_lock
 from evsynth.screening.chase import LINKS, SOURCE, chase, merge_chased
-from evsynth.cli.options import add_eutils_arguments, add_root_argument, make_client, project_of
+from evsynth.cli.eutils_options import add_eutils_arguments, make_client
+from evsynth.cli.options import add_root_argument, project_of
 from evsynth.screening.known import previous_from_rows
 from evsynth.screening.files import ReviewFiles, check_date, today
 from evsynth.review.load import read_studies

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from evsynth.cli.options import add_eutils_arguments, add_root_argument, make_client, project_of
+from evsynth.cli.eutils_options import add_eutils_arguments, make_client
+from evsynth.cli.options import add_root_argument, project_of
 from evsynth.core.errors import EvsynthError
 from evsynth.core.lock import project_lock
 from evsynth.screening.files import ReviewFiles, check_date, today

@@ -14,6 +14,7 @@ from evsynth.core.atomic import write_text
 from evsynth.core.errors import EvsynthError
 from evsynth.core.lock import project_lock
 from evsynth.core.settings import load_settings
+from evsynth.core.text import control_problem
 from evsynth.workbench.app import make_server
 from evsynth.screening.batch import DecisionRow, apply_decisions, read_decisions
 from evsynth.screening.dedup import Merge, load_merges, unmerge
@@ -411,6 +412,9 @@ def run(args: argparse.Namespace) -> int:
         raise EvsynthError("--port goes with --serve")
     if not 0 <= args.port <= 65535:
         raise EvsynthError(f"--port {args.port}: not a port number (0-65535)")
+    problem = control_problem(args.reviewer, breaks_allowed=False)
+    if problem:
+        raise EvsynthError(f"--reviewer: {problem.replace('an id holds', 'the name holds')}")
     if args.sample and (args.decide or args.from_file or args.explain or args.unmerge
                         or args.conflicts or args.serve or args.second):
         raise EvsynthError("--sample works alone (or with --next)")

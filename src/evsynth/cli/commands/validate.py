@@ -1,5 +1,8 @@
 """``evsynth validate``: check every curated sheet and print each problem as file:row:column.
 
+The screening logs, the analysis plan and the query files (``queries/*.toml``) are
+checked too.
+
 Studies awaiting extraction (``extraction = incomplete``) are listed with
 what is still to curate for each; those items are not problems.
 """
@@ -12,11 +15,13 @@ import sys
 from evsynth.cli.options import add_root_argument, project_with_sheets
 from evsynth.core.errors import EvsynthError
 from evsynth.core.project import Project
-from evsynth.review.load import check, load_review, review_sheets
+from evsynth.core.settings import load_settings
+from evsynth.review.load import check, review_of, review_sheets
 from evsynth.review.outcomes import plan_problems
 from evsynth.review.plan import PLAN_FILE, PlanError, load_plan
 from evsynth.screening.files import ReviewFiles
 from evsynth.screening.log import validate_log
+from evsynth.search.queries import load_query
 from evsynth.prioritise.sample import read_sample
 
 
@@ -26,15 +31,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     root = project_with_sheets(args).root
-    checked = check(root)
+    settings, sheet_set = load_settings(root), review_sheets(root)
+    checked = check(root, settings, sheet_set)
     problems: list[object] = list(checked.problems)
     try:
-        plan = load_plan(root, review_sheets(root))
+        plan = load_plan(root, sheet_set)
     except PlanError as exc:
         problems.append(str(exc))
     else:
         if not problems and plan.outcomes:
-            problems.extend(plan_problems(load_review(root), plan))
+            problems.extend(plan_problems(review_of(root, checked, settings, sheet_set), plan))
+    queries = Project(root).queries
+    for query in sorted(queries.glob("*.toml")) if queries.is_dir() else ():
+        try:  # a query's term: balanced, no control character, not absurdly long
+            load_query(query)
+        except EvsynthError as exc:
+            problems.append(str(exc))
     files = ReviewFiles(Project(root).extracted)
     for log in (files.screening, *files.second_reviewers()):
         problems.extend(validate_log(log, files.reasons))
