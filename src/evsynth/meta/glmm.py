@@ -731,8 +731,8 @@ def marginal_bootstrap_interval(beta: float, sigma: float, cov: tuple[tuple[floa
     (β*, σ*) = (β̂, σ̂) + L·u, u ~ N(0, I₂), L the Cholesky factor of Σ written out for
     2 × 2 (no LAPACK call, so the draws do not depend on the linear-algebra library).
     π̄(β, σ) = π̄(β, −σ) (U is symmetric), so a draw with σ* < 0 is the same model
-    as |σ*|. π̄ is evaluated for all draws on one trapezoidal grid with step
-    h = min(1/4, 1/(4 max|σ*|)) (see :func:`marginal_moments`). Unlike the delta
+    as abs(σ*). π̄ is evaluated for all draws on one trapezoidal grid with step
+    h = min(1/4, 1/(4 max abs(σ*))) (see :func:`marginal_moments`). Unlike the delta
     method (:func:`marginal_interval`), the interval follows the non-linear map
     (β, σ) → π̄, which matters when σ̂ is poorly determined (few studies); it still
     rests on the normal approximation to the likelihood of (β, σ). Percentiles by

@@ -136,7 +136,8 @@ def forest_svg(result: PoolResult | SubgroupAnalysis, title: str = "",
                      fontweight="bold", parse_math=False)
         model = (f"{overall.method}, {overall.measure}, "
                  f"{'Knapp-Hartung' if overall.test == 'knha' else 'z'}; grey bar: "
-                 f"{lvl} prediction interval")
+                 f"{lvl} prediction interval") if pooled else \
+            f"each study's exact (Clopper–Pearson) {lvl} CI; no pooled estimate drawn"
         fig.text(0.02, 0.15 / height, model, ha="left", va="center", fontsize=7.5, color=_GREY,
                  parse_math=False)
         buffer = io.StringIO()
