@@ -27,7 +27,10 @@ denominator = ["resp_cr", "resp_pr", "resp_sd", "resp_pd"]
 
 def test_the_bundled_plan_parses_with_its_choices():
     plan = load_plan(REPO, SHEETS)
-    assert [o.key for o in plan.outcomes] == ["pr", "orr", "dcr", "ae_g3"]
+    assert [o.key for o in plan.outcomes] == ["pr", "orr", "dcr", "ae_g3", "orr_second_criteria"]
+    # a study's second response criteria (mRECIST beside RECIST 1.1) are a sensitivity outcome
+    second = plan.outcome("orr_second_criteria")
+    assert second.events == ("second_cr", "second_pr") and "sensitivity analysis" in second.label
     pr = plan.outcome("pr")
     assert pr.primary.model.method == "GLMM" and pr.primary.model.measure == "PLO"
     assert "case report" not in pr.primary.eligibility.designs
@@ -115,12 +118,13 @@ def test_validate_reports_plan_problems_with_their_line(project, capsys):
 
 
 def test_validate_flags_an_outcome_with_no_eligible_cohort(project, capsys):
+    # the appended table belongs to the plan's last outcome
     path = project / "analysis.toml"
     text = path.read_text(encoding="utf-8") + '[outcome.eligibility]\nmin_patients = 500\n'
     path.write_text(text, encoding="utf-8")
     assert main(["validate", "--root", str(project)]) == 1
     out = capsys.readouterr().out
-    assert "outcome 'ae_g3': no cohort is eligible" in out
+    assert "outcome 'orr_second_criteria': no cohort is eligible" in out
     line = int(out.split("analysis.toml:")[1].split(":")[0])
     assert text.splitlines()[line - 1] == "[[outcome]]"
 
