@@ -25,7 +25,7 @@ from evsynth.screening.log import save_log
 
 SEED = ["S8", "S11", "S12", "S13"] + [f"S{n}" for n in range(16, 29)]
 NEW_STUDY = "S29,,Newauthor,Newauthor et al.,2024,,,,,,yes,,,2026-12,complete,,\n"
-NEW_COHORT = ("C29,S29,19,RFA,assigned,percutaneous,MTC,2,2,0,0,0,single,value,20,,,,not reported,,"
+NEW_COHORT = ("C29,S29,19,RFA,assigned,percutaneous,MTC,2,2,0,0,0,0,single,value,20,,,,not reported,,"
               "reported,yes,0,1,1,0,0,0,none,no,\n")
 
 
@@ -157,7 +157,7 @@ def test_versions_and_sheets_must_agree(project, change, expected):
 
 def test_an_incomplete_study_is_set_aside_and_its_blanks_listed(project, capsys):
     append(project, "studies.csv", "S29,,Rossi,Rossi et al.,2026,33000001,,,,,,,,2026-12,incomplete,R00001,\n")
-    append(project, "cohorts.csv", "C29,S29,19,TARE" + "," * 27 + "\n")
+    append(project, "cohorts.csv", "C29,S29,19,TARE" + "," * 28 + "\n")
     append(project, "adverse_events.csv", "AE29-1,C29,,,,,,\n")
     review = load_review(project)
     assert len(review.studies) == 17 and "C29" not in set(review.cohorts["cohort_id"])
