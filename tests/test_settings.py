@@ -62,7 +62,7 @@ def test_sections_are_the_review_s_own_text_and_the_bundled_page_shows_them():
     assert all(s.title and s.paragraphs for s in sections)
     html = (REPO / "reports" / "review.html").read_text(encoding="utf-8")
     for s in sections:
-        assert f'<section id="{s.id}" class="review-text">' in html and f'<a href="#{s.id}">' in html
+        assert f'<section id="{s.id}" class="review-text" title=' in html and f'<a href="#{s.id}">' in html
     # after the PRISMA flow, escaped as text
     assert html.index('<section id="prisma">') < html.index('<section id="how-found-2026-12"')
     assert "evsynth update" in html[html.index('<section id="how-found-2026-12"'):]
