@@ -18,11 +18,60 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the bundled review's sheets, their specification, review.toml and analysis.toml in a fresh project folder."""
+    """The bundled review as its first version (2021) in a fresh project folder.
+
+    A copy of its sheets, their specification, review.toml and analysis.toml, with the
+    studies added by later versions (``added_in`` not ``2021``: their rows in every
+    sheet that names them) and the screening log left out, so a test of the update path
+    starts from the seed as the 2021 paper published it. Tests of the current bundled
+    review read ``REPO`` itself.
+    """
     shutil.copytree(REPO / "extracted", tmp_path / "extracted")
     for name in ("review.toml", "sheets.toml", "analysis.toml"):
         shutil.copy2(REPO / name, tmp_path / name)
+    seed_only(tmp_path)
     return tmp_path
+
+
+def _rewrite(path: Path, keep, optional: tuple[str, ...] = ()) -> set[str]:
+    import csv
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        header, rows = list(reader.fieldnames or []), list(reader)
+    kept = [r for r in rows if keep(r)]
+    # optional columns that only the later studies fill are left out of the header, as in 2021
+    header = [h for h in header if h not in optional or any(r.get(h) for r in kept)]
+    kept = [{h: r.get(h, "") for h in header} for r in kept]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(kept)
+    return {str(r.get(header[0], "")) for r in rows if not keep(r)}
+
+
+def seed_only(root: Path) -> None:
+    """Leave out of *root* every study added after the 2021 version, its rows, and the screening log."""
+    extracted = root / "extracted"
+    later = _rewrite(extracted / "studies.csv", lambda r: r.get("added_in", "2021") in ("", "2021"))
+    if not later:
+        return
+    cohorts = _rewrite(extracted / "cohorts.csv", lambda r: r["study_id"] not in later,
+                       ("response_criteria", "response_timepoint", "not_assessed_reason", "second_criteria",
+                        "second_cr", "second_pr", "second_sd", "second_pd", "where"))
+    _rewrite(extracted / "adverse_events.csv", lambda r: r["cohort_id"] not in cohorts,
+             ("excluded_patients", "where"))
+    _rewrite(extracted / "appraisal.csv", lambda r: r["study_id"] not in later)
+    for name in ("screening.csv", "merge-log.csv"):
+        (extracted / name).unlink(missing_ok=True)
+    # the outcome the 2026-12 version added to the plan (its cohorts are left out above)
+    plan = root / "analysis.toml"
+    if plan.exists():
+        text = plan.read_text(encoding="utf-8")
+        plan.write_text(text.split(SECOND_CRITERIA_PLAN, 1)[0].rstrip("\n") + "\n", encoding="utf-8")
+
+
+# Where analysis.toml's 2026-12 outcome starts (the response of the same patients by a second criteria).
+SECOND_CRITERIA_PLAN = "\n# Response criteria (2026-12)."
 
 
 from tests.support.eutils_server import FakeEutils, SyntheticRecord  # noqa: E402

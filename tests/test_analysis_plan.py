@@ -28,7 +28,10 @@ denominator = ["resp_cr", "resp_pr", "resp_sd", "resp_pd"]
 
 def test_the_bundled_plan_parses_with_its_choices():
     plan = load_plan(REPO, SHEETS)
-    assert [o.key for o in plan.outcomes] == ["pr", "orr", "dcr", "ae_g3"]
+    assert [o.key for o in plan.outcomes] == ["pr", "orr", "dcr", "ae_g3", "orr_second_criteria"]
+    # a study's second response criteria (mRECIST beside RECIST 1.1) are a sensitivity outcome
+    second = plan.outcome("orr_second_criteria")
+    assert second.events == ("second_cr", "second_pr") and "sensitivity analysis" in second.label
     pr = plan.outcome("pr")
     assert pr.primary.model.method == "GLMM" and pr.primary.model.measure == "PLO"
     assert pr.sheet == "cohorts"
@@ -152,6 +155,7 @@ def test_validate_reports_plan_problems_with_their_line(project, capsys):
 
 
 def test_validate_flags_an_outcome_with_no_eligible_cohort(project, capsys):
+    # the appended table belongs to the plan's last outcome
     path = project / "analysis.toml"
     text = path.read_text(encoding="utf-8").replace("[outcome.eligibility]\n", "[outcome.eligibility]\nmin_total = 500\n")
     path.write_text(text, encoding="utf-8")

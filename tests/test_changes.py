@@ -153,7 +153,7 @@ def add_study(project: Path) -> None:
     with open(sheets / "studies.csv", "a", encoding="utf-8") as f:
         f.write("S99,,Newauthor,Newauthor et al.,2024,,,,,,yes,,,2026-12,complete,,\n")
     with open(sheets / "cohorts.csv", "a", encoding="utf-8") as f:
-        f.write("C99,S99,19,RFA,assigned,percutaneous,MTC,2,2,0,0,0,single,value,20,,,,not reported,,"
+        f.write("C99,S99,19,RFA,assigned,percutaneous,MTC,2,2,0,0,0,0,single,value,20,,,,not reported,,"
                 "reported,yes,0,1,1,0,0,0,none,not stated,no,\n")
 
 

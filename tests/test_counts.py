@@ -15,10 +15,33 @@ def review():
     return load_review(REPO)
 
 
-def test_literature_counts(review):
+@pytest.fixture(scope="module")
+def seed_review(tmp_path_factory):
+    """The bundled review as its 2021 version (tests.conftest.seed_only)."""
+    import shutil
+    from tests.conftest import seed_only
+    root = tmp_path_factory.mktemp("seed")
+    shutil.copytree(REPO / "extracted", root / "extracted")
+    for name in ("review.toml", "sheets.toml", "analysis.toml"):
+        shutil.copy2(REPO / name, root / name)
+    seed_only(root)
+    return load_review(root)
+
+
+def test_current_counts_add_the_2026_12_studies(review):
+    lit = review_counts(review)["literature"]
+    assert (lit["studies"], lit["cohorts"], lit["patients"]) == (20, 21, 85)
+    assert lit["patients_by_histology"] == {"MTC": 76, "PTC": 4, "FTC": 3, "HTC": 1, "PDTC": 1}
+    # poorly differentiated carcinoma counts in neither figure: MTC + DTC is one short of the patients
+    assert lit["patients_by_group"] == {"MTC": 76, "DTC": 8}
+    assert lit["patients_by_lrt"]["TARE"] == 11 and lit["studies_by_lrt"]["TARE"] == 4
+
+
+def test_literature_counts(seed_review):
+    review = seed_review
     lit = review_counts(review)["literature"]
     assert (lit["studies"], lit["cohorts"], lit["patients"]) == (17, 18, 75)
-    assert lit["patients_by_histology"] == {"MTC": 68, "PTC": 4, "FTC": 2, "HTC": 1}
+    assert lit["patients_by_histology"] == {"MTC": 68, "PTC": 4, "FTC": 2, "HTC": 1, "PDTC": 0}
     assert lit["patients_by_group"] == {"MTC": 68, "DTC": 7}
     assert sum(lit["patients_by_lrt"].values()) == 75
     # Bergamini's 6 patients are never given an LRT the paper does not assign.

@@ -19,6 +19,10 @@ from evsynth.search.eutils import CitationQuery, parse_ecitmatch
 from tests.conftest import REPO
 from tests.support.eutils_server import SyntheticRecord
 
+# The seed query as version 1 wrote it: the loopback server knows its words (TOPIC), and the
+# bundled query file moves on with the review (version 2 names every loco-regional treatment).
+SEED_QUERY_V1 = REPO / "tests" / "fixtures" / "seed-query-v1" / "seed-lrt-thyroid-liver.toml"
+
 # Every word of the bundled review's query, so the loopback server's simple search finds them.
 TOPIC = frozenset({"thyroid", "neoplasms", "cancer", "carcinoma", "liver", "secondary", "metastases",
                    "hepatic", "loco-regional", "treatment", "therapy", "locoregional", "tace", "rfa"})
@@ -75,7 +79,7 @@ def unidentified(project):
         writer.writeheader()
         writer.writerows(rows)
     (project / "queries").mkdir()
-    shutil.copy2(REPO / "queries" / "seed-lrt-thyroid-liver.toml", project / "queries")
+    shutil.copy2(SEED_QUERY_V1, project / "queries")
     return project
 
 
@@ -142,7 +146,7 @@ def test_bundled_review_lists_its_confirmed_identifiers():
 
 def test_chase_and_retraction_watch_act_on_the_confirmed_identifiers(project, server, capsys):
     (project / "queries").mkdir()
-    shutil.copy2(REPO / "queries" / "seed-lrt-thyroid-liver.toml", project / "queries")
+    shutil.copy2(SEED_QUERY_V1, project / "queries")
     root = str(project)
     assert main(["chase", "--root", root, "--date", "2026-01-05"]) == 0
     out = capsys.readouterr().out

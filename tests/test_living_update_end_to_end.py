@@ -117,7 +117,7 @@ def test_update_screen_extract_build_release_and_update_again(living, project, c
     out = capsys.readouterr().out
     assert "extracted/cohorts.csv:20:n_patients: to curate for S29 (added in 2026-12)" in out.splitlines()
     assert "extracted/studies.csv:19:thyroid_specific: to curate for S29 (added in 2026-12)" in out.splitlines()
-    assert "extracted/: all sheets valid; analysis.toml: plan valid; awaiting extraction: S29 (18 to curate)" in out
+    assert "extracted/: all sheets valid; analysis.toml: plan valid; awaiting extraction: S29 (19 to curate)" in out
     assert ok("build")
     html = Path("reports/review.html").read_text(encoding="utf-8")
     assert table_rows(html, "awaiting_extraction")[0][:4] == ["S29", "Rossi et al.", "2026-12", "R00001 (PMID 33000001)"]
@@ -128,7 +128,8 @@ def test_update_screen_extract_build_release_and_update_again(living, project, c
     fill(Path("extracted/studies.csv"), "S29", {"thyroid_specific": "yes", "extraction": "complete"})
     fill(Path("extracted/cohorts.csv"), "C29", {
         "lrt": "TARE", "lrt_assignment": "assigned", "approach": "percutaneous", "histology": "MTC",
-        "n_patients": "8", "n_mtc": "8", "n_ptc": "0", "n_ftc": "0", "n_htc": "0", "lesion_pattern": "multiple",
+        "n_patients": "8", "n_mtc": "8", "n_ptc": "0", "n_ftc": "0", "n_htc": "0", "n_pdtc": "0",
+        "lesion_pattern": "multiple",
         "size_kind": "not known", "symptomatic_response": "not reported", "structural_response": "reported",
         "recist": "yes", "resp_cr": "0", "resp_pr": "3", "resp_sd": "4", "resp_pd": "1", "resp_not_assessed": "0",
         "resp_uncategorised": "0", "ae_status": "none", "mixed_cohort": "no"})

@@ -34,7 +34,7 @@ POOLED_ROWS_WITHOUT_IDS = """Array.from(document.querySelectorAll('table[id^="po
   .filter(r => !/extracted\\/cohorts\\.csv \\(C\\d+[,)]|extracted\\/cohorts\\.csv \\(no eligible cohort|^Source: levels .+test_between_subgroups/.test(r.title))
   .map(r => r.title)"""
 
-TABLES = {"table1_case_series": 6, "table2_literature": 18, "table3_guidelines": 10}
+TABLES = {"table1_case_series": 6, "table2_literature": 21, "table3_guidelines": 10}  # 18 seed rows + 3 of 2026-12
 FORESTS = ("pr", "orr", "dcr", "ae_g3")
 
 

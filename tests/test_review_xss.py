@@ -50,6 +50,8 @@ def poison_sheets(root: Path) -> int:
             rows = list(csv.reader(f))
         header = rows[0]
         for column in hostile_columns(spec):
+            if column not in header:  # an optional column the sheet leaves out
+                continue
             index = header.index(column)
             for row in rows[1:]:
                 if row[index] or (spec.name, column) not in EMPTY_STAYS_EMPTY:

@@ -221,11 +221,12 @@ def test_validate_checks_the_sample_file_against_the_log(tmp_path, capsys):
         shutil.copy2(REPO / name, tmp_path / name)
     assert main(["validate", "--root", str(tmp_path)]) == 0
     capsys.readouterr()
-    (tmp_path / "extracted" / "sample-order.csv").write_text("position,record_id\n1,R00001\n",
+    # the bundled log has R00001 .. R00012 (2026-12): a record id it does not have
+    (tmp_path / "extracted" / "sample-order.csv").write_text("position,record_id\n1,R99999\n",
                                                               encoding="utf-8")
     assert main(["validate", "--root", str(tmp_path)]) == 1
     out = capsys.readouterr().out.strip().splitlines()
-    assert out == ["extracted/sample-order.csv:2:record_id: R00001 is not in the screening log"]
+    assert out == ["extracted/sample-order.csv:2:record_id: R99999 is not in the screening log"]
 
 
 def test_the_listing_in_log_order_is_the_logs_order(project, capsys):

@@ -54,3 +54,39 @@ def test_bad_screening_settings(tmp_path, text, message):
     with pytest.raises(EvsynthError) as caught:
         load_settings(tmp_path)
     assert message in str(caught.value) and str(caught.value).startswith("review.toml: ")
+
+
+def test_sections_are_the_review_s_own_text_and_the_bundled_page_shows_them():
+    sections = load_settings(REPO).sections
+    assert [s.id for s in sections] == ["how-found-2026-12", "compared-with-zhang-2025"]
+    assert all(s.title and s.paragraphs for s in sections)
+    html = (REPO / "reports" / "review.html").read_text(encoding="utf-8")
+    for s in sections:
+        assert f'<section id="{s.id}" class="review-text" title=' in html and f'<a href="#{s.id}">' in html
+    # after the PRISMA flow, escaped as text
+    assert html.index('<section id="prisma">') < html.index('<section id="how-found-2026-12"')
+    assert "evsynth update" in html[html.index('<section id="how-found-2026-12"'):]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("sections = 'x'", "[[sections]] must be tables"),
+    ("[[sections]]\nid = 'A b'\ntitle = 't'", "#1: id must be lower-case letters"),
+    ("[[sections]]\nid = 'a'\ntitle = ' '", "#1: title must be a non-empty string"),
+    ("[[sections]]\nid = 'a'\ntitle = 't'\nparagraphs = 'p'", "#1: paragraphs must be a list of non-empty strings"),
+    ("[[sections]]\nid = 'a'\ntitle = 't'\ncolour = 'red'", "#1: unknown key 'colour'"),
+    ("[[sections]]\nid = 'a'\ntitle = 't'\n[[sections]]\nid = 'a'\ntitle = 'u'", "#2: id 'a' is used by an earlier"),
+])
+def test_bad_sections_are_one_line_errors(tmp_path, text, message):
+    (tmp_path / "review.toml").write_text(text)
+    with pytest.raises(EvsynthError) as err:
+        load_settings(tmp_path)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_section_s_text_is_escaped_on_the_page(project):
+    from evsynth.cli.main import main
+    with (project / "review.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[[sections]]\nid = "note"\ntitle = "A <b>note</b>"\nitems = ["<script>x</script>"]\n')
+    assert main(["build", "--root", str(project)]) == 0
+    html = (project / "reports" / "review.html").read_text(encoding="utf-8")
+    assert "<h2>A &lt;b&gt;note&lt;/b&gt;</h2>" in html and "<li>&lt;script&gt;x&lt;/script&gt;</li>" in html

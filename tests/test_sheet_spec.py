@@ -47,7 +47,8 @@ def test_the_bundled_sheets_are_ten_with_histology_columns_declared_once():
     assert sheet_set.names == ("studies", "cohorts", "adverse_events", "case_patients", "case_procedures",
                                "case_adverse_events", "guidelines", "footnotes", "claims", "appraisal")
     cohorts = sheet_set.get("cohorts")
-    assert cohorts.columns_for("histology") == {"MTC": "n_mtc", "PTC": "n_ptc", "FTC": "n_ftc", "HTC": "n_htc"}
+    assert cohorts.columns_for("histology") == {"MTC": "n_mtc", "PTC": "n_ptc", "FTC": "n_ftc", "HTC": "n_htc",
+                                                 "PDTC": "n_pdtc"}
     assert cohorts.field("histology").choices == sheet_set.values("histology")
     assert cohorts.field("n_ftc").description == "patients with follicular thyroid carcinoma"
     assert cohorts.field("study_id").ref == "studies.study_id"
@@ -56,7 +57,7 @@ def test_the_bundled_sheets_are_ten_with_histology_columns_declared_once():
 def test_a_histology_added_to_the_vocabulary_adds_its_count_column(project):
     spec = project / "sheets.toml"
     text = spec.read_text(encoding="utf-8")
-    spec.write_text(text.replace('"HTC"], labels', '"HTC", "ATC"], labels', 1), encoding="utf-8")
+    spec.write_text(text.replace('"PDTC"], labels', '"PDTC", "ATC"], labels', 1), encoding="utf-8")
     lines = [str(p) for p in validate(project)]
     assert "extracted/cohorts.csv:1:n_atc: missing required column" in lines
 

@@ -25,7 +25,7 @@ from evsynth.screening.log import save_log
 
 SEED = ["S8", "S11", "S12", "S13"] + [f"S{n}" for n in range(16, 29)]
 NEW_STUDY = "S29,,Newauthor,Newauthor et al.,2024,,,,,,yes,,,2026-12,complete,,\n"
-NEW_COHORT = ("C29,S29,19,RFA,assigned,percutaneous,MTC,2,2,0,0,0,single,value,20,,,,not reported,,"
+NEW_COHORT = ("C29,S29,19,RFA,assigned,percutaneous,MTC,2,2,0,0,0,0,single,value,20,,,,not reported,,"
               "reported,yes,0,1,1,0,0,0,none,not stated,no,\n")
 
 

@@ -10,7 +10,9 @@ and key.
 first: the seed's published version (its studies, date and citation, written
 by a person), then every version frozen by ``evsynth release`` (which appends
 its table here; its figures are in the file its ``figures`` key names).
-``[screening]`` (:class:`ScreeningSettings`) sets the target recall and
+``[[sections]]`` tables (:class:`PageSection`) are sections of the page written
+in the review's own words (e.g. how a version's studies were found), shown after
+the PRISMA flow. ``[screening]`` (:class:`ScreeningSettings`) sets the target recall and
 confidence of the stopping criterion (default 95 % / 95 %) and the seed of the
 random screening order.
 """
@@ -137,6 +139,8 @@ class ReviewSettings:
     abbreviations: str = ""
     #: The published versions, oldest first (the seed's first).
     versions: tuple[VersionSpec, ...] = ()
+    #: Sections of the page in the review's own words (``[[sections]]``), after the PRISMA flow.
+    sections: tuple[PageSection, ...] = ()
     screening: ScreeningSettings = field(default_factory=ScreeningSettings)
     page: PageSettings = field(default_factory=PageSettings)
 
@@ -153,6 +157,53 @@ class ReviewSettings:
     def version(self, name: str) -> VersionSpec | None:
         """The version called *name*, if review.toml names it."""
         return next((v for v in self.versions if v.name == name), None)
+
+
+@dataclass(frozen=True)
+class PageSection:
+    """A section of the page written in ``review.toml`` (a ``[[sections]]`` table).
+
+    ``id``: the section's anchor on the page (lower-case letters, digits and '-');
+    ``title``: its heading; ``paragraphs``: its text, one string a paragraph;
+    ``items``: a list shown after the paragraphs. Text only: the page escapes it.
+    """
+
+    id: str
+    title: str
+    paragraphs: tuple[str, ...] = ()
+    items: tuple[str, ...] = ()
+
+
+_SECTION_ID = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
+
+
+def _parse_sections(value: object) -> tuple[PageSection, ...]:
+    """The ``[[sections]]`` tables, each checked (one-line errors naming the table)."""
+    where = f"{SETTINGS_FILE}: [[sections]]"
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise EvsynthError(f"{where} must be tables ([[sections]] with id, title, paragraphs, items)")
+    known = {f.name for f in fields(PageSection)}
+    out: list[PageSection] = []
+    for number, table in enumerate(value, 1):
+        here = f"{where} #{number}"
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise EvsynthError(f"{here}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        sid, title = table.get("id"), table.get("title")
+        if not isinstance(sid, str) or not _SECTION_ID.match(sid):
+            raise EvsynthError(f"{here}: id must be lower-case letters, digits and '-' (an anchor of the page)")
+        if not isinstance(title, str) or not title.strip():
+            raise EvsynthError(f"{here}: title must be a non-empty string")
+        lists: dict[str, tuple[str, ...]] = {}
+        for key in ("paragraphs", "items"):
+            items = table.get(key, [])
+            if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+                raise EvsynthError(f"{here}: {key} must be a list of non-empty strings")
+            lists[key] = tuple(" ".join(i.split()) for i in items)
+        if any(s.id == sid for s in out):
+            raise EvsynthError(f"{here}: id {sid!r} is used by an earlier section")
+        out.append(PageSection(sid, " ".join(title.split()), lists["paragraphs"], lists["items"]))
+    return tuple(out)
 
 
 #: A version name: letters, digits, '.', '_' and '-' (it names a file in versions/).
@@ -279,6 +330,8 @@ def load_settings(root: Path) -> ReviewSettings:
             values[key] = _screening(value)
         elif key == "page":
             values[key] = _page(value)
+        elif key == "sections":
+            values[key] = _parse_sections(value)
         elif not isinstance(value, str):
             raise EvsynthError(f"{SETTINGS_FILE}: {key} must be a string")
         else:
