@@ -178,10 +178,31 @@ class Build:
     #: The sentence under them ([page] summary_note, its expressions evaluated).
     summary_note: str = ""
 
+    #: The version the page compares this build with (:func:`compared_version`).
+    compared: VersionFigures | None = None
+
     @property
     def latest(self) -> VersionFigures | None:
-        """The newest published version, if any."""
-        return self.versions[-1] if self.versions else None
+        """The version this build is compared with ("What changed", PRISMA, the Summary): the newest
+        published version, or the one before it when the sheets are exactly the newest release's."""
+        return self.compared
+
+
+def compared_version(settings: ReviewSettings, content_hash: str) -> VersionSpec | None:
+    """The version a build is compared with.
+
+    The newest version of review.toml, unless the sheets are exactly those it froze at release
+    (the same content SHA-256): then the page *is* that version, and what it changed is told
+    against the version before it (a released update shows its own PRISMA flow and every study
+    and figure it added), if there is one.
+    """
+    versions = settings.versions
+    if not versions:
+        return None
+    newest = versions[-1]
+    if len(versions) > 1 and newest.sheet_sha256 and newest.sheet_sha256 == content_hash:
+        return versions[-2]
+    return newest
 
 
 def review_tables(root: Path) -> list[Table]:
@@ -211,7 +232,7 @@ def compute(root: Path) -> Build:
     review = load_review(root, settings)
     screening, merges = ReviewFiles(Project(root).extracted).load()
     releases = {v.name: read_release(root, v) for v in settings.versions if v.figures}
-    latest = settings.latest_version
+    latest = compared_version(settings, review.content_hash)
     frozen = releases.get(latest.name) if latest else None
     prisma = review_prisma_counts(
         previous_from_rows(study_rows(review)), screening, merges,
@@ -266,14 +287,16 @@ def compute(root: Path) -> Build:
     tables = {t.table.key: t for t in ordered}
     versions = tuple(_version_figures(review, spec, releases.get(spec.name), syntheses, spec is latest, plan)
                      for spec in settings.versions)
+    compared = next((v for v in versions if v.spec is latest), None)
     counts = {"current": review_counts(review), "versions": {v.spec.name: v.counts for v in versions}}
     return Build(review=review, counts=counts, claims=claims, syntheses=syntheses, tables=tables,
                  prisma=prisma, prisma_svg=render_svg(prisma), screening=screening, settings=settings, forests=forests,
                  searches=latest_runs(root), versions=versions, plan=plan, designs=study_designs(review) if review.has("studies", "cohorts") else {},
                  appraisals=appraisals(review) if review.has("appraisal") else {},
                  sheet_tables=tuple(supplementary_sheet_tables(review)),
+                 compared=compared,
                  headline=headline_figures(review, settings, syntheses,
-                                           versions[-1].review if versions else None),
+                                           compared.review if compared else None),
                  summary_note=summary_note(review, settings, syntheses))
 
 
