@@ -63,6 +63,13 @@ def seed_only(root: Path) -> None:
     _rewrite(extracted / "appraisal.csv", lambda r: r["study_id"] not in later)
     for name in ("screening.csv", "merge-log.csv"):
         (extracted / name).unlink(missing_ok=True)
+    # review.toml names only the 2021 version (the later ones froze studies left out above)
+    settings = root / "review.toml"
+    if settings.exists():
+        text = settings.read_text(encoding="utf-8")
+        blocks = text.split("\n[[versions]]\n")
+        kept = [blocks[0]] + [b for b in blocks[1:] if b.startswith('name = "2021"\n')]
+        settings.write_text("\n[[versions]]\n".join(kept).rstrip("\n") + "\n", encoding="utf-8")
     # the outcome the 2026-12 version added to the plan (its cohorts are left out above)
     plan = root / "analysis.toml"
     if plan.exists():

@@ -24,6 +24,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(REPO / "extracted", root / "extracted")
     for name in ("review.toml", "sheets.toml", "analysis.toml"):
         shutil.copy2(REPO / name, root / name)
+    shutil.copytree(REPO / "versions", root / "versions")
     assert main(["build", "--root", str(root)]) == 0
     return root
 
@@ -193,6 +194,7 @@ def test_a_plan_at_level_90_shows_90_percent_intervals_everywhere(tmp_path):
     shutil.copytree(REPO / "extracted", root / "extracted")
     for name in ("review.toml", "sheets.toml"):
         shutil.copy2(REPO / name, root / name)
+    shutil.copytree(REPO / "versions", root / "versions")
     plan = (REPO / "analysis.toml").read_text(encoding="utf-8")
     assert "level = 0.95" in plan
     (root / "analysis.toml").write_text(plan.replace("level = 0.95", "level = 0.9"), encoding="utf-8")

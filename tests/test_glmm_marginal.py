@@ -185,7 +185,7 @@ def test_the_bootstrap_interval_covers_the_true_marginal_proportion_on_simulated
 
 
 def test_the_bootstrap_interval_agrees_with_the_same_recipe_in_r():
-    """tests/golden/marginal_bootstrap.json, made by tests/golden/marginal_bootstrap.R (lme4 glmer, nAGQ = 7;
+    """tests/golden/bootstrap/marginal_bootstrap.json, made by tests/golden/bootstrap/marginal_bootstrap.R (lme4 glmer, nAGQ = 7;
     covariance from numDeriv's Hessian of the quadrature likelihood; 4000 seeded draws in R).
 
     Tolerances: (beta, sigma) 1e-4 — glmer stops at its optimiser's tolerance, evsynth at the
@@ -199,7 +199,7 @@ def test_the_bootstrap_interval_agrees_with_the_same_recipe_in_r():
     from pathlib import Path
 
     from evsynth.meta.glmm import marginal_bootstrap_interval
-    golden = json.loads((Path(__file__).parent / "golden" / "marginal_bootstrap.json").read_text(encoding="utf-8"))
+    golden = json.loads((Path(__file__).parent / "golden" / "bootstrap" / "marginal_bootstrap.json").read_text(encoding="utf-8"))
     assert set(golden) == {"pr_bundled", "ae_bundled", "eight"}
     for name, case in golden.items():
         fit = fit_glmm(np.array(case["x"]), np.array(case["n"]))

@@ -46,6 +46,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy2(REPO / "review.toml", project / "review.toml")
     shutil.copy2(REPO / "sheets.toml", project / "sheets.toml")
     shutil.copy2(REPO / "analysis.toml", project / "analysis.toml")
+    shutil.copytree(REPO / "versions", project / "versions")
     assert main(["build", "--root", str(project)]) == 0
     return project / "reports" / "review.html"
 

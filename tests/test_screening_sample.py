@@ -219,6 +219,7 @@ def test_validate_checks_the_sample_file_against_the_log(tmp_path, capsys):
     shutil.copytree(REPO / "extracted", tmp_path / "extracted")
     for name in ("review.toml", "sheets.toml", "analysis.toml"):
         shutil.copy2(REPO / name, tmp_path / name)
+    shutil.copytree(REPO / "versions", tmp_path / "versions")
     assert main(["validate", "--root", str(tmp_path)]) == 0
     capsys.readouterr()
     # the bundled log has R00001 .. R00012 (2026-12): a record id it does not have

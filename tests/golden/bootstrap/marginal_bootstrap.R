@@ -12,7 +12,7 @@
 # Carlo SE of about 0.01 on the proportion scale for these data; the tolerance is 0.03 (three SEs)
 # on each limit (tests/test_glmm_marginal.py).
 #
-# Run: Rscript tests/golden/marginal_bootstrap.R > tests/golden/marginal_bootstrap.json
+# Run: Rscript tests/golden/bootstrap/marginal_bootstrap.R > tests/golden/bootstrap/marginal_bootstrap.json
 suppressPackageStartupMessages({library(metafor); library(lme4); library(numDeriv); library(jsonlite)})
 
 marginal <- function(b, s) integrate(function(z) plogis(b + s * z) * dnorm(z), -Inf, Inf,
