@@ -309,3 +309,27 @@ def test_release_lists_records_still_to_screen_and_needs_a_note_to_go_ahead(proj
     data = json.loads((project / "versions" / "2026-12.json").read_text())
     assert data["screening"]["unscreened"] == ["R00002", "R00003", "R00004"]
     assert data["screening"]["unscreened_note"].startswith("records found after the cut-off")
+
+
+def test_a_page_whose_sheets_are_the_newest_release_is_compared_with_the_version_before_it():
+    from evsynth.core.settings import ReviewSettings, VersionSpec
+    from evsynth.report.compute import compared_version
+    seed = VersionSpec("2021", "2021", ("S1",))
+    update = VersionSpec("2026-12", "2026-12-03", ("S1", "S2"), sheet_sha256="abc", figures="versions/2026-12.json")
+    settings = ReviewSettings(versions=(seed, update))
+    assert compared_version(settings, "abc") is seed        # the page is version 2026-12: what it added since 2021
+    assert compared_version(settings, "def") is update      # sheets changed since the release: since 2026-12
+    assert compared_version(ReviewSettings(versions=(update,)), "abc") is update  # no version before it
+    assert compared_version(ReviewSettings(), "abc") is None
+
+
+def test_the_bundled_review_released_as_2026_12_shows_what_it_added_since_2021():
+    import json
+    from tests.conftest import REPO
+    html = (REPO / "reports" / "review.html").read_text(encoding="utf-8")
+    assert "Since the 2021 version" in html
+    for citation in ("Puleo et al. 2022", "Kim et al. 2022", "Herchuelz et al. 2020"):
+        assert citation in html
+    counts = json.loads((REPO / "reports" / "counts.json").read_text(encoding="utf-8"))
+    assert counts["versions"]["2021"]["literature"]["patients"] == 75
+    assert counts["versions"]["2026-12"]["literature"]["patients"] == counts["current"]["literature"]["patients"] == 85
