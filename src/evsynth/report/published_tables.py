@@ -437,7 +437,7 @@ def _ci_note(synthesis: "OutcomeSynthesis") -> str:
 def pooled_table(synthesis: "OutcomeSynthesis") -> SourcedTable:
     """One outcome as planned: studies, described case reports, primary, crude, marginal, sensitivity, subgroups."""
     plan = synthesis.plan
-    level = f"{100 * plan.primary.model.level:g}%"
+    ci_level = f"{100 * plan.primary.model.level:g}%"
     primary = synthesis.primary
     frame = primary.data.data
     rows: list[tuple[Cell, ...]] = []
@@ -506,7 +506,7 @@ def pooled_table(synthesis: "OutcomeSynthesis") -> SourcedTable:
     excluded = "; ".join(f"{e.study} ({e.cohort_id}): {e.rule}" for e in primary.data.excluded)
     return SourcedTable(Table(
         key=f"pooled_{plan.key}", title=f"Meta-analysis: {plan.label} ({plan.definition()})",
-        columns=("Analysis", "Group", "k", "Events/total", f"% ({level} CI)", f"{level} PI (%)",
+        columns=("Analysis", "Group", "k", "Events/total", f"% ({ci_level} CI)", f"{ci_level} PI (%)",
                  f"τ² ({_SCALES.get(plan.primary.model.measure, plan.primary.model.measure)} scale)", "I² (%)",
                  "Model"),
         rows=tuple(rows),
