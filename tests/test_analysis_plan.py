@@ -31,7 +31,7 @@ def test_the_bundled_plan_parses_with_its_choices():
     assert [o.key for o in plan.outcomes] == ["pr", "orr", "dcr", "ae_g3", "orr_second_criteria"]
     # a study's second response criteria (mRECIST beside RECIST 1.1) are a sensitivity outcome
     second = plan.outcome("orr_second_criteria")
-    assert second.events == ("second_cr", "second_pr") and "sensitivity analysis" in second.label
+    assert second.events.columns == ("second_cr", "second_pr") and "sensitivity analysis" in second.label
     pr = plan.outcome("pr")
     assert pr.primary.model.method == "GLMM" and pr.primary.model.measure == "PLO"
     assert pr.sheet == "cohorts"

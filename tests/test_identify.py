@@ -132,16 +132,21 @@ def test_identify_ranks_candidates_with_evidence_and_a_person_confirms(unidentif
 def test_bundled_review_lists_its_confirmed_identifiers():
     rows = {r["study_id"]: r for r in csv.DictReader((REPO / "extracted" / "studies.csv").open(encoding="utf-8"))}
     identified = {sid: (r["pmid"], r["doi"]) for sid, r in rows.items() if r["pmid"] or r["doi"]}
-    assert identified == {"S11": ("16608897", ""), "S22": ("16360382", "10.1016/j.surg.2005.09.020"),
-                          "S27": ("29708149", "10.1186/s41747-017-0013-6")}
-    assert all(rows[s]["identified_by"].startswith("confirmed by hand on") for s in identified)
+    seed = {sid: ids for sid, ids in identified.items() if rows[sid]["added_in"] in ("", "2021")}
+    assert seed == {"S11": ("16608897", ""), "S22": ("16360382", "10.1016/j.surg.2005.09.020"),
+                    "S27": ("29708149", "10.1186/s41747-017-0013-6")}
+    # the 2026-12 studies carry the identifiers their public pages give (Herchuelz 2020's page gave none)
+    assert {sid: ids for sid, ids in identified.items() if sid not in seed} == {
+        "S29": ("36126186", "10.1530/ETJ-22-0130"), "S30": ("", "10.3803/EnM.2022.1437")}
+    assert all(rows[s]["identified_by"].startswith("confirmed by hand on") for s in seed)
+    assert all("stored public cop" in rows[s]["identified_by"] for s in identified if s not in seed)
     html = (REPO / "reports" / "review.html").read_text(encoding="utf-8")
     refs = html[html.index('<section id="references">'):]
     refs = refs[:refs.index("</section>")]
     assert '<a href="https://pubmed.ncbi.nlm.nih.gov/16360382/" rel="noreferrer">PMID 16360382</a>' in refs
     assert '<a href="https://doi.org/10.1186/s41747-017-0013-6" rel="noreferrer">doi:10.1186/s41747-017-0013-6</a>' in refs
     assert "Nervo A, Ragni A, Retta F, Calandri M, Gazzera C, Gallo M, Piovesan A, Arvat E." in refs
-    assert refs.count("(not identified on PubMed yet)") == 14
+    assert refs.count("(not identified on PubMed yet)") == 14 + 1  # the seed's 14, and Herchuelz 2020 (no PMID or DOI seen)
 
 
 def test_chase_and_retraction_watch_act_on_the_confirmed_identifiers(project, server, capsys):

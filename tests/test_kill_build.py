@@ -330,6 +330,7 @@ def clean_copy(tmp_path_factory):
     for path in repo.glob("*.toml"):  # the project's review, sheets and analysis plan
         if path.name != "pyproject.toml":
             shutil.copy2(path, root / path.name)
+    shutil.copytree(repo / "versions", root / "versions")  # the released versions' frozen figures
     assert main(["build", "--root", str(root)]) == 0
     return root, _tags((root / "reports" / "review.html").read_text(encoding="utf-8")).tags
 
@@ -345,6 +346,7 @@ def test_hostile_text_is_refused_in_one_line_or_inert(clean_copy, tmp_path_facto
     shutil.copytree(base / "extracted", root / "extracted")
     for path in base.glob("*.toml"):
         shutil.copy2(path, root / path.name)
+    shutil.copytree(base / "versions", root / "versions")
     spec, name = column
     path = root / "extracted" / spec.filename
     rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))

@@ -176,8 +176,9 @@ def test_update_screen_extract_build_release_and_update_again(living, project, c
     assert "already names version 2026-12" in capsys.readouterr().err
     assert ok("build")
     html = Path("reports/review.html").read_text(encoding="utf-8")
-    assert "83 patients in the literature; the same in the 2026-12 version" in text_of(html, "summary")
-    assert "The review holds the same studies and counts as the 2026-12 version. Its pooled estimates, frozen at release, equal this build's." in text_of(html, "changes")
+    # the sheets are exactly the release's: the page is version 2026-12, told against the version before it
+    assert "83 patients in the literature; 75 in the 2021 version" in text_of(html, "summary")
+    assert "1 study added (Rossi et al. 2026)" in text_of(html, "changes")
     assert list(json.loads(Path("reports/counts.json").read_text())["versions"]) == ["2021", "2026-12"]
 
     # 9. A second update continues from there: its window, its own PRISMA flow after the new version.

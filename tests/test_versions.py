@@ -34,6 +34,12 @@ def append(project: Path, sheet: str, line: str) -> None:
         f.write(line)
 
 
+def width(project: Path, sheet: str) -> int:
+    """The number of columns of a sheet of *project* (its header)."""
+    with open(project / "extracted" / sheet, newline="", encoding="utf-8") as f:
+        return len(next(csv.reader(f)))
+
+
 def edit_cells(path: Path, key: str, values: dict[str, str]) -> None:
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
@@ -50,7 +56,8 @@ def edit_cells(path: Path, key: str, values: dict[str, str]) -> None:
 def test_the_bundled_review_names_the_seed_version_with_its_17_studies():
     settings = load_settings(Path(__file__).parents[1])
     seed = settings.seed_version
-    assert seed is not None and settings.versions == (seed,)
+    assert seed is not None and settings.versions[0] == seed
+    assert [v.name for v in settings.versions] == ["2021", "2026-12"]  # the first update, released
     assert (seed.name, seed.date, seed.doi) == ("2021", "2021", "10.1007/s12029-021-00646-6")
     assert "J Gastrointest Cancer 2021;52(3):823-832" in seed.citation
     assert sorted(seed.studies) == sorted(SEED)
@@ -157,8 +164,8 @@ def test_versions_and_sheets_must_agree(project, change, expected):
 
 def test_an_incomplete_study_is_set_aside_and_its_blanks_listed(project, capsys):
     append(project, "studies.csv", "S29,,Rossi,Rossi et al.,2026,33000001,,,,,,,,2026-12,incomplete,R00001,\n")
-    append(project, "cohorts.csv", "C29,S29,19,TARE" + "," * 28 + "\n")
-    append(project, "adverse_events.csv", "AE29-1,C29,,,,,,\n")
+    append(project, "cohorts.csv", "C29,S29,19,TARE" + "," * (width(project, "cohorts.csv") - 4) + "\n")
+    append(project, "adverse_events.csv", "AE29-1,C29" + "," * (width(project, "adverse_events.csv") - 2) + "\n")
     review = load_review(project)
     assert len(review.studies) == 17 and "C29" not in set(review.cohorts["cohort_id"])
     assert "AE29-1" not in set(review.adverse_events["ae_id"])
@@ -319,6 +326,7 @@ def test_a_page_whose_sheets_are_the_newest_release_is_compared_with_the_version
     settings = ReviewSettings(versions=(seed, update))
     assert compared_version(settings, "abc") is seed        # the page is version 2026-12: what it added since 2021
     assert compared_version(settings, "def") is update      # sheets changed since the release: since 2026-12
+    assert compared_version(settings, "abc", settled=False) is update  # new records since the release: since 2026-12
     assert compared_version(ReviewSettings(versions=(update,)), "abc") is update  # no version before it
     assert compared_version(ReviewSettings(), "abc") is None
 

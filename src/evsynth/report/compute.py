@@ -188,19 +188,20 @@ class Build:
         return self.compared
 
 
-def compared_version(settings: ReviewSettings, content_hash: str) -> VersionSpec | None:
+def compared_version(settings: ReviewSettings, content_hash: str, settled: bool = True) -> VersionSpec | None:
     """The version a build is compared with.
 
     The newest version of review.toml, unless the sheets are exactly those it froze at release
-    (the same content SHA-256): then the page *is* that version, and what it changed is told
-    against the version before it (a released update shows its own PRISMA flow and every study
-    and figure it added), if there is one.
+    (the same content SHA-256) and the screening log holds no record the release did not settle
+    (*settled*): then the page *is* that version, and what it changed is told against the version
+    before it (a released update shows its own PRISMA flow and every study and figure it added),
+    if there is one.
     """
     versions = settings.versions
     if not versions:
         return None
     newest = versions[-1]
-    if len(versions) > 1 and newest.sheet_sha256 and newest.sheet_sha256 == content_hash:
+    if settled and len(versions) > 1 and newest.sheet_sha256 and newest.sheet_sha256 == content_hash:
         return versions[-2]
     return newest
 
@@ -232,7 +233,10 @@ def compute(root: Path) -> Build:
     review = load_review(root, settings)
     screening, merges = ReviewFiles(Project(root).extracted).load()
     releases = {v.name: read_release(root, v) for v in settings.versions if v.figures}
-    latest = compared_version(settings, review.content_hash)
+    newest = settings.latest_version
+    newest_release = releases.get(newest.name) if newest else None
+    settled = newest_release is not None and {e.record_id for e in screening} <= set(newest_release.settled_records)
+    latest = compared_version(settings, review.content_hash, settled)
     frozen = releases.get(latest.name) if latest else None
     prisma = review_prisma_counts(
         previous_from_rows(study_rows(review)), screening, merges,
