@@ -178,9 +178,18 @@ def test_writers_at_once_lose_no_acknowledged_decision(tmp_path: Path) -> None:
 def bundled_with_new_study(project: Path) -> None:
     with open(project / "extracted" / "studies.csv", "a", encoding="utf-8") as f:
         f.write("S29,,Newauthor,Newauthor et al.,2024,,,,,,yes,,,2026-12,complete,,\n")
-    with open(project / "extracted" / "cohorts.csv", "a", encoding="utf-8") as f:
-        f.write("C29,S29,19,RFA,assigned,percutaneous,MTC,2,2,0,0,0,single,value,20,,,,not reported,,"
-                "reported,yes,0,1,1,0,0,0,none,no,\n")
+    path = project / "extracted" / "cohorts.csv"
+    with open(path, encoding="utf-8", newline="") as f:
+        header = next(csv.reader(f))
+    values = {"cohort_id": "C29", "study_id": "S29", "printed_order": "19", "lrt": "RFA", "lrt_assignment": "assigned",
+              "approach": "percutaneous", "histology": "MTC", "n_patients": "2", "n_mtc": "2",
+              "lesion_pattern": "single", "size_kind": "value", "size_mm": "20", "symptomatic_response": "not reported",
+              "structural_response": "reported", "recist": "yes", "resp_cr": "0", "resp_pr": "1", "resp_sd": "1",
+              "resp_pd": "0", "resp_not_assessed": "0", "resp_uncategorised": "0", "ae_status": "none",
+              "ae_grading": "not stated", "mixed_cohort": "no"}
+    values.update({h: "0" for h in header if h.startswith("n_") and h not in values})
+    with open(path, "a", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerow([values.get(h, "") for h in header])
 
 
 def test_two_releases_of_one_name_at_once(project: Path) -> None:
