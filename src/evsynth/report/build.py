@@ -120,7 +120,7 @@ def render_html(build: Build, state: BuildState | None = None) -> str:
     """
     template = _environment().get_template("review.html.j2")
     state = state or first_state(build)
-    latest = build.latest
+    latest = build.compared
     then_source = ""
     if latest is not None:
         then_source = (f"{latest.spec.figures} (frozen when version {latest.spec.name} was released)" if latest.release

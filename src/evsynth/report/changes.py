@@ -145,10 +145,10 @@ def version_snapshot(version: VersionFigures) -> Snapshot:
 
 
 def version_changes(build: "Build", current: Snapshot) -> Changes | None:
-    """What changed since the newest published version (``None`` when review.toml names none)."""
-    if build.latest is None:
+    """What changed since the version the build is compared with (``None`` when review.toml names none)."""
+    if build.compared is None:
         return None
-    return compare(version_snapshot(build.latest), {k: v for k, v in current.items() if k in VERSION_SECTIONS})
+    return compare(version_snapshot(build.compared), {k: v for k, v in current.items() if k in VERSION_SECTIONS})
 
 
 def snapshot(build: "Build") -> Snapshot:

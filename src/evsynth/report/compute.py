@@ -178,14 +178,9 @@ class Build:
     #: The sentence under them ([page] summary_note, its expressions evaluated).
     summary_note: str = ""
 
-    #: The version the page compares this build with (:func:`compared_version`).
+    #: The version this build is compared with ("What changed", PRISMA, the Summary): the newest
+    #: published version, or the one before it when the page is the newest release (:func:`compared_version`).
     compared: VersionFigures | None = None
-
-    @property
-    def latest(self) -> VersionFigures | None:
-        """The version this build is compared with ("What changed", PRISMA, the Summary): the newest
-        published version, or the one before it when the sheets are exactly the newest release's."""
-        return self.compared
 
 
 def compared_version(settings: ReviewSettings, content_hash: str, settled: bool = True) -> VersionSpec | None:
@@ -236,13 +231,13 @@ def compute(root: Path) -> Build:
     newest = settings.latest_version
     newest_release = releases.get(newest.name) if newest else None
     settled = newest_release is not None and {e.record_id for e in screening} <= set(newest_release.settled_records)
-    latest = compared_version(settings, review.content_hash, settled)
-    frozen = releases.get(latest.name) if latest else None
+    compared_spec = compared_version(settings, review.content_hash, settled)
+    frozen = releases.get(compared_spec.name) if compared_spec else None
     prisma = review_prisma_counts(
         previous_from_rows(study_rows(review)), screening, merges,
         own_series=review.has("case_procedures") and len(review.case_procedures) > 0,
         notes=settings.previous_version_notes,
-        previous_version=latest.studies if latest else None, released=frozen.name if frozen else "",
+        previous_version=compared_spec.studies if compared_spec else None, released=frozen.name if frozen else "",
         settled_records=frozen.settled_records if frozen else (),
         settled_merges=frozen.settled_merges if frozen else ())
     problems = check_invariants(prisma)
@@ -289,9 +284,9 @@ def compute(root: Path) -> Build:
     ordered = [replace(t, table=replace(t.table, footnotes=t.table.footnotes + notes.get(t.table.key, ())))
                for t in ordered]
     tables = {t.table.key: t for t in ordered}
-    versions = tuple(_version_figures(review, spec, releases.get(spec.name), syntheses, spec is latest, plan)
+    versions = tuple(_version_figures(review, spec, releases.get(spec.name), syntheses, spec is compared_spec, plan)
                      for spec in settings.versions)
-    compared = next((v for v in versions if v.spec is latest), None)
+    compared = next((v for v in versions if v.spec is compared_spec), None)
     counts = {"current": review_counts(review), "versions": {v.spec.name: v.counts for v in versions}}
     return Build(review=review, counts=counts, claims=claims, syntheses=syntheses, tables=tables,
                  prisma=prisma, prisma_svg=render_svg(prisma), screening=screening, settings=settings, forests=forests,
