@@ -201,16 +201,27 @@ def replay(features: Any, labels: np.ndarray, seed: int,
     have been screened, then by the model, retrained after every
     :func:`~evsynth.prioritise.ranking.batch_size` decisions (*scorer*: another
     model, see :func:`~evsynth.prioritise.ranking.order_rows`).
+
+    Once every include has been screened, the records left follow the ranking of that
+    moment without further retraining: all of them are excludes, so no score of the
+    replay (WSS, recall curve, where a stopping rule or the random-sample check fires)
+    depends on their order, and the retrainings saved are the largest of the replay.
     """
     total = labels.shape[0]
     tiebreak = random_keys([str(i) for i in range(total)], seed)
     order = random_start(labels, seed, tiebreak)
     state = np.full(total, -1, dtype=np.int64)
     state[order] = labels[order]
+    left = int(labels.sum()) - int(labels[order].sum())
     while len(order) < total:
-        for row in order_rows(features, state, tiebreak, seed, scorer)[:batch_size(len(order), total)]:
+        ranked = order_rows(features, state, tiebreak, seed, scorer)
+        if left == 0:
+            order.extend(ranked.tolist())
+            break
+        for row in ranked[:batch_size(len(order), total)]:
             order.append(int(row))
             state[row] = labels[row]
+            left -= int(labels[row])
     return np.array(order, dtype=np.int64)
 
 
