@@ -322,11 +322,11 @@ def bench_set(data: LabelledSet, seeds: range, compare: bool,
             orders.append(replay(features, data.labels, seed))
             cached[str(seed)] = orders[-1].tolist()
         seconds.append(time.perf_counter() - started)
+        tiebreak = random_keys([str(i) for i in range(data.records)], seed)
+        randoms.append(wss(data.labels[np.argsort(tiebreak, kind="stable")], 0.95))
     if cache_file is not None:
         cache.mkdir(parents=True, exist_ok=True)
         cache_file.write_text(json.dumps(cached), encoding="utf-8")
-        tiebreak = random_keys([str(i) for i in range(data.records)], seed)
-        randoms.append(wss(data.labels[np.argsort(tiebreak, kind="stable")], 0.95))
     for correction in CORRECTIONS:  # the same orders judged by both forms of the rule
         runs = [judge(order, data.labels, seed, TARGET, CONFIDENCE, correction)
                 for seed, order in zip(seeds, orders)]
