@@ -236,3 +236,21 @@ def test_replay_stops_retraining_once_every_include_is_found():
         expected = judge(reference, labels, seed, 0.95, 0.95, sample_after=after)
         assert got.to_json() == expected.to_json()
         assert np.array_equal(got.curve, expected.curve)
+
+
+def test_the_summary_names_the_retraining_schedule_of_the_set_size():
+    from evsynth.prioritise.simulate import LabelledSet, SimulationRun, summary
+
+    run = SimulationRun(seed=0, wss95=0.5, wss100=0.2, stopped_at=None, recall_at_stop=None,
+                        curve=np.zeros(1))
+    said = {}
+    for n in (393, 10_000, 50_000):
+        data = LabelledSet(name="x", titles=("t",) * n, abstracts=("a",) * n, keywords=("",) * n,
+                           labels=np.zeros(n, dtype=np.int64))
+        said[n] = summary(data, [run], 0.95)["retrain"]
+    assert said[393] == ("after every decision for the first 100 records, then after every 1 % "
+                         "of the records screened so far")
+    assert said[10_000] == ("after every decision for the first 50 records, then after every 2 % "
+                            "of the records screened so far")
+    assert said[50_000] == ("after every decision for the first 10 records, then after every 10 % "
+                            "of the records screened so far")
