@@ -328,7 +328,8 @@ def first_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float = 0.9
 
 
 #: A window is left out of :func:`_rejected` when a bound shows ``p_n / w_k`` is at least this
-#: (above 1, so above any ``α``: the window could not have rejected H0).
+#: many times ``α`` (so the window could not have rejected H0, with room to spare for the
+#: rounding of the probability computed otherwise).
 _PRUNE_AT = 1.5
 
 
@@ -338,8 +339,8 @@ def _rejected(t: int, include_positions: np.ndarray, total: int, target_recall: 
     *include_positions*: the same answer, computing ``p_n`` only for the windows that could
     reject. Markov's inequality bounds each window's ``p_n = P(X ≤ k) ≥ 1 − E[X] / (k + 1)``
     with ``E[X] = n·K̂ / M``; where that bound times ``2^(k+1)`` (or ``2^r``) is at least
-    :data:`_PRUNE_AT`, ``p_n / w_k ≥ 1.5 > α`` and the window is skipped. Most windows of a
-    long sequence are (those holding many includes, and the short ones after the last
+    :data:`_PRUNE_AT` ``· α``, ``p_n / w_k ≥ 1.5·α`` and the window is skipped. Most windows
+    of a long sequence are (those holding many includes, and the short ones after the last
     includes), so a replay of 50,000 records with 1,617 includes computes a small share of
     the hypergeometric probabilities ``_p_value`` would."""
     import numpy as np
@@ -359,7 +360,7 @@ def _rejected(t: int, include_positions: np.ndarray, total: int, target_recall: 
     shares = window_shares(k, r, correction)
     bound = 1.0 - sizes * (k_hat / urn) / (k + 1)
     with np.errstate(over="ignore"):
-        keep = (bound <= 0.0) | (np.ldexp(np.maximum(bound, 0.0), shares) < _PRUNE_AT)
+        keep = (bound <= 0.0) | (np.ldexp(np.maximum(bound, 0.0), shares) < _PRUNE_AT * alpha)
     if not keep.any():
         return False
     p = hypergeom.cdf(k[keep], urn[keep], k_hat[keep], sizes[keep])
