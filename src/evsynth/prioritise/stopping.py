@@ -309,7 +309,8 @@ def first_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float = 0.9
     on or not at all. Each stretch is checked at its last decision and, if met
     there, bisected for the first one: about ``r + 1 + log2(N)`` checks of at most
     ``r + 1`` windows each instead of ``N`` checks (``tests/test_stopping.py``
-    compares it with the decision-by-decision replay).
+    compares it with the decision-by-decision replay); of those windows, the ones
+    a bound shows cannot reject are not computed (:func:`_rejected`).
     """
     import numpy as np
     check_target(target_recall, confidence)
