@@ -10,11 +10,11 @@ given for wall time and for CPU time (user + system of the child process,
 from ``getrusage``), which a shared machine's load disturbs less.
 
 The commands run with their bytecode cached, as a user's installed evsynth does:
-``PYTHONDONTWRITEBYTECODE`` is dropped from the children's environment and the
-bytecode goes to a cache in the temporary folder (``PYTHONPYCACHEPREFIX``), so no
-checkout gets ``__pycache__`` folders; the warm-up run of each command writes it.
-With ``--cold-bytecode`` the environment is passed on as it is (every run then
-compiles every module it imports when the environment forbids writing bytecode).
+``PYTHONDONTWRITEBYTECODE`` is dropped from the children's environment, so the
+warm-up run of each command writes the checkout's ``__pycache__`` (ignored by git;
+the installed libraries have theirs already). With ``--cold-bytecode`` the
+environment is passed on as it is (every run then compiles every evsynth module it
+imports when the environment forbids writing bytecode).
 
     .venv/bin/python benchmarks/bench_startup.py                     # this checkout
     .venv/bin/python benchmarks/bench_startup.py --checkout before=../old-checkout --checkout after=.
@@ -70,12 +70,11 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _environment(cache: Path | None) -> dict[str, str]:
-    """The children's environment: bytecode written to *cache* (``None``: the environment as it is)."""
+def _environment(cold: bool) -> dict[str, str]:
+    """The children's environment: bytecode may be written unless *cold*."""
     env = dict(os.environ)
-    if cache is not None:
+    if not cold:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(cache)
     return env
 
 
@@ -109,7 +108,7 @@ def main() -> int:
                  (item.partition("=") for item in args.checkout)] or [("this", HERE)]
     with tempfile.TemporaryDirectory() as tmp:
         global ENV
-        ENV = _environment(None if args.cold_bytecode else Path(tmp) / "pycache")
+        ENV = _environment(args.cold_bytecode)
         runs = []
         for name, checkout in checkouts:
             python = checkout / ".venv" / "bin" / "python"
@@ -119,6 +118,8 @@ def main() -> int:
         for _, python, project in runs:  # warm the file cache and the bytecode
             for command in COMMANDS.values():
                 _time(python, command, project)
+            if args.build:
+                _time(python, BUILD, project)
         times: dict[tuple[str, str], list[tuple[float, float]]] = {
             (n, c): [] for n, _, _ in runs for c in COMMANDS}
         for _ in range(args.repeat):
