@@ -6,14 +6,14 @@ distribution (``scipy.stats`` calls the same ``scipy.special`` routine), with th
 answer outside the distribution's support, so the figures are bit for bit those of
 ``scipy.stats`` (``tests/test_distributions.py`` compares them on grids and edges):
 
-* ``beta_ppf(q, a, b)`` = ``stats.beta.ppf`` = ``special.betaincinv(a, b, q)``
+* ``_beta_ppf(q, a, b)`` = ``stats.beta.ppf`` = ``special.betaincinv(a, b, q)``
   (the inverse of the regularised incomplete beta function ``I_x(a, b) = q``);
-* ``norm_ppf(q)`` = ``stats.norm.ppf`` = ``special.ndtri(q)`` (``Φ⁻¹(q)``);
-  ``norm_isf(q)`` = ``stats.norm.isf`` = ``−Φ⁻¹(q)``;
-* ``t_isf(q, df)`` = ``stats.t.isf`` = ``−special.stdtrit(df, q)`` (Student's t);
-* ``chi2_sf(x, df)`` = ``stats.chi2.sf`` = ``special.chdtrc(df, x)`` (``P(χ²_df > x)``),
-  1 for ``x < 0``; ``chi2_isf(q, df)`` = ``stats.chi2.isf`` = ``special.chdtri(df, q)`` and
-  ``chi2_ppf(q, df)`` = ``stats.chi2.ppf`` = ``2 · special.gammaincinv(df / 2, q)``.
+* ``_norm_ppf(q)`` = ``stats.norm.ppf`` = ``special.ndtri(q)`` (``Φ⁻¹(q)``);
+  ``_norm_isf(q)`` = ``stats.norm.isf`` = ``−Φ⁻¹(q)``;
+* ``_t_isf(q, df)`` = ``stats.t.isf`` = ``−special.stdtrit(df, q)`` (Student's t);
+* ``_chi2_sf(x, df)`` = ``stats.chi2.sf`` = ``special.chdtrc(df, x)`` (``P(χ²_df > x)``),
+  1 for ``x < 0``; ``_chi2_isf(q, df)`` = ``stats.chi2.isf`` = ``special.chdtri(df, q)`` and
+  ``_chi2_ppf(q, df)`` = ``stats.chi2.ppf`` = ``2 · special.gammaincinv(df / 2, q)``.
 
 Invalid parameters (``df ≤ 0``, ``a ≤ 0``, ``b ≤ 0``, ``q`` outside [0, 1]) give NaN,
 as in ``scipy.stats``.
@@ -32,7 +32,7 @@ def _float(value: float) -> Any:
     return np.float64(value)
 
 
-def beta_ppf(q: Any, a: Any, b: Any) -> Any:
+def _beta_ppf(q: Any, a: Any, b: Any) -> Any:
     """Quantile of Beta(a, b) at *q*: the x with ``I_x(a, b) = q``."""
     import numpy as np
     from scipy import special
@@ -44,19 +44,19 @@ def beta_ppf(q: Any, a: Any, b: Any) -> Any:
     return out[()] if out.ndim == 0 else out
 
 
-def norm_ppf(q: float) -> float:
+def _norm_ppf(q: float) -> float:
     """Φ⁻¹(q), the standard normal quantile."""
     from scipy import special
     return special.ndtri(q) if 0 <= q <= 1 else _float(_NAN)
 
 
-def norm_isf(q: float) -> float:
+def _norm_isf(q: float) -> float:
     """Φ⁻¹(1 − q), as ``−Φ⁻¹(q)``."""
     from scipy import special
     return -special.ndtri(q) if 0 <= q <= 1 else _float(_NAN)
 
 
-def t_isf(q: float, df: float) -> float:
+def _t_isf(q: float, df: float) -> float:
     """The upper *q* quantile of Student's t with *df* degrees of freedom."""
     from scipy import special
     if not (df > 0 and 0 <= q <= 1):
@@ -66,7 +66,7 @@ def t_isf(q: float, df: float) -> float:
     return -special.stdtrit(df, q)
 
 
-def chi2_sf(x: float, df: float) -> float:
+def _chi2_sf(x: float, df: float) -> float:
     """``P(χ²_df > x)``: 1 below the support (``x < 0``), NaN for ``df ≤ 0`` or NaN *x*."""
     from scipy import special
     if not df > 0 or x != x:
@@ -84,11 +84,11 @@ def _chi2_quantile(q: float, df: float, upper: bool) -> Any:
     return special.chdtri(df, q) if upper else 2 * special.gammaincinv(df / 2, q)
 
 
-def chi2_isf(q: float, df: float) -> Any:
+def _chi2_isf(q: float, df: float) -> Any:
     """The upper *q* quantile of χ² with *df* degrees of freedom."""
     return _chi2_quantile(q, df, upper=True)
 
 
-def chi2_ppf(q: float, df: float) -> Any:
+def _chi2_ppf(q: float, df: float) -> Any:
     """The lower *q* quantile of χ² with *df* degrees of freedom."""
     return _chi2_quantile(q, df, upper=False)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evsynth.meta._distributions import chi2_isf, chi2_ppf
+from evsynth.meta._distributions import _chi2_isf, _chi2_ppf
 
 # scipy is imported inside the functions that use it: commands that only need this module's
 # names (validate reads the analysis plan) start without loading scipy.
@@ -444,8 +444,8 @@ def tau2_qprofile_ci(yi: np.ndarray, vi: np.ndarray, tau2: float,
     from scipy import optimize
     k = len(yi)
     lo_end, hi_end = 0.0, max(100.0, 10.0 * tau2)
-    crit_u = float(chi2_isf((1 - level) / 2, k - 1))
-    crit_l = float(chi2_ppf((1 - level) / 2, k - 1))
+    crit_u = float(_chi2_isf((1 - level) / 2, k - 1))
+    crit_l = float(_chi2_ppf((1 - level) / 2, k - 1))
     q_lo, q_hi = generalized_q(yi, vi, lo_end), generalized_q(yi, vi, hi_end)
 
     def root(target: float) -> float:

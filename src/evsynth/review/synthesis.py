@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from evsynth.meta._distributions import t_isf
+from evsynth.meta._distributions import _t_isf
 from evsynth.meta.pooling import (BASIS_MODEL, BETWEEN_METHOD, BetweenTest, PoolingError, PoolResult,
                                   pool_proportions, test_between_subgroups)
 from evsynth.meta.proportions import proportion_ci
@@ -102,7 +102,7 @@ def prediction_interval(result: PoolResult | None) -> tuple[float, float]:
     tau2 = result.heterogeneity.tau2
     if not (math.isfinite(t.se) and math.isfinite(tau2)):
         return math.nan, math.nan
-    half = float(t_isf((1 - result.level) / 2, result.k - 2)) * math.sqrt(t.se ** 2 + tau2)
+    half = float(_t_isf((1 - result.level) / 2, result.k - 2)) * math.sqrt(t.se ** 2 + tau2)
     totals = np.array([s.total for s in result.studies])
     lo, hi = back_transform(np.array([t.estimate - half, t.estimate + half]), result.measure, totals)
     return float(lo), float(hi)
