@@ -315,7 +315,7 @@ def finish_asreview(process: subprocess.Popen[str], data: LabelledSet) -> dict[s
 # --- parts of the benchmark ------------------------------------------------------------
 
 def bench_set(data: LabelledSet, seeds: range, compare: bool,
-              cache: Path | None = None) -> dict[str, Any]:
+              cache: Path | None = None, models: list[str] | None = None) -> dict[str, Any]:
     """One set. With *cache* (a folder), the replays' orders are read from / written to
     ``NAME.orders.json`` there (a replay is deterministic for its seed, the slow part)."""
     features = build_features(data.titles, data.abstracts, data.keywords)
@@ -358,6 +358,8 @@ def bench_set(data: LabelledSet, seeds: range, compare: bool,
     if compare:
         table = {}
         for name, (make, scorer) in VARIANTS.items():
+            if models and not any(name.startswith(m) for m in models):
+                continue
             if make is _evsynth_features and scorer is None:
                 table[name] = out["wss95"]
                 continue
@@ -592,6 +594,8 @@ def main() -> int:
     parser.add_argument("--asreview-python", default=os.environ.get("ASREVIEW_PYTHON"),
                         help="a Python with asreview installed (default: $ASREVIEW_PYTHON)")
     parser.add_argument("--no-compare", action="store_true", help="skip the model comparison")
+    parser.add_argument("--model", action="append", metavar="PREFIX",
+                        help="compare only the models whose name starts with PREFIX (repeatable)")
     parser.add_argument("--no-large", action="store_true", help="skip the 50,000-record replay")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed measurements")
     parser.add_argument("--no-large-replay", action="store_true",
@@ -617,7 +621,8 @@ def main() -> int:
                        if args.asreview_python else None)
             print(f"{name}: {data.records} records, {data.relevant} relevant ...", file=sys.stderr,
                   flush=True)
-            result = bench_set(data, seeds, compare=not args.no_compare, cache=args.orders_cache)
+            result = bench_set(data, seeds, compare=not args.no_compare, cache=args.orders_cache,
+                               models=args.model)
             if process is not None:
                 result["asreview"] = finish_asreview(process, data)
             results["sets"][name] = result
