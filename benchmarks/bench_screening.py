@@ -16,8 +16,12 @@ relevant = ``label2 == "I"``), for seeds 0 … N-1, in one run:
   recall at stop (minimum, and share of runs reaching the target) and the
   share of records it saved; and the random-sample check after
   :data:`SAMPLE_AFTER` excludes in a row (``evsynth simulate --sample-after``);
-* the model comparison behind the choice of model (same seeds, same start,
-  same retraining): :data:`VARIANTS`;
+* recall after 10 % of the records screened, of evsynth's ranking and of
+  ASReview's default (same orders as WSS@95);
+* the candidate models (same seeds, same start, same retraining):
+  :data:`VARIANTS`; the choice among them was made on nine other sets of the
+  collection by ``tuning_sets.py``, not here (``--model PREFIX`` limits the
+  comparison);
 * speed: ranking 5,000 records (features, training on 500 decisions, order)
   against fitting the title/abstract TF-IDF alone (the baseline), a re-rank
   with the features reused, and 50,000 records (the four sets repeated, 1,617
