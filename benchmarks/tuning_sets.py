@@ -22,7 +22,10 @@ means over the seeds. The choice: the highest WSS@95 averaged over the sets
 (each set counts once, whatever its size); recall@10 % is reported, not used.
 A set whose file is absent from the clone is skipped and named in the output.
 With ``--cache FILE`` every (set, model) result is kept there as it is
-finished and read back on the next run (a replay is deterministic).
+finished and read back on the next run (a replay is deterministic). With
+``--asreview-python`` ASReview's default model is also run on each set from
+the same random start (as in ``bench_screening.py``): reported beside the
+candidates, not one of them.
 
 It is not part of the test suite.
 """
@@ -33,6 +36,7 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -121,6 +125,7 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--cache", type=Path, help="keep finished (set, model) results here")
+    parser.add_argument("--asreview-python", help="a Python with asreview installed")
     args = parser.parse_args()
     seeds = range(args.seeds)
     cache: dict[str, Any] = {}
@@ -134,7 +139,8 @@ def main() -> int:
     started = time.perf_counter()
     command = ("PYTHONPATH=src python benchmarks/tuning_sets.py "
                + ("--asreview-git ASREVIEW_CLONE/.git" if args.asreview_git else "--folder DIR")
-               + f" --seeds {args.seeds}")
+               + f" --seeds {args.seeds}"
+               + (" --asreview-python ASREVIEW_VENV/bin/python" if args.asreview_python else ""))
     results: dict[str, Any] = {"command": command, "commit": COMMIT, "seeds": args.seeds,
                                "sets": {}, "missing": [], "left_out": LEFT_OUT}
     # smallest first: the cheap sets report early
@@ -147,6 +153,20 @@ def main() -> int:
               flush=True)
         results["sets"][name] = {"records": data.records, "relevant": data.relevant,
                                  "models": score(data, seeds, cache, save)}
+        if args.asreview_python:
+            key = f"{data.name}|ASReview|{len(seeds)}"
+            if key not in cache:
+                with tempfile.TemporaryDirectory() as tmp:
+                    got = bench.finish_asreview(
+                        bench.start_asreview(args.asreview_python, data, seeds, Path(tmp)), data)
+                if "error" in got:
+                    raise SystemExit(f"ASReview failed on {name}: {got['error']}")
+                cache[key] = got
+                save()
+            results["sets"][name]["asreview"] = cache[key]
+            print(f"  ASReview {cache[key]['version']} {cache[key]['model']}: WSS@95 "
+                  f"{np.mean(cache[key]['wss95']):.3f}, recall@10 % "
+                  f"{np.mean(cache[key]['recall10']):.3f}", file=sys.stderr, flush=True)
     sets = results["sets"]
     means = {m: {k: float(np.mean([np.mean(s["models"][m][k]) for s in sets.values()]))
                  for k in ("wss95", "recall10")} for m in candidates()}
@@ -163,6 +183,14 @@ def main() -> int:
         cells = [f"{np.mean(s['models'][m]['wss95']):.3f}" for s in sets.values()]
         print(f"| {m} | " + " | ".join(cells)
               + f" | {means[m]['wss95']:.3f} | {means[m]['recall10']:.3f} |")
+    if args.asreview_python and sets:
+        a = [s["asreview"] for s in sets.values()]
+        results["asreview_means"] = {k: float(np.mean([np.mean(x[k]) for x in a]))
+                                     for k in ("wss95", "recall10")}
+        print(f"| ASReview {a[0]['version']} default ({a[0]['model']}), not a candidate | "
+              + " | ".join(f"{np.mean(x['wss95']):.3f}" for x in a)
+              + f" | {results['asreview_means']['wss95']:.3f} | "
+              f"{results['asreview_means']['recall10']:.3f} |")
     print(f"\nchosen (highest mean WSS@95): {results['chosen']}")
     for m, why in LEFT_OUT.items():
         print(f"not scored: {m}: {why}")
