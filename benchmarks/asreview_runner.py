@@ -12,7 +12,9 @@ Input (JSON on stdin)::
 
     {"csv": "data set with columns title, abstract, included",
      "priors": {"SEED": [row, row, ...], ...},   # the random start, same as evsynth's
-     "stop_after_relevant": int}                 # stop once this many includes are found
+     "stop_after_relevant": int,                 # stop once this many includes are found
+     "min_records": int}                         # ... and at least this many records screened
+                                                 # (optional; for recall after 10 % of them)
 
 Output (JSON on stdout): ``{"version": "...", "model": "...", "orders": {"SEED": [row, ...]}}``,
 each order the rows in the order ASReview screened them, priors first.
@@ -26,13 +28,16 @@ import sys
 
 
 class _FoundEnough:
-    """Stop the simulation once ``target`` relevant records are labelled."""
+    """Stop the simulation once ``target`` relevant records are labelled and at least
+    ``records`` records screened."""
 
-    def __init__(self, target: int) -> None:
+    def __init__(self, target: int, records: int = 0) -> None:
         self.target = target
+        self.records = records
 
     def stop(self, results, labels) -> bool:  # noqa: ANN001 - ASReview's stopper protocol
-        return len(results) >= len(labels) or int(results["label"].sum()) >= self.target
+        return len(results) >= len(labels) or (int(results["label"].sum()) >= self.target
+                                               and len(results) >= self.records)
 
 
 def main() -> int:
@@ -57,7 +62,8 @@ def main() -> int:
         for seed, priors in job["priors"].items():
             cycles = [ActiveLearningCycle(querier=TopDown(), stopper=IsFittable()),
                       ActiveLearningCycle.from_meta(config["value"])]
-            sim = Simulate(features, labels, cycles, stopper=_FoundEnough(job["stop_after_relevant"]),
+            sim = Simulate(features, labels, cycles, stopper=_FoundEnough(job["stop_after_relevant"],
+                                                        job.get("min_records", 0)),
                            skip_transform=True, print_progress=False)
             sim.label(priors)
             sim.review()

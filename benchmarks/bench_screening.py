@@ -16,8 +16,12 @@ relevant = ``label2 == "I"``), for seeds 0 … N-1, in one run:
   recall at stop (minimum, and share of runs reaching the target) and the
   share of records it saved; and the random-sample check after
   :data:`SAMPLE_AFTER` excludes in a row (``evsynth simulate --sample-after``);
-* the model comparison behind the choice of model (same seeds, same start,
-  same retraining): :data:`VARIANTS`;
+* recall after 10 % of the records screened, of evsynth's ranking and of
+  ASReview's default (same orders as WSS@95);
+* the candidate models (same seeds, same start, same retraining):
+  :data:`VARIANTS`; the choice among them was made on nine other sets of the
+  collection by ``tuning_sets.py``, not here (``--model PREFIX`` limits the
+  comparison);
 * speed: ranking 5,000 records (features, training on 500 decisions, order)
   against fitting the title/abstract TF-IDF alone (the baseline), a re-rank
   with the features reused, and 50,000 records (the four sets repeated, 1,617
@@ -80,6 +84,17 @@ LARGE_SAMPLE_AFTER = (500, 1000, 2000, 4000)
 #: Seeded random orders per set, and shuffled synthetic sequences, for the rules in random order.
 RANDOM_RUNS = 50
 SYNTHETIC = (500, 10, 100)  # records, includes, shuffled runs (the issue's test case)
+
+
+#: Share of the records screened for recall@10 %.
+EARLY = 0.10
+
+
+def recall_at(labels_in_order: np.ndarray, share: float = EARLY) -> float:
+    """Share of the relevant records among the first ``ceil(share·N)`` screened (the
+    whole order, all N records)."""
+    n = int(math.ceil(round(share * labels_in_order.shape[0], 9)))
+    return float(labels_in_order[:n].sum() / labels_in_order.sum())
 
 
 def load(name: str) -> LabelledSet:
@@ -275,7 +290,8 @@ def start_asreview(python: str, data: LabelledSet, seeds: range, workdir: Path) 
             writer.writerow([t, a, int(y)])
     job = {"csv": str(path),
            "priors": {str(s): random_start(data.labels, s) for s in seeds},
-           "stop_after_relevant": math.ceil(round(TARGET * data.relevant, 9))}
+           "stop_after_relevant": math.ceil(round(TARGET * data.relevant, 9)),
+           "min_records": math.ceil(round(EARLY * data.records, 9))}
     process = subprocess.Popen([python, str(ROOT / "benchmarks" / "asreview_runner.py")],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, cwd=workdir)
@@ -291,20 +307,24 @@ def finish_asreview(process: subprocess.Popen[str], data: LabelledSet) -> dict[s
     if process.wait() != 0:
         return {"error": (err.strip().splitlines() or ["failed"])[-1]}
     answer = json.loads(out)
-    scores = []
+    scores, early = [], []
     for seed, order in answer["orders"].items():
         order = np.array(order, dtype=np.int64)
         found = data.labels[order]
-        # ASReview stopped once 95 % were found: pad with the rest (WSS@95 needs no more)
+        # ASReview stopped once 95 % were found and 10 % screened: pad with the rest
+        # (neither WSS@95 nor recall@10 % needs more)
         rest = np.setdiff1d(np.arange(data.records), order)
-        scores.append(wss(np.concatenate([found, data.labels[rest]]), 0.95))
-    return {"version": answer["version"], "model": answer["model"], "wss95": scores}
+        padded = np.concatenate([found, data.labels[rest]])
+        scores.append(wss(padded, 0.95))
+        early.append(recall_at(padded))
+    return {"version": answer["version"], "model": answer["model"], "wss95": scores,
+            "recall10": early}
 
 
 # --- parts of the benchmark ------------------------------------------------------------
 
 def bench_set(data: LabelledSet, seeds: range, compare: bool,
-              cache: Path | None = None) -> dict[str, Any]:
+              cache: Path | None = None, models: list[str] | None = None) -> dict[str, Any]:
     """One set. With *cache* (a folder), the replays' orders are read from / written to
     ``NAME.orders.json`` there (a replay is deterministic for its seed, the slow part)."""
     features = build_features(data.titles, data.abstracts, data.keywords)
@@ -340,12 +360,15 @@ def bench_set(data: LabelledSet, seeds: range, compare: bool,
         out[f"sample_after_{after}"] = {"stopped_at": [r.stopped_at for r in runs],
                                         "recall_at_stop": [r.recall_at_stop for r in runs]}
     out["random_wss95"] = randoms
+    out["recall10"] = [recall_at(data.labels[order]) for order in orders]
     out["replay_seconds"] = seconds
     out["rules_ranked"] = judge_rules([(seed, data.labels[order]) for seed, order in zip(seeds, orders)])
     out["rules_random"] = judge_rules(random_sequences(data.labels, RANDOM_RUNS))
     if compare:
         table = {}
         for name, (make, scorer) in VARIANTS.items():
+            if models and not any(name.startswith(m) for m in models):
+                continue
             if make is _evsynth_features and scorer is None:
                 table[name] = out["wss95"]
                 continue
@@ -555,6 +578,13 @@ def print_sets(results: dict[str, Any], sets: dict[str, Any]) -> None:
         cell = _m(a["wss95"]) if "wss95" in a else a.get("error", asr or "not run")
         print(f"| {name} | {r['records']} | {r['relevant']} | {_m(r['wss95'])} | "
               f"{_m(r['random_wss95'])} | {cell} |")
+    print(f"\nRecall after {EARLY:.0%} of the records screened, mean (min–max) over seeds")
+    print("| set | evsynth | ASReview default |")
+    print("|---|---|---|")
+    for name, r in sets.items():
+        a = r.get("asreview", {})
+        cell = _m(a["recall10"]) if "recall10" in a else a.get("error", asr or "not run")
+        print(f"| {name} | {_m(r['recall10'])} | {cell} |")
     print("\nStopping rule (fires when H0 'recall < target' is rejected), on the same orders;"
           " bonferroni = evsynth's rule, none = the published plain minimum")
     print("| set | correction | runs stopped | recall at stop, min | runs reaching target | "
@@ -631,6 +661,8 @@ def main() -> int:
     parser.add_argument("--asreview-python", default=os.environ.get("ASREVIEW_PYTHON"),
                         help="a Python with asreview installed (default: $ASREVIEW_PYTHON)")
     parser.add_argument("--no-compare", action="store_true", help="skip the model comparison")
+    parser.add_argument("--model", action="append", metavar="PREFIX",
+                        help="compare only the models whose name starts with PREFIX (repeatable)")
     parser.add_argument("--no-large", action="store_true", help="skip the 50,000-record replay")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed measurements")
     parser.add_argument("--no-large-replay", action="store_true",
@@ -658,7 +690,8 @@ def main() -> int:
                        if args.asreview_python else None)
             print(f"{name}: {data.records} records, {data.relevant} relevant ...", file=sys.stderr,
                   flush=True)
-            result = bench_set(data, seeds, compare=not args.no_compare, cache=args.orders_cache)
+            result = bench_set(data, seeds, compare=not args.no_compare, cache=args.orders_cache,
+                               models=args.model)
             if process is not None:
                 result["asreview"] = finish_asreview(process, data)
             results["sets"][name] = result
