@@ -46,6 +46,7 @@ from dataclasses import dataclass, replace
 
 from evsynth.screening.log import ScreeningEntry
 from evsynth.prioritise.ranking import RankingItem, rank
+from evsynth.prioritise.rate_rule import rate_status
 from evsynth.prioritise.stopping import StoppingStatus
 from evsynth.prioritise.stopping import stopping_status as _status
 from evsynth.search.records import Record
@@ -122,12 +123,17 @@ LOG_ORDER_NOTE = ('The records are screened in log order (review.toml [screening
 
 
 def stopping_status(entries: Sequence[ScreeningEntry], *, target_recall: float = 0.95,
-                    confidence: float = 0.95, order: str = "ranked") -> StoppingStatus:
+                    confidence: float = 0.95, order: str = "ranked",
+                    rule: str = "hypergeometric") -> StoppingStatus:
     """Where the log stands against the stopping criterion (all rows count as records).
 
     *order*: the project's ``[screening] order``; with ``"log"`` the status carries
-    :data:`LOG_ORDER_NOTE`.
+    :data:`LOG_ORDER_NOTE` and is the hypergeometric criterion's (the ranked-rate rule
+    models a ranking). *rule*: the project's ``[screening] stopping_rule``.
     """
+    if rule == "rate" and order == "ranked":
+        return rate_status(screening_sequence(entries), len(entries),
+                           target_recall=target_recall, confidence=confidence)
     status = _status(screening_sequence(entries), len(entries), target_recall=target_recall,
                      confidence=confidence)
     return replace(status, note=LOG_ORDER_NOTE) if order == "log" else status
