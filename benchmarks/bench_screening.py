@@ -21,13 +21,18 @@ relevant = ``label2 == "I"``), for seeds 0 … N-1, in one run:
 * speed: ranking 5,000 records (features, training on 500 decisions, order)
   against fitting the title/abstract TF-IDF alone (the baseline), a re-rank
   with the features reused, and 50,000 records (the four sets repeated, 1,617
-  relevant): parse, features, one ranking and — unless ``--no-large-replay``
-  — a whole replay and the stopping rule over it.
+  relevant) against the same baseline on them: ``evsynth simulate`` with one
+  seed in a child process (wall, CPU, peak memory, load average; unless
+  ``--no-large-simulate``), ranking them after the first fit (features
+  reused), and simulate's steps in this process — parse, features, one
+  ranking and, unless ``--no-large-replay``, a whole replay and the stopping
+  rule over it.
 
 Run from the repository root (the time is printed at the end)::
 
     PYTHONPATH=src python benchmarks/bench_screening.py [--seeds 10] \
-        [--asreview-python PATH/TO/venv/bin/python] [--no-compare] [--no-large] [--json FILE]
+        [--asreview-python PATH/TO/venv/bin/python] [--no-compare] [--no-large] [--no-large-replay] \
+        [--no-large-simulate] [--json FILE]
 
 It is not part of the test suite.
 """
@@ -317,11 +322,11 @@ def bench_set(data: LabelledSet, seeds: range, compare: bool,
             orders.append(replay(features, data.labels, seed))
             cached[str(seed)] = orders[-1].tolist()
         seconds.append(time.perf_counter() - started)
+        tiebreak = random_keys([str(i) for i in range(data.records)], seed)
+        randoms.append(wss(data.labels[np.argsort(tiebreak, kind="stable")], 0.95))
     if cache_file is not None:
         cache.mkdir(parents=True, exist_ok=True)
         cache_file.write_text(json.dumps(cached), encoding="utf-8")
-        tiebreak = random_keys([str(i) for i in range(data.records)], seed)
-        randoms.append(wss(data.labels[np.argsort(tiebreak, kind="stable")], 0.95))
     for correction in CORRECTIONS:  # the same orders judged by both forms of the rule
         runs = [judge(order, data.labels, seed, TARGET, CONFIDENCE, correction)
                 for seed, order in zip(seeds, orders)]
@@ -367,7 +372,32 @@ def large_items(n: int) -> tuple[list[str], list[str], list[str], np.ndarray]:
     return titles[:n], abstracts[:n], keywords[:n], np.array(labels[:n], dtype=np.int64)
 
 
-def bench_speed(large: bool, large_replay: bool = True) -> dict[str, Any]:
+def time_simulate(path: Path) -> dict[str, Any]:
+    """``evsynth simulate PATH --label label --seeds 1`` in a child process: wall and CPU
+    seconds (user + system, ``getrusage`` of the children), its peak memory (the largest
+    child's resident set so far, so the figure is an upper bound if an earlier child used
+    more), the load average before and after, and the WSS@95 and stop it printed."""
+    import resource
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "evsynth", "simulate", str(path), "--label",
+                           "label", "--seeds", "1"], capture_output=True, text=True,
+                          cwd=path.parent, check=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run = json.loads(done.stdout)["runs"][0]
+    return {"simulate_seconds": wall,
+            "simulate_cpu_seconds": (after.ru_utime - before.ru_utime)
+                                    + (after.ru_stime - before.ru_stime),
+            "simulate_max_rss_mib": after.ru_maxrss / 1024,
+            "simulate_load": [load, os.getloadavg()[0]],
+            "simulate_wss95": run["wss95"], "simulate_stopped_at": run["stopped_at"],
+            "simulate_recall_at_stop": run["recall_at_stop"]}
+
+
+def bench_speed(large: bool, large_replay: bool = True,
+                large_simulate: bool = True) -> dict[str, Any]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     out: dict[str, Any] = {}
@@ -406,6 +436,15 @@ def bench_speed(large: bool, large_replay: bool = True) -> dict[str, Any]:
             started = time.perf_counter()
             data = parse_labelled_csv(path.read_text(encoding="utf-8"), path.name, "label")
             out["large_parse_seconds"] = time.perf_counter() - started
+            # the baseline of the 50,000-record figures: the title/abstract TF-IDF fit alone
+            started, cpu = time.perf_counter(), time.process_time()
+            TfidfVectorizer(ngram_range=(1, 2), stop_words="english", sublinear_tf=True,
+                            max_df=0.95).fit_transform([f"{t} {a}" for t, a in
+                                                        zip(data.titles, data.abstracts)])
+            out["large_tfidf_seconds"] = time.perf_counter() - started
+            out["large_tfidf_cpu_seconds"] = time.process_time() - cpu
+            if large_simulate:
+                out.update(time_simulate(path))
         started = time.perf_counter()
         features = build_features(data.titles, data.abstracts, data.keywords)
         out["large_features_seconds"] = time.perf_counter() - started
@@ -416,9 +455,17 @@ def bench_speed(large: bool, large_replay: bool = True) -> dict[str, Any]:
         rank(big, seed=0)
         out["large_rank_seconds"] = time.perf_counter() - started
         out["large_rank_cpu_seconds"] = time.process_time() - cpu
+        # after the first fit: one more decision, the same texts (features reused), re-ranked
+        big[1000] = RankingItem(key=big[1000].key, title=big[1000].title,
+                                abstract=big[1000].abstract, keywords=big[1000].keywords,
+                                label=int(data.labels[1000]))
+        started, cpu = time.perf_counter(), time.process_time()
+        rank(big, seed=0)
+        out["large_rerank_seconds"] = time.perf_counter() - started
+        out["large_rerank_cpu_seconds"] = time.process_time() - cpu
         out["large_records"] = n
         out["large_relevant"] = data.relevant
-        if large_replay:  # the slow part: about 720 trainings on up to 50,000 records
+        if large_replay:  # the slow part: about 100 trainings on up to 50,000 records
             started = time.perf_counter()
             order = replay(features, data.labels, 0)
             out["large_replay_seconds"] = time.perf_counter() - started
@@ -548,10 +595,26 @@ def print_speed(s: dict[str, Any]) -> None:
           f"{s['tfidf_5000_cpu_seconds']:.2f}; ratio first call / baseline (CPU) "
           f"{s['rank_5000_cpu_seconds'] / s['tfidf_5000_cpu_seconds']:.2f}")
     if "large_records" in s:
-        print(f"50,000 records ({s['large_relevant']} relevant, the four sets repeated): "
-              f"ranking them once with 1,000 decided {s['large_rank_seconds']:.1f} s "
-              f"(CPU {s['large_rank_cpu_seconds']:.1f} s); simulate's steps: "
-              f"parse {s['large_parse_seconds']:.1f} s, features {s['large_features_seconds']:.1f} s, "
+        base, base_cpu = s["large_tfidf_seconds"], s["large_tfidf_cpu_seconds"]
+        print(f"50,000 records ({s['large_relevant']} relevant, the four sets repeated); baseline, "
+              f"the title/abstract TF-IDF fit alone on them: {base:.1f} s (CPU {base_cpu:.1f} s)")
+        print(f"  ranking them after the first fit (1,001 decided, features reused): "
+              f"{s['large_rerank_seconds']:.2f} s (CPU {s['large_rerank_cpu_seconds']:.2f} s), "
+              f"{s['large_rerank_cpu_seconds'] / base_cpu:.2f} × the baseline (CPU); the first "
+              f"ranking, features included, with 1,000 decided {s['large_rank_seconds']:.1f} s "
+              f"(CPU {s['large_rank_cpu_seconds']:.1f} s, "
+              f"{s['large_rank_cpu_seconds'] / base_cpu:.2f} × the baseline)")
+        if "simulate_seconds" in s:
+            load = s["simulate_load"]
+            print(f"  evsynth simulate FILE --label label --seeds 1 (a child process): "
+                  f"{s['simulate_seconds']:.1f} s wall, CPU {s['simulate_cpu_seconds']:.1f} s "
+                  f"({s['simulate_cpu_seconds'] / base_cpu:.1f} × the baseline), at most "
+                  f"{s['simulate_max_rss_mib']:.0f} MiB resident; load average {load[0]:.1f} "
+                  f"before, {load[1]:.1f} after (wall time on a shared machine depends on it); "
+                  f"WSS@95 {s['simulate_wss95']:.3f}, stopped at {s['simulate_stopped_at']} "
+                  f"(recall {s['simulate_recall_at_stop']:.3f})")
+        print(f"  simulate's steps in this process: parse {s['large_parse_seconds']:.1f} s, "
+              f"features {s['large_features_seconds']:.1f} s, "
               + (f"replay {s['large_replay_seconds']:.1f} s, WSS@95 "
                  f"{s['large_wss95']:.3f}, stopping rule over every decision "
                  f"{s['large_stop_seconds']:.1f} s (stopped at {s['large_stopped_at']}, recall "
@@ -573,6 +636,8 @@ def main() -> int:
     parser.add_argument("--no-large-replay", action="store_true",
                         help="time the 50,000 records' parse, features and one ranking, but not "
                              "a whole replay with the stopping rule (slow; see the module docstring)")
+    parser.add_argument("--no-large-simulate", action="store_true",
+                        help="do not time `evsynth simulate` on the 50,000 records")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--orders-cache", type=Path, metavar="DIR",
                         help="read the replays' orders from DIR if there, else write them there")
@@ -601,7 +666,8 @@ def main() -> int:
     if not args.no_speed:
         print("speed ...", file=sys.stderr, flush=True)
         results["speed"] = bench_speed(large=not args.no_large,
-                                       large_replay=not args.no_large_replay)
+                                       large_replay=not args.no_large_replay,
+                                       large_simulate=not args.no_large_simulate)
     results["seconds"] = time.perf_counter() - started
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, default=float) + "\n", encoding="utf-8")

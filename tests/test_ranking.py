@@ -1,10 +1,14 @@
 """Ranking records by predicted relevance: reproducible for a seed, learning from decisions."""
 
 import hashlib
+import math
 
 import numpy as np
+import pytest
 
-from evsynth.prioritise.ranking import RankingItem, build_features, rank
+from evsynth.prioritise.ranking import (
+    RankingItem, batch_size, build_features, rank, retrain_divisor,
+)
 from evsynth.prioritise.simulate import parse_labelled_csv
 from tests.conftest import REPO
 
@@ -68,3 +72,27 @@ def test_keywords_count_and_blank_records_are_no_problem():
     assert with_keywords.shape[1] > without.shape[1]
     assert np.allclose(without[2].toarray(), 0)  # an empty record has no features
     assert build_features(["", ""], ["", ""], ["", ""]) is None
+
+
+def test_retraining_schedule_keeps_small_sets_and_grows_faster_on_large_ones():
+    # up to 5,000 records (the benchmark sets have at most 2,072): every decision for the first
+    # 100, then 1 % of those screened, as before; larger sets wait for a larger share
+    for total in (0, 10, 393, 2072, 5000):
+        assert retrain_divisor(total) == 100
+        assert [batch_size(t, total) for t in (0, 1, 99, 100, 250, 4999)] == [1, 1, 1, 1, 2, 49]
+        assert all(batch_size(t, total) == batch_size(t) for t in range(0, 5000, 37))
+    assert [retrain_divisor(n) for n in (5001, 10_000, 25_000, 50_000, 1_000_000)] == [
+        99, 50, 20, 10, 10]
+    assert [batch_size(t, 50_000) for t in (1, 9, 10, 99, 1000, 20_000)] == [1, 1, 1, 9, 100, 2000]
+
+    def trainings(total):
+        screened, count = 1, 0
+        while screened < total:
+            screened += batch_size(screened, total)
+            count += 1
+        return count
+
+    # about d + d·ln(N / d) trainings in a replay of N records (a little more: batches round down)
+    assert trainings(2072) == pytest.approx(100 + 100 * math.log(20.72), rel=0.15)
+    assert trainings(50_000) == pytest.approx(10 + 10 * math.log(5000), rel=0.15)
+    assert trainings(50_000) < trainings(5000) / 5

@@ -197,3 +197,62 @@ def test_missing_file_and_empty_file(tmp_path, capsys):
     (tmp_path / "empty.csv").write_text("")
     code, _, err = run(capsys, tmp_path / "empty.csv", "--label", "x", "--root", tmp_path)
     assert code == 1 and "empty.csv: empty file, no header line" in err
+
+
+def test_replay_stops_retraining_once_every_include_is_found():
+    # after the last include the replay keeps the ranking of that moment; every score depends
+    # on the decisions in order only, and those are all excludes there: the same as retraining
+    # to the end (the reference loop below), for the scores and the stopping rules
+    from evsynth.prioritise.ranking import batch_size, build_features, order_rows, random_keys
+    from evsynth.prioritise.simulate import judge, parse_labelled_csv, random_start, replay
+
+    data = parse_labelled_csv(NSAIDS.read_text(encoding="utf-8"), NSAIDS.name, "label2", "I")
+    features = build_features(data.titles, data.abstracts, data.keywords)
+    labels, total, seed = data.labels, data.records, 3
+    tiebreak = random_keys([str(i) for i in range(total)], seed)
+    reference = random_start(labels, seed, tiebreak)
+    state = np.full(total, -1, dtype=np.int64)
+    state[reference] = labels[reference]
+    trainings = 0
+    while len(reference) < total:
+        trainings += 1
+        for row in order_rows(features, state, tiebreak, seed)[:batch_size(len(reference), total)]:
+            reference.append(int(row))
+            state[row] = labels[row]
+    reference = np.array(reference)
+    calls = []
+
+    def counting(*args):
+        from evsynth.prioritise.ranking import scores
+        calls.append(1)
+        return scores(*args)
+
+    order = replay(features, labels, seed, counting)
+    assert sorted(order.tolist()) == list(range(total))
+    assert np.array_equal(labels[order], labels[reference])
+    last = int(np.flatnonzero(labels[order])[-1])
+    assert np.array_equal(order[:last + 1], reference[:last + 1])
+    assert len(calls) < trainings  # the retrainings after the last include were skipped
+    for after in (None, 20, 60):
+        got = judge(order, labels, seed, 0.95, 0.95, sample_after=after)
+        expected = judge(reference, labels, seed, 0.95, 0.95, sample_after=after)
+        assert got.to_json() == expected.to_json()
+        assert np.array_equal(got.curve, expected.curve)
+
+
+def test_the_summary_names_the_retraining_schedule_of_the_set_size():
+    from evsynth.prioritise.simulate import LabelledSet, SimulationRun, summary
+
+    run = SimulationRun(seed=0, wss95=0.5, wss100=0.2, stopped_at=None, recall_at_stop=None,
+                        curve=np.zeros(1))
+    said = {}
+    for n in (393, 10_000, 50_000):
+        data = LabelledSet(name="x", titles=("t",) * n, abstracts=("a",) * n, keywords=("",) * n,
+                           labels=np.zeros(n, dtype=np.int64))
+        said[n] = summary(data, [run], 0.95)["retrain"]
+    assert said[393] == ("after every decision for the first 100 records, then after every 1 % "
+                         "of the records screened so far")
+    assert said[10_000] == ("after every decision for the first 50 records, then after every 2 % "
+                            "of the records screened so far")
+    assert said[50_000] == ("after every decision for the first 10 records, then after every 10 % "
+                            "of the records screened so far")

@@ -196,3 +196,51 @@ def test_status_line_says_where_the_review_stands():
 def test_bad_input_is_a_one_line_error(call, message):
     with pytest.raises(EvsynthError, match=re.escape(message)):
         call()
+
+
+@pytest.mark.parametrize("target,confidence,correction", [
+    (0.95, 0.95, "bonferroni"), (0.8, 0.5, "bonferroni"), (0.95, 0.999, "bonferroni"),
+    (1.0, 0.95, "bonferroni"), (0.95, 0.95, "none")])
+def test_pruned_windows_give_the_same_answer_with_fewer_probabilities(
+        monkeypatch, target, confidence, correction):
+    # first_stop skips the windows whose p_n a bound already puts above 1.5·α (stopping._rejected):
+    # after every decision of long ranked-looking and random sequences with many includes the
+    # answer must be the one from every candidate window (_p_value), and fewer hypergeometric
+    # probabilities must have been computed (the pruning is exercised, not idle)
+    from scipy.stats import hypergeom
+
+    from evsynth.prioritise import stopping
+
+    counted = {"n": 0}
+    cdf = hypergeom.cdf
+
+    def counting(k, *args):
+        counted["n"] += np.size(k)
+        return cdf(k, *args)
+
+    monkeypatch.setattr(hypergeom, "cdf", counting)
+    rng = np.random.default_rng(23)
+    alpha = 1.0 - confidence
+    full = pruned = 0
+    for case in range(4):
+        n = 1000
+        labels = (rng.random(n) < 0.06).astype(np.int64)
+        if case % 2 == 0:  # ranked-looking: includes dense at the top, thinning out
+            weights = np.exp(-np.arange(n) / 150.0)
+            labels = np.zeros(n, dtype=np.int64)
+            labels[rng.choice(n, 70, replace=False, p=weights / weights.sum())] = 1
+        positions = np.flatnonzero(labels)
+        for t in range(1, n + 1, 7):
+            seen = positions[: np.searchsorted(positions, t)]
+            before = counted["n"]
+            expected = stopping.rejects(
+                stopping._p_value(labels[:t], seen, n, target, correction), alpha)
+            full += counted["n"] - before
+            before = counted["n"]
+            assert stopping._rejected(t, seen, n, target, alpha, correction) == expected, (case, t)
+            pruned += counted["n"] - before
+        assert first_stop(labels, target_recall=target, confidence=confidence,
+                          correction=correction) == next(
+            (t for t in range(1, n + 1) if h0_p_value(labels[:t], n, target, correction)
+             < alpha - 1e-12), None)
+    assert pruned < full / 2

@@ -29,7 +29,8 @@ writes files.
 The model is retrained from scratch on every call: a screening view calls
 :func:`rank` after each batch of decisions; ``evsynth simulate`` after every
 :func:`batch_size` decisions (every decision for the first 100 records, then
-whenever the records screened have grown by 1 %).
+whenever the records screened have grown by 1 %; on sets of more than 5,000 records by a
+larger share, 10 % from 50,000 records on: :func:`retrain_divisor`).
 """
 
 from __future__ import annotations
@@ -66,19 +67,37 @@ class RankingItem:
     label: int | None = None
 
 
-#: A simulation retrains after every ``screened // RETRAIN_DIVISOR`` decisions (at least one).
+#: A simulation retrains after every ``screened // divisor`` decisions (at least one); the
+#: divisor is ``RETRAIN_DIVISOR`` for sets of up to ``RETRAIN_WORK // RETRAIN_DIVISOR``
+#: records (5,000) and falls with larger sets, to no less than ``RETRAIN_DIVISOR_MIN``.
 RETRAIN_DIVISOR = 100
+RETRAIN_DIVISOR_MIN = 10
+RETRAIN_WORK = 500_000
 
 
-def batch_size(screened: int) -> int:
+def retrain_divisor(total: int) -> int:
+    """``d(N) = min(100, max(10, 500,000 // N))`` for a set of *total* = ``N`` records:
+    100 up to 5,000 records, 50 for 10,000, 10 from 50,000 on."""
+    return min(RETRAIN_DIVISOR, max(RETRAIN_DIVISOR_MIN, RETRAIN_WORK // max(1, total)))
+
+
+def batch_size(screened: int, total: int = 0) -> int:
     """Decisions before the next retraining in a simulation, with *screened* records
-    decided so far: 1 until 100 are, then 1 % of them (``screened // 100``).
+    decided so far of *total*: ``max(1, screened // d(N))`` (:func:`retrain_divisor`;
+    ``total`` 0, the default, counts as a small set): 1 until 100 are decided, then
+    1 % of them, on sets of up to 5,000 records; on larger sets a larger share.
 
     Early decisions change the model most, so it learns from each one; later a
-    batch grows with the records screened, which keeps a replay of ``N``
-    records at about ``100 + 100·ln(N / 100)`` trainings (≈ 720 for 50,000)
-    whose cost adds up to about as much as 100 trainings on all ``N``."""
-    return max(1, screened // RETRAIN_DIVISOR)
+    batch grows with the records screened (geometrically: each retraining waits
+    for ``1 / d`` more records), which keeps a replay of ``N`` records at about
+    ``d + d·ln(N / d)`` trainings (a few more, as batches round down) whose cost
+    adds up to about as much as ``d`` trainings on all ``N``. With ``d = 100``
+    that is 781 trainings for 50,000 records, most of the replay's time
+    (``docs/methods/stopping.md``, "Speed"); ``d(N)`` keeps the work of a replay
+    near that of 5,000 records × 100 until ``N`` reaches 50,000 (104 trainings
+    there), and leaves the schedule of the benchmark sets (at most 2,072
+    records) as it was."""
+    return max(1, screened // retrain_divisor(total))
 
 
 def random_keys(keys: Sequence[str], seed: int) -> np.ndarray:

@@ -12,7 +12,8 @@ order, and the order and the stopping rule judged against the truth.
   include and one exclude have been seen, then the ranking
   (:mod:`evsynth.prioritise.ranking`) retrained after every
   :func:`~evsynth.prioritise.ranking.batch_size` decisions (each one for the
-  first 100, then 1 % of those screened so far).
+  first 100, then 1 % of those screened so far; a larger share on sets of more
+  than 5,000 records, 10 % from 50,000 on).
 * :func:`simulate` does that for several seeds and judges each run: work
   saved over sampling (WSS) at 95 % and 100 % recall, and where the stopping
   rule (:mod:`evsynth.prioritise.stopping`) first fires and the recall there.
@@ -37,7 +38,7 @@ import numpy as np
 
 from evsynth.core.errors import EvsynthError
 from evsynth.prioritise.ranking import (
-    Scorer, batch_size, build_features, order_rows, random_keys,
+    Scorer, batch_size, build_features, order_rows, random_keys, retrain_divisor,
 )
 from evsynth.prioritise.sample import SAMPLE_STREAM
 from evsynth.prioritise.stopping import check_target, first_sample_stop, first_stop
@@ -201,16 +202,27 @@ def replay(features: Any, labels: np.ndarray, seed: int,
     have been screened, then by the model, retrained after every
     :func:`~evsynth.prioritise.ranking.batch_size` decisions (*scorer*: another
     model, see :func:`~evsynth.prioritise.ranking.order_rows`).
+
+    Once every include has been screened, the records left follow the ranking of that
+    moment without further retraining: all of them are excludes, so no score of the
+    replay (WSS, recall curve, where a stopping rule or the random-sample check fires)
+    depends on their order, and the retrainings saved are the largest of the replay.
     """
     total = labels.shape[0]
     tiebreak = random_keys([str(i) for i in range(total)], seed)
     order = random_start(labels, seed, tiebreak)
     state = np.full(total, -1, dtype=np.int64)
     state[order] = labels[order]
+    left = int(labels.sum()) - int(labels[order].sum())
     while len(order) < total:
-        for row in order_rows(features, state, tiebreak, seed, scorer)[:batch_size(len(order))]:
+        ranked = order_rows(features, state, tiebreak, seed, scorer)
+        if left == 0:
+            order.extend(ranked.tolist())
+            break
+        for row in ranked[:batch_size(len(order), total)]:
             order.append(int(row))
             state[row] = labels[row]
+            left -= int(labels[row])
     return np.array(order, dtype=np.int64)
 
 
@@ -294,10 +306,11 @@ def _spread(values: Sequence[float]) -> dict[str, float]:
 def summary(data: LabelledSet, runs: Sequence[SimulationRun], target_recall: float) -> dict[str, Any]:
     """The ``summary`` object of ``evsynth simulate``'s JSON."""
     stopped = [r for r in runs if r.stopped_at is not None]
+    divisor = retrain_divisor(data.records)
     out: dict[str, Any] = {
         "seeds": len(runs),
-        "retrain": "after every decision for the first 100 records, then after every 1 % "
-                   "of the records screened so far",
+        "retrain": f"after every decision for the first {divisor} records, then after every "
+                   f"{100 / divisor:g} % of the records screened so far",
         "wss95": _spread([r.wss95 for r in runs]),
         "wss100": _spread([r.wss100 for r in runs]),
         "stopped_runs": len(stopped),

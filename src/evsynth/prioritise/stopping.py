@@ -319,7 +319,8 @@ def first_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float = 0.9
     on or not at all. Each stretch is checked at its last decision and, if met
     there, bisected for the first one: about ``r + 1 + log2(N)`` checks of at most
     ``r + 1`` windows each instead of ``N`` checks (``tests/test_stopping.py``
-    compares it with the decision-by-decision replay).
+    compares it with the decision-by-decision replay); of those windows, the ones
+    a bound shows cannot reject are not computed (:func:`_rejected`).
     """
     import numpy as np
     check_target(target_recall, confidence)
@@ -332,9 +333,51 @@ def first_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float = 0.9
     def met(t: int) -> bool:
         import numpy as np
         seen = positions[: np.searchsorted(positions, t)]
-        return rejects(_p_value(array[:t], seen, total, target_recall, correction), alpha)
+        return _rejected(t, seen, total, target_recall, alpha, correction)
 
     return _first_met(met, positions, total)
+
+
+#: A window is left out of :func:`_rejected` when a bound shows ``p_n / w_k`` is at least this
+#: many times ``α`` (so the window could not have rejected H0, with room to spare for the
+#: rounding of the probability computed otherwise).
+_PRUNE_AT = 1.5
+
+
+def _rejected(t: int, include_positions: np.ndarray, total: int, target_recall: float,
+              alpha: float, correction: str) -> bool:
+    """``rejects(_p_value(...), alpha)`` for the first *t* decisions, with the includes at
+    *include_positions*: the same answer, computing ``p_n`` only for the windows that could
+    reject. Markov's inequality bounds each window's ``p_n = P(X ≤ k) ≥ 1 − E[X] / (k + 1)``
+    with ``E[X] = n·K̂ / M``; where that bound times ``2^(k+1)`` (or ``2^r``) is at least
+    :data:`_PRUNE_AT` ``· α``, ``p_n / w_k ≥ 1.5·α`` and the window is skipped. Most windows
+    of a long sequence are (those holding many includes, and the short ones after the last
+    includes), so a replay of 50,000 records with 1,617 includes computes a small share of
+    the hypergeometric probabilities ``_p_value`` would."""
+    import numpy as np
+    from scipy.stats import hypergeom
+
+    if t == 0:
+        return False
+    r = include_positions.shape[0]
+    sizes = np.concatenate((t - include_positions - 1, [t]))
+    sizes = sizes[sizes > 0]
+    k = r - np.searchsorted(include_positions, t - sizes, side="left")
+    k_hat = math.floor(r / target_recall) + 1 - (r - k)
+    urn = total - t + sizes
+    impossible = k_hat > urn
+    if impossible.any():
+        return rejects(0.0, alpha)
+    shares = window_shares(k, r, correction)
+    bound = 1.0 - sizes * (k_hat / urn) / (k + 1)
+    with np.errstate(over="ignore"):
+        keep = (bound <= 0.0) | (np.ldexp(np.maximum(bound, 0.0), shares) < _PRUNE_AT * alpha)
+    if not keep.any():
+        return False
+    p = hypergeom.cdf(k[keep], urn[keep], k_hat[keep], sizes[keep])
+    with np.errstate(over="ignore"):
+        adjusted = np.ldexp(p, shares[keep])
+    return rejects(float(min(1.0, adjusted.min())), alpha)
 
 
 def _first_met(met: Callable[[int], bool], positions: np.ndarray, total: int) -> int | None:
