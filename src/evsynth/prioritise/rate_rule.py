@@ -165,12 +165,18 @@ def rate_p_value(labels: Sequence[int] | np.ndarray, total: int, *, target_recal
 
 
 def first_rate_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float = 0.95,
-                    confidence: float = 0.95, every: int = 1) -> int | None:
+                    confidence: float = 0.95) -> int | None:
     """Records screened when the rule is first met, replaying a fully screened sequence
-    (``total = len(labels)``), checked after every *every*-th decision; ``None`` if never.
-    Each check is O(1) after the prefix sums (the fit needs only ``k``, ``Σ x`` and ``m``)."""
+    (``total = len(labels)``); ``None`` if never. Each check is O(1) after prefix sums (the
+    fit needs only ``k``, ``Σ x`` and ``m``). Within a stretch of excludes ``p`` falls as
+    the stretch grows (``Σ x`` and the records left shrink; seen in every case measured, not
+    proved), so each stretch is checked at its end and bisected, as
+    :func:`evsynth.prioritise.stopping.first_stop` does; ``tests/test_rate_rule.py`` compares
+    it with checking after every decision."""
     import numpy as np
     from scipy.stats import poisson
+
+    from evsynth.prioritise.stopping import _first_met
 
     array = np.asarray(labels, dtype=np.int64)
     total = int(array.shape[0])
@@ -183,14 +189,20 @@ def first_rate_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float 
     ranked_positions = np.arange(1, total + 1) - start        # ranked index of record t
     ranked_sum = np.cumsum(np.where(ranked_positions > 0, array * ranked_positions, 0))
     first = int(positions[MIN_RANKED_INCLUDES]) + 1
-    for t in range(first, total, max(1, every)):
+
+    def met(t: int) -> bool:
+        if t >= total:
+            return True          # everything screened (reported as never: see below)
+        if t < first:
+            return False
         m = t - start
         k = int(found[t - 1]) - 1
         fit = _fit(k, float(ranked_sum[t - 1]) / m, m, total - t, confidence)
         needed = misses_allowed_below(int(found[t - 1]), target_recall)
-        if float(poisson.sf(needed - 1, fit.expected_left_upper)) < alpha - 1e-12:
-            return t
-    return None
+        return float(poisson.sf(needed - 1, fit.expected_left_upper)) < alpha - 1e-12
+
+    stop = _first_met(met, positions, total)
+    return None if stop is None or stop >= total else stop
 
 
 def rate_more_needed(labels: Sequence[int] | np.ndarray, total: int, *,
