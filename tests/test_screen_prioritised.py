@@ -112,3 +112,31 @@ def test_decisions_in_order_cautiously_and_the_status():
     status = stopping_status(entries)
     assert (status.screened, status.total, status.includes_found) == (6, 8, 3)
     assert status.irrelevant_streak == 0 and not status.met
+
+
+def test_a_fully_screened_log_has_the_status_the_hypergeometric_test_gives():
+    """With nothing left to screen the status is found without numpy/scipy (the listing answers at
+    once); it must equal what the test of evsynth.prioritise.stopping computes."""
+    import random
+    import subprocess
+    import sys
+
+    from evsynth.prioritise.pending import all_screened
+    from evsynth.prioritise.stopping import stopping_status as hypergeometric_status
+
+    rng = random.Random(7)
+    cases = [[], [0], [1], [1, 0, 0], [0, 0, 0, 0], [1, 1, 1]]
+    cases += [[int(rng.random() < share) for _ in range(rng.randint(1, 400))]
+              for share in (0.01, 0.05, 0.3, 0.9) for _ in range(5)]
+    for labels in cases:
+        for target, confidence in ((0.95, 0.95), (0.8, 0.9), (1.0, 0.99)):
+            expected = hypergeometric_status(labels, len(labels), target_recall=target, confidence=confidence)
+            assert all_screened(labels, target_recall=target, confidence=confidence) == expected
+    entries = [decided(1, "include"), decided(2, "exclude", reason="wrong population"),
+               decided(3, "exclude", stage="full text", reason="wrong population")]
+    assert stopping_status(entries) == hypergeometric_status(screening_sequence(entries), 3)
+    assert stopping_status(entries).describe().startswith("3 of 3 records screened")
+    code = ("import sys; from evsynth.prioritise.pending import all_screened; all_screened([0, 1, 0]); "
+            "print(sorted(m for m in ('numpy', 'scipy', 'sklearn') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

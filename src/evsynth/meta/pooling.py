@@ -65,6 +65,7 @@ import numpy as np
 # scipy is imported inside the functions that use it: commands that only need this module's
 # names (validate reads the analysis plan) start without loading scipy.
 
+from evsynth.meta._distributions import _chi2_sf, _norm_isf, _t_isf
 from evsynth.meta.glmm import (BOOTSTRAP_DRAWS, BOOTSTRAP_SEED, GlmmError, fit_glmm, lrt_heterogeneity,
                                marginal_bootstrap_interval, marginal_interval)
 from evsynth.meta.proportions import CI_METHODS, crude_proportion, proportion_limits
@@ -488,7 +489,6 @@ def _fit_glmm(x: np.ndarray, n: np.ndarray, vi: np.ndarray, test: str, level: fl
               notes: list[str]) -> tuple[_Fit, MarginalProportion]:
     """The random-intercept logistic model (:mod:`evsynth.meta.glmm`) and its population-averaged
     proportion; Q is the LRT of homogeneity. Raises :class:`GlmmError` when it cannot be fitted."""
-    from scipy import stats
     from scipy.special import expit as expit_scalar
     k = len(x)
     alpha = 1 - level
@@ -497,7 +497,7 @@ def _fit_glmm(x: np.ndarray, n: np.ndarray, vi: np.ndarray, test: str, level: fl
     if not math.isfinite(se):
         notes.append("GLMM: the likelihood is not curved at the estimate; no standard error, "
                      "so no CI or prediction interval.")
-    crit = stats.t.isf(alpha / 2, k - 1) if test == "knha" else stats.norm.isf(alpha / 2)
+    crit = _t_isf(alpha / 2, k - 1) if test == "knha" else _norm_isf(alpha / 2)
     q = lrt_heterogeneity(x, n)
     vt = _typical_within_variance(vi)
     notes.append("Q is the likelihood-ratio test of homogeneity (metafor QE.LRT).")
@@ -518,7 +518,6 @@ def _fit_glmm(x: np.ndarray, n: np.ndarray, vi: np.ndarray, test: str, level: fl
 def _fit_inverse_variance(yi: np.ndarray, vi: np.ndarray, method: str, test: str, level: float,
                           notes: list[str]) -> _Fit:
     """The inverse-variance model: τ̂² by *method* (or EE), Knapp–Hartung if asked, Q, I², H², τ² CI."""
-    from scipy import stats
     k = len(yi)
     alpha = 1 - level
     try:
@@ -534,11 +533,11 @@ def _fit_inverse_variance(yi: np.ndarray, vi: np.ndarray, method: str, test: str
         rss = float(np.sum(w * (yi - mu) ** 2))
         s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - 1)
         se = se * math.sqrt(s2w)
-        crit = stats.t.isf(alpha / 2, k - 1)
+        crit = _t_isf(alpha / 2, k - 1)
     else:
         if test == "knha":
             notes.append("Knapp-Hartung needs at least 2 studies: normal quantiles used (as metafor).")
-        crit = stats.norm.isf(alpha / 2)
+        crit = _norm_isf(alpha / 2)
     weights = 100 * w / w.sum()
     if k > 1:
         w0 = 1.0 / vi
@@ -564,12 +563,11 @@ def _fit_inverse_variance(yi: np.ndarray, vi: np.ndarray, method: str, test: str
 def _assemble(fit: _Fit, x: np.ndarray, n: np.ndarray, labels: Sequence[str], yi: np.ndarray,
               vi: np.ndarray, options: tuple[str, str, str, str, float], notes: list[str]) -> PoolResult:
     """CI, prediction interval, back-transformation, per-study rows and notes of a fitted model."""
-    from scipy import stats
     measure, method, ci, test, level = options
     k = len(x)
     mu, se, tau2, crit = fit.mu, fit.se, fit.tau2, fit.crit
     q_df = k - 1
-    q_p = float(stats.chi2.sf(fit.q, q_df)) if k > 1 else 1.0
+    q_p = float(_chi2_sf(fit.q, q_df)) if k > 1 else 1.0
     ci_lo, ci_hi = mu - crit * se, mu + crit * se
     if method == "EE":  # a common-effect model predicts no spread of true effects (metafor: no PI)
         pi_lo = pi_hi = NAN
@@ -727,7 +725,6 @@ def test_between_subgroups(results: Sequence[PoolResult] | Mapping[str, PoolResu
     ----------
     Borenstein M, Hedges LV, Higgins JPT, Rothstein HR (2009). Introduction to Meta-Analysis. Wiley, chapter 19.
     """
-    from scipy import stats
     named = (list(results.items()) if isinstance(results, Mapping)
              else [(str(i + 1), r) for i, r in enumerate(results)])
     kept: list[tuple[str, PoolResult]] = []
@@ -763,7 +760,7 @@ def test_between_subgroups(results: Sequence[PoolResult] | Mapping[str, PoolResu
     w = 1 / se ** 2
     mbar = np.sum(w * est) / w.sum()
     q = float(np.sum(w * (est - mbar) ** 2))
-    return BetweenTest(q, g - 1, float(stats.chi2.sf(q, g - 1)), model, measure, BETWEEN_METHOD,
+    return BetweenTest(q, g - 1, float(_chi2_sf(q, g - 1)), model, measure, BETWEEN_METHOD,
                        names, tuple(excluded), note)
 
 

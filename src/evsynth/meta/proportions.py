@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from evsynth.meta._distributions import _beta_ppf, _norm_ppf
 # scipy is imported inside the functions that use it: commands that only need this module's
 # names (validate reads the analysis plan) start without loading scipy.
 
@@ -44,8 +46,7 @@ class ProportionCI:
 
 
 def _z(level: float) -> float:
-    from scipy import stats
-    return float(stats.norm.ppf(1 - (1 - level) / 2))
+    return float(_norm_ppf(1 - (1 - level) / 2))
 
 
 def proportion_limits(events: np.ndarray, totals: np.ndarray, method: str = "CP",
@@ -95,7 +96,6 @@ def proportion_limits(events: np.ndarray, totals: np.ndarray, method: str = "CP"
     Brown LD, Cai TT, DasGupta A (2001). Interval estimation for a binomial proportion.
     Statistical Science 16(2):101–133.
     """
-    from scipy import stats
     x = np.asarray(events, dtype=float)
     n = np.asarray(totals, dtype=float)
     if not 0 < level < 1:
@@ -106,8 +106,8 @@ def proportion_limits(events: np.ndarray, totals: np.ndarray, method: str = "CP"
     method = method.upper()
     if method == "CP":
         with np.errstate(invalid="ignore"):
-            lo = np.where(x == 0, 0.0, stats.beta.ppf(alpha / 2, np.maximum(x, 1e-300), n - x + 1))
-            hi = np.where(x == n, 1.0, stats.beta.ppf(1 - alpha / 2, x + 1, np.maximum(n - x, 1e-300)))
+            lo = np.where(x == 0, 0.0, _beta_ppf(alpha / 2, np.maximum(x, 1e-300), n - x + 1))
+            hi = np.where(x == n, 1.0, _beta_ppf(1 - alpha / 2, x + 1, np.maximum(n - x, 1e-300)))
     elif method == "WILSON":
         centre = (p + z * z / (2 * n)) / (1 + z * z / n)
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
@@ -128,8 +128,8 @@ def proportion_limits(events: np.ndarray, totals: np.ndarray, method: str = "CP"
         half = z * np.sqrt(pt * (1 - pt) / nt)
         lo, hi = pt - half, pt + half
     elif method == "JEFFREYS":
-        lo = np.where(x == 0, 0.0, stats.beta.ppf(alpha / 2, x + 0.5, n - x + 0.5))
-        hi = np.where(x == n, 1.0, stats.beta.ppf(1 - alpha / 2, x + 0.5, n - x + 0.5))
+        lo = np.where(x == 0, 0.0, _beta_ppf(alpha / 2, x + 0.5, n - x + 0.5))
+        hi = np.where(x == n, 1.0, _beta_ppf(1 - alpha / 2, x + 0.5, n - x + 0.5))
     else:
         raise ValueError(f"unknown CI method {method!r}; use one of {', '.join(CI_METHODS)}")
     return np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)

@@ -29,6 +29,9 @@ For k = 1 every estimator gives τ² = 0 (as metafor).
 from __future__ import annotations
 
 import numpy as np
+
+from evsynth.meta._distributions import _chi2_isf, _chi2_ppf
+
 # scipy is imported inside the functions that use it: commands that only need this module's
 # names (validate reads the analysis plan) start without loading scipy.
 
@@ -439,11 +442,10 @@ def tau2_qprofile_ci(yi: np.ndarray, vi: np.ndarray, tau2: float,
     meta-analysis. Statistics in Medicine 26(1):37–52; metafor ``confint(res)``.
     """
     from scipy import optimize
-    from scipy.stats import chi2 as stats_chi2
     k = len(yi)
     lo_end, hi_end = 0.0, max(100.0, 10.0 * tau2)
-    crit_u = float(stats_chi2.isf((1 - level) / 2, k - 1))
-    crit_l = float(stats_chi2.ppf((1 - level) / 2, k - 1))
+    crit_u = float(_chi2_isf((1 - level) / 2, k - 1))
+    crit_l = float(_chi2_ppf((1 - level) / 2, k - 1))
     q_lo, q_hi = generalized_q(yi, vi, lo_end), generalized_q(yi, vi, hi_end)
 
     def root(target: float) -> float:

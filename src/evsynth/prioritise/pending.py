@@ -44,10 +44,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from evsynth.core.errors import EvsynthError
 from evsynth.screening.log import ScreeningEntry
 from evsynth.prioritise.ranking import RankingItem, rank
 from evsynth.prioritise.rate_rule import rate_status
-from evsynth.prioritise.stopping import StoppingStatus
+from evsynth.prioritise.stopping import StoppingStatus, check_target
 from evsynth.prioritise.stopping import stopping_status as _status
 from evsynth.search.records import Record
 
@@ -131,9 +132,35 @@ def stopping_status(entries: Sequence[ScreeningEntry], *, target_recall: float =
     :data:`LOG_ORDER_NOTE` and is the hypergeometric criterion's (the ranked-rate rule
     models a ranking). *rule*: the project's ``[screening] stopping_rule``.
     """
-    if rule == "rate" and order == "ranked":
-        return rate_status(screening_sequence(entries), len(entries),
-                           target_recall=target_recall, confidence=confidence)
-    status = _status(screening_sequence(entries), len(entries), target_recall=target_recall,
-                     confidence=confidence)
+    sequence = screening_sequence(entries)
+    ranked_rate = rule == "rate" and order == "ranked"
+    if len(sequence) == len(entries):
+        status = all_screened(sequence, target_recall=target_recall, confidence=confidence)
+        if ranked_rate:
+            status = replace(status, rule="rate")
+    elif ranked_rate:
+        status = rate_status(sequence, len(entries), target_recall=target_recall,
+                             confidence=confidence)
+    else:
+        status = _status(sequence, len(entries), target_recall=target_recall, confidence=confidence)
     return replace(status, note=LOG_ORDER_NOTE) if order == "log" else status
+
+
+def all_screened(labels: Sequence[int], *, target_recall: float = 0.95,
+                 confidence: float = 0.95) -> StoppingStatus:
+    """The status of a log whose every record is screened, in plain Python (no numpy or scipy:
+    the listing with nothing left to screen answers at once).
+
+    With ``t = N`` the recall is known: every include is found, so H0 "recall is below the
+    target" is false and ``p = 0``. It is what the hypergeometric test gives too: in the
+    whole-sequence window the urn is the ``N`` records screened, drawn entirely, so
+    ``X = K̂ = ⌊r / target⌋ + 1 > r`` and ``P(X ≤ r) = 0`` (``tests/test_screen_prioritised.py``
+    compares the two). An empty log (nothing to screen, nothing screened) has ``p = 1``, as there.
+    """
+    check_target(target_recall, confidence)
+    if any(label not in (0, 1) for label in labels):
+        raise EvsynthError("screening decisions must be a sequence of 0 (exclude) and 1 (include)")
+    last = max((i for i, label in enumerate(labels) if label), default=-1)
+    return StoppingStatus(screened=len(labels), total=len(labels), includes_found=sum(labels),
+                          target_recall=target_recall, confidence=confidence,
+                          p_value=0.0 if labels else 1.0, met=bool(labels), more_needed=0, irrelevant_streak=len(labels) - (last + 1))

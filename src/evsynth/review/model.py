@@ -8,6 +8,7 @@ cross-sheet checks (:mod:`evsynth.review.checks`) and returns a
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from pathlib import Path
@@ -171,8 +172,24 @@ def _cell(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+#: id(frame) -> (a weak reference to the frame, its rows): :func:`typed_rows` of a frame read again.
+_ROWS_OF: dict[int, tuple[weakref.ref[pd.DataFrame], list[dict[str, Any]]]] = {}
+
+
 def typed_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The rows of a typed frame (:func:`evsynth.review.model.typed_frame`) as mappings of plain values."""
+    """The rows of a typed frame (:func:`evsynth.review.model.typed_frame`) as mappings of plain values.
+
+    A build reads the same frames hundreds of times (every outcome's rows in the context of
+    every sheet); the rows of a frame still alive are kept and handed out as fresh copies
+    (the frames of a :class:`Review` are never changed in place).
+    """
+    known = _ROWS_OF.get(id(frame))
+    if known is not None and known[0]() is frame:
+        return [dict(row) for row in known[1]]
     columns = list(frame.columns)
-    return [{c: _cell(v) if c != ROW_KEY else int(v) for c, v in zip(columns, values)}
+    rows = [{c: _cell(v) if c != ROW_KEY else int(v) for c, v in zip(columns, values)}
             for values in frame.itertuples(index=False, name=None)]
+    if len(_ROWS_OF) >= 4096:
+        _ROWS_OF.clear()
+    _ROWS_OF[id(frame)] = (weakref.ref(frame), rows)
+    return [dict(row) for row in rows]

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
+from evsynth.meta._distributions import _t_isf
 from evsynth.meta.pooling import (BASIS_MODEL, BETWEEN_METHOD, BetweenTest, PoolingError, PoolResult,
                                   pool_proportions, test_between_subgroups)
 from evsynth.meta.proportions import proportion_ci
@@ -94,14 +96,13 @@ def prediction_interval(result: PoolResult | None) -> tuple[float, float]:
     this interval is what the page and the certainty rules use.
     """
     import numpy as np
-    from scipy import stats
     if result is None or not _is_model(result) or result.k < 3 or result.method == "EE":
         return math.nan, math.nan
     t = result.transformed
     tau2 = result.heterogeneity.tau2
     if not (math.isfinite(t.se) and math.isfinite(tau2)):
         return math.nan, math.nan
-    half = float(stats.t.isf((1 - result.level) / 2, result.k - 2)) * math.sqrt(t.se ** 2 + tau2)
+    half = float(_t_isf((1 - result.level) / 2, result.k - 2)) * math.sqrt(t.se ** 2 + tau2)
     totals = np.array([s.total for s in result.studies])
     lo, hi = back_transform(np.array([t.estimate - half, t.estimate + half]), result.measure, totals)
     return float(lo), float(hi)
@@ -356,13 +357,28 @@ def _pool(data: OutcomeData, spec: AnalysisSpec, rows: list[int] | None = None) 
     frame = data.data if rows is None else data.data.iloc[rows]
     if len(frame) == 0:
         return None, "no eligible cohort"
+    return _pooled(tuple(int(x) for x in frame["events"]), tuple(int(n) for n in frame["total"]),
+                   tuple(str(s) for s in frame["study"]), tuple(sorted(spec.model.options().items())))
+
+
+@lru_cache(maxsize=256)
+def _pooled(events: tuple[int, ...], totals: tuple[int, ...], studies: tuple[str, ...],
+            options: tuple[tuple[str, Any], ...]) -> tuple[PoolResult | None, str]:
+    """:func:`pool_proportions` of the same rows under the same model, computed once per process.
+
+    A build pools the same rows more than once (a sensitivity analysis that keeps every
+    row, the analyses without flagged studies when none is flagged, a version with the
+    same studies): 40 fits of 24 distinct inputs on the bundled review, the GLMM and its
+    bootstrap the costly part. The pooling is a pure function of these inputs, and its
+    result is never changed in place.
+    """
+    method = dict(options)["method"]
     try:
-        result = pool_proportions([int(x) for x in frame["events"]], [int(n) for n in frame["total"]],
-                                  list(frame["study"]), **spec.model.options())
+        result = pool_proportions(list(events), list(totals), list(studies), **dict(options))
     except PoolingError as exc:
-        return None, f"{spec.model.method} not estimable: {exc}"
+        return None, f"{method} not estimable: {exc}"
     if not _is_model(result):  # the pooling module reports the crude proportion instead, and why
-        return result, f"{spec.model.method} not used: {result.basis_reason}"
+        return result, f"{method} not used: {result.basis_reason}"
     return result, ""
 
 

@@ -45,9 +45,8 @@ from evsynth.core.errors import EvsynthError
 from evsynth.core.settings import DEFAULT_EXCLUSION_REASONS
 from evsynth.core.text import CONTROL, CONTROL_OR_BREAK, control_problem
 
-if TYPE_CHECKING:  # pandas and pandera are imported where a log is read: `screen` starts faster
+if TYPE_CHECKING:  # pandas is imported only by read_frame (the merge and run logs): `screen` starts fast
     import pandas as pd
-    import pandera.pandas as pa
 
 STAGES: tuple[str, ...] = ("title/abstract", "full text")
 DECISIONS: tuple[str, ...] = ("include", "exclude", "pending", "maybe")
@@ -155,47 +154,46 @@ def next_record_number(entries: Sequence[ScreeningEntry]) -> int:
     return max(numbers, default=0) + 1
 
 
-def _schema(reasons: Sequence[str]) -> pa.DataFrameSchema:
-    """Per-column rules of the log (cross-column rules are in :func:`_row_errors`)."""
-    import pandera.pandas as pa
+def _column_rules(reasons: Sequence[str]) -> dict[str, tuple[object, str]]:
+    """Per-column rules of the log (cross-column rules are in :func:`_row_errors`): column ->
+    (a compiled pattern the whole cell must match, or the set of allowed values, or ``1`` for
+    "at least one character"; the message). Every cell is text (an empty cell is ``""``)."""
+    day = r"^(\d{4}-\d{2}-\d{2})?$"
+    return {
+        "record_id": (re.compile(_ID_RE), "record id must look like R00001"),
+        "pmid": (re.compile(r"^(\d{1,9})?$"), "PMID must be digits (or empty)"),
+        "doi": (re.compile(r"^(10\.\S+/\S+)?$"), "DOI must look like 10.xxxx/... (or empty)"),
+        "source": (1, "source must name at least one source"),
+        "year": (re.compile(r"^(\d{4})?$"), "year must be four digits (or empty)"),
+        "stage": (frozenset(STAGES), f"stage must be one of: {', '.join(STAGES)}"),
+        "decision": (frozenset(DECISIONS), f"decision must be one of: {', '.join(DECISIONS)}"),
+        "reason": (frozenset(("", *reasons)), "reason must be empty or one of: " + ", ".join(reasons)),
+        "date": (re.compile(day), "date must be YYYY-MM-DD (or empty)"),
+        "added": (re.compile(day), "added must be YYYY-MM-DD (or empty)"),
+        "flag": (frozenset(("",) + FLAGS), "flag must be empty or one of: " + ", ".join(FLAGS)),
+    }
 
-    text = {"dtype": str, "nullable": False, "coerce": True}
-    return pa.DataFrameSchema(
-        {
-            "record_id": pa.Column(checks=[
-                pa.Check.str_matches(_ID_RE, error="record id must look like R00001"),
-            ], unique=True, report_duplicates="exclude_first", **text),
-            "pmid": pa.Column(checks=pa.Check.str_matches(
-                r"^(\d{1,9})?$", error="PMID must be digits (or empty)"), **text),
-            "doi": pa.Column(checks=pa.Check.str_matches(
-                r"^(10\.\S+/\S+)?$", error="DOI must look like 10.xxxx/... (or empty)"), **text),
-            "source": pa.Column(checks=pa.Check.str_length(
-                min_value=1, error="source must name at least one source"), **text),
-            "title": pa.Column(**text),
-            "year": pa.Column(checks=pa.Check.str_matches(
-                r"^(\d{4})?$", error="year must be four digits (or empty)"), **text),
-            "first_author": pa.Column(**text),
-            "authors": pa.Column(**text),
-            "journal": pa.Column(**text),
-            "stage": pa.Column(checks=pa.Check.isin(
-                STAGES, error=f"stage must be one of: {', '.join(STAGES)}"), **text),
-            "decision": pa.Column(checks=pa.Check.isin(
-                DECISIONS, error=f"decision must be one of: {', '.join(DECISIONS)}"), **text),
-            "reason": pa.Column(checks=pa.Check.isin(
-                ("", *reasons),
-                error="reason must be empty or one of: " + ", ".join(reasons)), **text),
-            "reviewer": pa.Column(**text),
-            "date": pa.Column(checks=pa.Check.str_matches(
-                r"^(\d{4}-\d{2}-\d{2})?$", error="date must be YYYY-MM-DD (or empty)"), **text),
-            "added": pa.Column(checks=pa.Check.str_matches(
-                r"^(\d{4}-\d{2}-\d{2})?$", error="added must be YYYY-MM-DD (or empty)"), **text),
-            "flag": pa.Column(checks=pa.Check.isin(
-                ("",) + FLAGS, error="flag must be empty or one of: " + ", ".join(FLAGS)), **text),
-            "flag_detail": pa.Column(**text),
-            "notes": pa.Column(**text),
-        },
-        strict=False,  # unknown columns are refused before the schema runs
-    )
+
+def _cell_errors(table: LogTable, reasons: Sequence[str]) -> list[tuple[int, str, str]]:
+    """Cells breaking their column's rule (:func:`_column_rules`), as ``'MESSAGE (got 'VALUE')'``,
+    and every record id that repeats an earlier one (``duplicate record id R00001``)."""
+    errors: list[tuple[int, str, str]] = []
+    for column, (rule, message) in _column_rules(reasons).items():
+        for number, value in zip(table.numbers, table.column(column)):
+            if isinstance(rule, re.Pattern):
+                ok = rule.match(value) is not None
+            elif isinstance(rule, frozenset):
+                ok = value in rule
+            else:
+                ok = len(value) >= 1
+            if not ok:
+                errors.append((number, column, f"{message} (got {value!r})"))
+    seen: set[str] = set()
+    for number, value in zip(table.numbers, table.column("record_id")):
+        if value in seen:
+            errors.append((number, "record_id", f"duplicate record id {value}"))
+        seen.add(value)
+    return errors
 
 
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -211,12 +209,32 @@ def _is_calendar_day(value: str) -> bool:
     return True
 
 
-def _row_errors(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
-    """Rules that tie columns together: (row index, column, message)."""
+@dataclass(frozen=True)
+class LogTable:
+    """A CSV log as read by :func:`read_table`: its header, its rows of text and their row numbers
+    (as a spreadsheet numbers them; the header is row 1)."""
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    numbers: tuple[int, ...]
+
+    def column(self, name: str) -> list[str]:
+        """The cells of column *name*, top to bottom."""
+        position = self.header.index(name)
+        return [row[position] for row in self.rows]
+
+    def stripped(self) -> LogTable:
+        """Column names and cells without surrounding white space (how the log is checked and read)."""
+        return LogTable(tuple(c.strip() for c in self.header),
+                        tuple(tuple(v.strip() for v in row) for row in self.rows), self.numbers)
+
+
+def _row_errors(table: LogTable) -> list[tuple[int, str, str]]:
+    """Rules that tie columns together: (row number, column, message)."""
     errors: list[tuple[int, str, str]] = []
     columns = ("decision", "reason", "stage", "reviewer", "date", "added")
     for index, decision, reason, stage, reviewer, day, added in zip(
-            frame.index, *(frame[c].tolist() for c in columns)):
+            table.numbers, *(table.column(c) for c in columns)):
         for column, value in (("date", day), ("added", added)):
             if value and _ISO_DAY.match(value) and not _is_calendar_day(value):
                 errors.append((index, column, f"{value} is not a calendar date"))
@@ -235,58 +253,41 @@ def _row_errors(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
     return errors
 
 
-def _control_errors(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
+def _control_errors(table: LogTable) -> list[tuple[int, str, str]]:
     """Cells holding an invisible control character (:mod:`evsynth.core.text`); record ids also no breaks."""
     errors: list[tuple[int, str, str]] = []
     for column in COLUMNS:
-        pattern = (CONTROL_OR_BREAK if column == "record_id" else CONTROL).pattern
-        hits = frame[column].astype(str).str.contains(pattern, regex=True)
-        for index in frame.index[hits]:
-            message = control_problem(str(frame.at[index, column]), breaks_allowed=column != "record_id")
-            if message:
-                errors.append((int(index), column, message))
+        pattern = CONTROL_OR_BREAK if column == "record_id" else CONTROL
+        for index, value in zip(table.numbers, table.column(column)):
+            if pattern.search(value):
+                message = control_problem(value, breaks_allowed=column != "record_id")
+                if message:
+                    errors.append((index, column, message))
     return errors
 
 
-def validate_frame(frame: pd.DataFrame, name: str,
-                   reasons: Sequence[str] = REASONS) -> list[str]:
-    """All problems of a log read by :func:`read_frame` (strings, indexed by row number),
-    as ``name:row:column: message`` lines."""
-    import pandas as pd
-    import pandera.pandas as pa
+def validate_table(table: LogTable, name: str, reasons: Sequence[str] = REASONS) -> list[str]:
+    """All problems of a log read by :func:`read_table` (cells stripped), as
+    ``name:row:column: message`` lines, row by row and in column order.
 
-    missing = [c for c in COLUMNS if c not in frame.columns]
+    Plain Python (no pandas/pandera: ``evsynth screen`` and ``validate`` start fast); the
+    messages are those the pandera schema of earlier versions gave
+    (``tests/test_screening_log_rules.py`` compares the two on hostile logs).
+    """
+    missing = [c for c in COLUMNS if c not in table.header]
     if missing:
         return [f"{name}:1: missing column(s): {', '.join(missing)}"]
-    unknown = [str(c) for c in frame.columns if c not in COLUMNS]
+    unknown = [c for c in table.header if c not in COLUMNS]
     if unknown:
         # evsynth rewrites the log: a column it does not know would be lost.
         return [f"{name}:1:{c}: unknown column (put remarks in 'notes')" for c in unknown]
-    problems: list[tuple[int, str, str]] = []
-    try:
-        _schema(reasons).validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        for case in cases.itertuples(index=False):
-            index = case.index
-            if index is None or (isinstance(index, float) and pd.isna(index)):
-                continue
-            value = frame.at[int(index), case.column] if case.column in frame.columns else ""
-            check = str(case.check)
-            if check.startswith(("field_uniqueness", "unique")):
-                message = f"duplicate record id {value}"
-            else:
-                message = f"{check} (got {value!r})"
-            problems.append((int(index), str(case.column), message))
-    problems.extend(_row_errors(frame))
-    problems.extend(_control_errors(frame))
+    problems = _cell_errors(table, reasons) + _row_errors(table) + _control_errors(table)
     problems.sort(key=lambda p: (p[0], COLUMNS.index(p[1]) if p[1] in COLUMNS else 99, p[2]))
     return [f"{name}:{row}:{column}: {message}" for row, column, message in problems]
 
 
-def read_frame(path: Path, expected: Sequence[str] = COLUMNS) -> pd.DataFrame:
-    """The CSV as strings (nothing turned into NaN, neutralised formulas restored), indexed by row
-    number, or a one-line error.
+def read_table(path: Path, expected: Sequence[str] = COLUMNS) -> LogTable:
+    """The CSV as text (neutralised formulas restored), with row numbers, or a one-line error.
 
     Rows are numbered as a spreadsheet shows them (the header is row 1; blank
     rows are skipped but counted). A file that is empty, whose first row is not
@@ -295,8 +296,6 @@ def read_frame(path: Path, expected: Sequence[str] = COLUMNS) -> pd.DataFrame:
     refused with ``file:row:column: message`` (a quoting error names the line of
     the file where the broken quote stands).
     """
-    import pandas as pd
-
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
@@ -323,7 +322,7 @@ def read_frame(path: Path, expected: Sequence[str] = COLUMNS) -> pd.DataFrame:
     for name in header:
         if header.count(name) > 1:
             raise EvsynthError(f"{path}:1:{name or '*'}: column appears twice in the header")
-    rows: list[list[str]] = []
+    rows: list[tuple[str, ...]] = []
     numbers: list[int] = []
     for number, record in enumerate(records, start=2):
         if record.blank:
@@ -331,9 +330,18 @@ def read_frame(path: Path, expected: Sequence[str] = COLUMNS) -> pd.DataFrame:
         if len(record.cells) != len(header):
             raise EvsynthError(f"{path}:{number}:*: has {len(record.cells)} cells, "
                                f"the header has {len(header)}")
-        rows.append([restore(cell) for cell in record.cells])  # the apostrophe evsynth put before a formula start
+        rows.append(tuple(restore(cell) for cell in record.cells))  # the apostrophe evsynth put before a formula start
         numbers.append(number)
-    return pd.DataFrame(rows, columns=header, index=pd.Index(numbers, dtype="int64"), dtype=object)
+    return LogTable(tuple(header), tuple(rows), tuple(numbers))
+
+
+def read_frame(path: Path, expected: Sequence[str] = COLUMNS) -> pd.DataFrame:
+    """:func:`read_table` as a pandas frame of strings (nothing turned into NaN), indexed by row number."""
+    import pandas as pd
+
+    table = read_table(path, expected)
+    return pd.DataFrame([list(row) for row in table.rows], columns=list(table.header),
+                        index=pd.Index(list(table.numbers), dtype="int64"), dtype=object)
 
 
 def validate_log(path: str | Path, reasons: Sequence[str] = REASONS) -> list[str]:
@@ -345,15 +353,10 @@ def validate_log(path: str | Path, reasons: Sequence[str] = REASONS) -> list[str
     if not path.exists():
         return []
     try:
-        frame = _clean(read_frame(path))
+        table = read_table(path).stripped()
     except EvsynthError as exc:
         return [str(exc)]
-    return validate_frame(frame, str(path), reasons)
-
-
-def _clean(frame: pd.DataFrame) -> pd.DataFrame:
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.map(lambda v: v.strip() if isinstance(v, str) else v)
+    return validate_table(table, str(path), reasons)
 
 
 def load_log(path: str | Path, *, missing_ok: bool = True,
@@ -365,13 +368,13 @@ def load_log(path: str | Path, *, missing_ok: bool = True,
     path = Path(path)
     if not path.exists() and missing_ok:
         return []
-    frame = _clean(read_frame(path))
-    problems = validate_frame(frame, str(path), reasons)
+    table = read_table(path).stripped()
+    problems = validate_table(table, str(path), reasons)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise EvsynthError(problems[0] + more)
-    names = [f.name for f in fields(ScreeningEntry)]
-    return [ScreeningEntry(*values) for values in zip(*(frame[n].tolist() for n in names))]
+    positions = [table.header.index(f.name) for f in fields(ScreeningEntry)]
+    return [ScreeningEntry(*(row[i] for i in positions)) for row in table.rows]
 
 
 def render_log(entries: Iterable[ScreeningEntry]) -> str:
