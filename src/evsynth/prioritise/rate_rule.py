@@ -47,10 +47,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from evsynth.core.errors import EvsynthError
+from evsynth.prioritise.stopping import StoppingStatus, _first_met, check_target, rejects
+
 if TYPE_CHECKING:
     import numpy as np
-
-    from evsynth.prioritise.stopping import StoppingStatus
 
 #: Includes after the random start before the rule may fire (a judgement: two parameters are
 #: fitted; stated in docs/methods/stopping.md).
@@ -176,8 +177,6 @@ def first_rate_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float 
     import numpy as np
     from scipy.stats import poisson
 
-    from evsynth.prioritise.stopping import _first_met
-
     array = np.asarray(labels, dtype=np.int64)
     total = int(array.shape[0])
     positions = np.flatnonzero(array)
@@ -234,8 +233,6 @@ def rate_status(labels: Sequence[int] | np.ndarray, total: int, *, target_recall
                 confidence: float = 0.95) -> StoppingStatus:
     """The rule's :class:`~evsynth.prioritise.stopping.StoppingStatus` (``rule = "rate"``)."""
     import numpy as np
-    from evsynth.prioritise.stopping import StoppingStatus, check_target, rejects
-    from evsynth.core.errors import EvsynthError
     check_target(target_recall, confidence)
     array = np.asarray(labels, dtype=np.int64)
     t = int(array.shape[0])
