@@ -45,7 +45,8 @@ def test_pending_records_come_most_likely_include_first(tmp_path, capsys):
     liver = {f"R000{10 + i}" for i in range(8) if i % 2 == 1}
     assert set(shown[:4]) == liver, shown
     assert out.index("5 of 13 records screened at title/abstract, 2 includes found. "
-                     "Stopping criterion not met for recall ≥ 95 % with 95 % confidence") < out.index("title/abstract: 8")
+                     "Stopping rule (ranked rate) not met for recall ≥ 95 % with 95 % confidence"
+                     ) < out.index("title/abstract: 8")
     assert "Heuristic only, no guarantee: the last record screened was an include." not in out
     assert "Heuristic only, no guarantee: the last 3 records screened were all excluded." in out
 

@@ -29,8 +29,10 @@ def test_json_schema_and_files(tmp_path, capsys):
     assert code == 0, err
     result = json.loads(out)
     assert list(result) == ["records", "relevant", "target_recall", "confidence",
-                            "stopping_correction", "sample_after", "runs", "summary"]
+                            "stopping_rule", "stopping_correction", "sample_after", "runs",
+                            "summary"]
     assert result["stopping_correction"] == "bonferroni" and result["sample_after"] is None
+    assert result["stopping_rule"] == "rate"  # review.toml's default
     assert (result["records"], result["relevant"]) == (393, 41)
     assert (result["target_recall"], result["confidence"]) == (0.95, 0.95)
     assert [r["seed"] for r in result["runs"]] == [0, 1]

@@ -70,6 +70,10 @@ class ScreeningSettings:
     confidence: float = 0.95
     seed: int = 0
     order: str = "ranked"
+    #: ``rate`` (default: the ranked-rate rule, :mod:`evsynth.prioritise.rate_rule`) or
+    #: ``hypergeometric`` (Callaghan & Müller-Bloch, :mod:`evsynth.prioritise.stopping`).
+    #: In ``log`` order the hypergeometric criterion is used whatever this says.
+    stopping_rule: str = "rate"
 
 
 @dataclass(frozen=True)
@@ -353,6 +357,12 @@ def _screening(value: object) -> ScreeningSettings:
         if key == "order":
             if item not in ("ranked", "log"):
                 raise EvsynthError(f"{SETTINGS_FILE}: [screening] order must be \"ranked\" or \"log\", not {item!r}")
+            out[key] = item
+            continue
+        if key == "stopping_rule":
+            if item not in ("rate", "hypergeometric"):
+                raise EvsynthError(f"{SETTINGS_FILE}: [screening] stopping_rule must be \"rate\" or "
+                                   f"\"hypergeometric\", not {item!r}")
             out[key] = item
             continue
         if key == "seed":

@@ -47,6 +47,7 @@ from dataclasses import dataclass, replace
 from evsynth.core.errors import EvsynthError
 from evsynth.screening.log import ScreeningEntry
 from evsynth.prioritise.ranking import RankingItem, rank
+from evsynth.prioritise.rate_rule import rate_status
 from evsynth.prioritise.stopping import StoppingStatus, check_target
 from evsynth.prioritise.stopping import stopping_status as _status
 from evsynth.search.records import Record
@@ -123,15 +124,23 @@ LOG_ORDER_NOTE = ('The records are screened in log order (review.toml [screening
 
 
 def stopping_status(entries: Sequence[ScreeningEntry], *, target_recall: float = 0.95,
-                    confidence: float = 0.95, order: str = "ranked") -> StoppingStatus:
+                    confidence: float = 0.95, order: str = "ranked",
+                    rule: str = "hypergeometric") -> StoppingStatus:
     """Where the log stands against the stopping criterion (all rows count as records).
 
     *order*: the project's ``[screening] order``; with ``"log"`` the status carries
-    :data:`LOG_ORDER_NOTE`.
+    :data:`LOG_ORDER_NOTE` and is the hypergeometric criterion's (the ranked-rate rule
+    models a ranking). *rule*: the project's ``[screening] stopping_rule``.
     """
     sequence = screening_sequence(entries)
+    ranked_rate = rule == "rate" and order == "ranked"
     if len(sequence) == len(entries):
         status = all_screened(sequence, target_recall=target_recall, confidence=confidence)
+        if ranked_rate:
+            status = replace(status, rule="rate")
+    elif ranked_rate:
+        status = rate_status(sequence, len(entries), target_recall=target_recall,
+                             confidence=confidence)
     else:
         status = _status(sequence, len(entries), target_recall=target_recall, confidence=confidence)
     return replace(status, note=LOG_ORDER_NOTE) if order == "log" else status

@@ -42,6 +42,7 @@ from evsynth.prioritise.ranking import (
 )
 from evsynth.prioritise.sample import SAMPLE_STREAM
 from evsynth.prioritise.stopping import check_target, first_sample_stop, first_stop
+from evsynth.prioritise.rate_rule import first_rate_stop
 
 #: Accepted label values (compared lower-case, spaces trimmed): value -> include?
 LABEL_VALUES: dict[str, int] = {"1": 1, "0": 0, "yes": 1, "no": 0, "i": 1, "e": 0,
@@ -252,8 +253,9 @@ def switch_to_sample(order: np.ndarray, labels: np.ndarray, sample_after: int,
 
 def judge(order: np.ndarray, labels: np.ndarray, seed: int, target_recall: float,
           confidence: float, correction: str = "bonferroni",
-          sample_after: int | None = None) -> SimulationRun:
-    """Scores of one simulated order (*correction*: see :mod:`evsynth.prioritise.stopping`).
+          sample_after: int | None = None, rule: str = "hypergeometric") -> SimulationRun:
+    """Scores of one simulated order (*correction*: see :mod:`evsynth.prioritise.stopping`;
+    *rule*: ``hypergeometric`` or ``rate``, :mod:`evsynth.prioritise.rate_rule`).
 
     With *sample_after*, the reviewer switches to the random-sample check after that
     many excludes in a row (:func:`switch_to_sample`): the scores are those of the order
@@ -264,7 +266,9 @@ def judge(order: np.ndarray, labels: np.ndarray, seed: int, target_recall: float
     if sample_after is not None:
         order, switch = switch_to_sample(order, labels, sample_after, seed)
     in_order = labels[order]
-    if switch is None:
+    if switch is None and rule == "rate":
+        stop = first_rate_stop(in_order, target_recall=target_recall, confidence=confidence)
+    elif switch is None:
         stop = first_stop(in_order, target_recall=target_recall, confidence=confidence,
                           correction=correction)
     else:
@@ -279,14 +283,15 @@ def judge(order: np.ndarray, labels: np.ndarray, seed: int, target_recall: float
 
 def simulate(data: LabelledSet, seeds: Sequence[int], *, target_recall: float = 0.95,
              confidence: float = 0.95, correction: str = "bonferroni",
-             sample_after: int | None = None, progress: Any = None) -> list[SimulationRun]:
+             sample_after: int | None = None, progress: Any = None,
+             rule: str = "hypergeometric") -> list[SimulationRun]:
     """One :class:`SimulationRun` per seed. *progress*, if given, is called with each run."""
     check_target(target_recall, confidence)
     features = build_features(data.titles, data.abstracts, data.keywords)
     runs = []
     for seed in seeds:
         run = judge(replay(features, data.labels, seed), data.labels, seed,
-                    target_recall, confidence, correction, sample_after)
+                    target_recall, confidence, correction, sample_after, rule)
         runs.append(run)
         if progress is not None:
             progress(run)
@@ -325,10 +330,10 @@ def summary(data: LabelledSet, runs: Sequence[SimulationRun], target_recall: flo
 
 def report(data: LabelledSet, runs: Sequence[SimulationRun], target_recall: float,
            confidence: float, correction: str = "bonferroni",
-           sample_after: int | None = None) -> dict[str, Any]:
+           sample_after: int | None = None, rule: str = "hypergeometric") -> dict[str, Any]:
     """The JSON object ``evsynth simulate`` prints."""
     return {"records": data.records, "relevant": data.relevant, "target_recall": target_recall,
-            "confidence": confidence, "stopping_correction": correction,
+            "confidence": confidence, "stopping_rule": rule, "stopping_correction": correction,
             "sample_after": sample_after,
             "runs": [r.to_json() for r in runs],
             "summary": summary(data, runs, target_recall)}

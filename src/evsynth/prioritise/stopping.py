@@ -125,6 +125,9 @@ class StoppingStatus:
     irrelevant_streak: int
     #: A caveat the screening views add to :meth:`describe` (e.g. for an unranked order).
     note: str = ""
+    #: Which rule the status is of: ``hypergeometric`` (this module) or ``rate``
+    #: (:mod:`evsynth.prioritise.rate_rule`).
+    rule: str = "hypergeometric"
 
     def describe(self) -> str:
         """One line for the screening views."""
@@ -132,9 +135,16 @@ class StoppingStatus:
                 f"{self.includes_found} include{'s' if self.includes_found != 1 else ''} found. ")
         target = f"recall ≥ {_percent(self.target_recall)} with {_percent(self.confidence)} confidence"
         tail = f" {self.note}" if self.note else ""
+        left = self.total - self.screened
+        if self.rule == "rate":
+            name = "Stopping rule (ranked rate)"
+            if self.met:
+                return head + f"{name} MET: {target} (p = {self.p_value:.3g})." + tail
+            return (head + f"{name} not met for {target} (p = {self.p_value:.3g}); about "
+                    f"{self.more_needed} more of the {left} left, if none of them is an "
+                    "include." + tail)
         if self.met:
             return head + f"Stopping criterion MET: {target} (p = {self.p_value:.3g})." + tail
-        left = self.total - self.screened
         return (head + f"Stopping criterion not met for {target} (p = {self.p_value:.3g}); "
                 f"at least {self.more_needed} more of the {left} left, if none of them is an "
                 "include." + tail)

@@ -220,7 +220,8 @@ class ScreeningSession:
                                             confidence=settings.confidence) if sample else
                               stopping_status(entries, target_recall=settings.target_recall,
                                               confidence=settings.confidence,
-                                              order=settings.order))
+                                              order=settings.order,
+                                              rule=settings.stopping_rule))
                 self._status = (key, status)
             return self._status[1]
 

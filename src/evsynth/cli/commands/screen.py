@@ -215,7 +215,8 @@ def screening_status(entries: Sequence[ScreeningEntry], files: ReviewFiles,
         return sample_status(entries, sample, target_recall=settings.target_recall,
                              confidence=settings.confidence)
     return stopping_status(entries, target_recall=settings.target_recall,
-                           confidence=settings.confidence, order=settings.order)
+                           confidence=settings.confidence, order=settings.order,
+                           rule=settings.stopping_rule)
 
 
 def main_sample(files: ReviewFiles, entries: Sequence[ScreeningEntry]) -> list[str]:

@@ -47,6 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="bonferroni (default): the error allowance split over the windows "
                              "the rule tries; none: Callaghan & Müller-Bloch's plain minimum, "
                              "for comparison")
+    parser.add_argument("--stopping-rule", choices=("rate", "hypergeometric"), default=None,
+                        help="rate: the ranked-rate rule; hypergeometric: Callaghan & "
+                             "Müller-Bloch's criterion (default: review.toml [screening] "
+                             "stopping_rule, else rate)")
     parser.add_argument("--sample-after", type=int, default=None, metavar="N",
                         help="replay the random-sample check: after N excludes in a row, the "
                              "records left come in a random order and the check on that sample "
@@ -70,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     target = settings.target_recall if args.target_recall is None else args.target_recall
     confidence = settings.confidence if args.confidence is None else args.confidence
     check_target(target, confidence)
+    rule = settings.stopping_rule if args.stopping_rule is None else args.stopping_rule
     if args.sample_after is not None and args.sample_after < 1:
         raise EvsynthError(f"--sample-after must be at least 1, not {args.sample_after}")
     if args.seeds < 1:
@@ -88,8 +93,9 @@ def run(args: argparse.Namespace) -> int:
 
     runs = simulate(data, range(args.seeds), target_recall=target, confidence=confidence,
                     correction=args.stopping_correction, sample_after=args.sample_after,
-                    progress=progress)
-    result = report(data, runs, target, confidence, args.stopping_correction, args.sample_after)
+                    progress=progress, rule=rule)
+    result = report(data, runs, target, confidence, args.stopping_correction, args.sample_after,
+                    rule)
     text = json.dumps(result, indent=2) + "\n"
     if args.out is not None:
         svg = recall_curves_svg(data, runs, target)
