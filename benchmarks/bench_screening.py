@@ -220,8 +220,10 @@ def _read_all_of(y: np.ndarray) -> RuleStop:
     return RuleStop(int(y.shape[0]), int(y.sum()))
 
 
-#: The rule the issue's aims are checked for (evsynth's default).
-DEFAULT_RULE = "ranked-rate rule: profile-likelihood bound on the includes left (evsynth's default)"
+#: The ranked-rate rule (``stopping_rule = "rate"``, experimental).
+RATE_RULE = "ranked-rate rule: profile-likelihood bound on the includes left (experimental)"
+#: evsynth's default rule.
+DEFAULT_RULE = "hypergeometric, windows Bonferroni-weighted (evsynth's default; C&M-B 2020)"
 
 
 def _either(y: np.ndarray, permutation: np.ndarray, seed: int) -> RuleStop:
@@ -234,9 +236,9 @@ def _either(y: np.ndarray, permutation: np.ndarray, seed: int) -> RuleStop:
 
 RULES: dict[str, Callable[[np.ndarray, np.ndarray, int], RuleStop]] = {
     "oracle: stops at exactly 95 % (not a rule)": lambda y, p, s: _oracle(y),
-    DEFAULT_RULE: _rate,
-    "hypergeometric, windows Bonferroni-weighted (evsynth's previous default; C&M-B 2020)":
+    DEFAULT_RULE:
         lambda y, p, s: hypergeometric_stop(y, target_recall=TARGET, confidence=CONFIDENCE),
+    RATE_RULE: _rate,
     "hypergeometric, plain minimum (as published)":
         lambda y, p, s: hypergeometric_stop(y, target_recall=TARGET, confidence=CONFIDENCE,
                                             correction="none"),
@@ -550,19 +552,20 @@ def print_rules(results: dict[str, Any]) -> None:
         for rule in RULES:
             print(f"| {rule} | {_rule_cells(r['rules_ranked'][rule])} | "
                   f"{_rule_cells(r['rules_random'][rule])} |")
-    print(f"\nThe issue's aims for the default rule ({DEFAULT_RULE}): share unscreened at stop "
-          "≥ 60 % of the ranking's WSS@95 (mean over the ranked runs); recall ≥ 95 % in ≥ 95 % "
-          "of the runs, ranked and random")
-    print("| set | unscreened | 60 % of WSS@95 | met | ranked ≥ target | random ≥ target |")
-    print("|---|---:|---:|---|---:|---:|")
+    print("\nThe issue's aims: share unscreened at stop ≥ 60 % of the ranking's WSS@95 (mean "
+          "over the ranked runs); recall ≥ 95 % in ≥ 95 % of the runs, ranked and random")
+    print("| set | rule | unscreened | 60 % of WSS@95 | met | ranked ≥ target | random ≥ target |")
+    print("|---|---|---:|---:|---|---:|---:|")
     for name, r in sets.items():
-        ranked, rnd = r["rules_ranked"][DEFAULT_RULE], r["rules_random"][DEFAULT_RULE]
-        share = float(np.mean(ranked["unscreened"]))
-        aim = 0.6 * float(np.mean(r["wss95"]))
-        ok_ranked = sum(x >= TARGET - 1e-9 for x in ranked["recall"])
-        ok_random = sum(x >= TARGET - 1e-9 for x in rnd["recall"])
-        print(f"| {name} | {share:.3f} | {aim:.3f} | {'yes' if share >= aim else 'no'} | "
-              f"{ok_ranked}/{len(ranked['recall'])} | {ok_random}/{len(rnd['recall'])} |")
+        for rule in (DEFAULT_RULE, RATE_RULE):
+            ranked, rnd = r["rules_ranked"][rule], r["rules_random"][rule]
+            share = float(np.mean(ranked["unscreened"]))
+            aim = 0.6 * float(np.mean(r["wss95"]))
+            ok_ranked = sum(x >= TARGET - 1e-9 for x in ranked["recall"])
+            ok_random = sum(x >= TARGET - 1e-9 for x in rnd["recall"])
+            print(f"| {name} | {rule} | {share:.3f} | {aim:.3f} | "
+                  f"{'yes' if share >= aim else 'no'} | {ok_ranked}/{len(ranked['recall'])} | "
+                  f"{ok_random}/{len(rnd['recall'])} |")
     if "rules_synthetic" in results:
         records, includes, runs = SYNTHETIC
         print(f"\nShuffled: {runs} random orders of {records} records with {includes} includes")

@@ -123,9 +123,9 @@ def test_random_order_keeps_the_promise_on_the_issues_test_case():
 
 
 def test_review_toml_names_the_rule(tmp_path):
-    assert load_settings(tmp_path).screening.stopping_rule == "rate"
-    (tmp_path / "review.toml").write_text('[screening]\nstopping_rule = "hypergeometric"\n')
     assert load_settings(tmp_path).screening.stopping_rule == "hypergeometric"
+    (tmp_path / "review.toml").write_text('[screening]\nstopping_rule = "rate"\n')
+    assert load_settings(tmp_path).screening.stopping_rule == "rate"
     (tmp_path / "review.toml").write_text('[screening]\nstopping_rule = "knee"\n')
     with pytest.raises(EvsynthError, match='stopping_rule must be "rate" or "hypergeometric"'):
         load_settings(tmp_path)

@@ -45,8 +45,7 @@ def test_pending_records_come_most_likely_include_first(tmp_path, capsys):
     liver = {f"R000{10 + i}" for i in range(8) if i % 2 == 1}
     assert set(shown[:4]) == liver, shown
     assert out.index("5 of 13 records screened at title/abstract, 2 includes found. "
-                     "Stopping rule (ranked rate) not met for recall ≥ 95 % with 95 % confidence"
-                     ) < out.index("title/abstract: 8")
+                     "Stopping criterion not met for recall ≥ 95 % with 95 % confidence") < out.index("title/abstract: 8")
     assert "Heuristic only, no guarantee: the last record screened was an include." not in out
     assert "Heuristic only, no guarantee: the last 3 records screened were all excluded." in out
 
@@ -140,3 +139,11 @@ def test_a_fully_screened_log_has_the_status_the_hypergeometric_test_gives():
             "print(sorted(m for m in ('numpy', 'scipy', 'sklearn') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_review_toml_can_choose_the_experimental_ranked_rate_rule(tmp_path, capsys):
+    titles = [f"{KNEE} cohort {i}" if i % 2 == 0 else f"{LIVER} series {i}" for i in range(8)]
+    out = listing(project(tmp_path, titles, toml='[screening]\nstopping_rule = "rate"\n'), capsys)
+    assert ("5 of 13 records screened at title/abstract, 2 includes found. "
+            "Stopping rule (ranked rate) not met for recall ≥ 95 % with 95 % confidence") in out
+    assert "Stopping criterion" not in out

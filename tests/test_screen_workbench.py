@@ -76,7 +76,7 @@ def test_next_shows_the_stopping_status_for_the_projects_target(project, capsys)
 
     def expected(name: str = "screening.csv") -> list[str]:
         status = stopping_status(list(log(project, name).values()), target_recall=0.8,
-                                 confidence=0.9, rule="rate")
+                                 confidence=0.9)
         return [status.describe(), "  " + status.heuristic()]
 
     assert main(["screen", "--next"]) == 0
@@ -84,8 +84,7 @@ def test_next_shows_the_stopping_status_for_the_projects_target(project, capsys)
     assert lines[0].startswith("Next: title/abstract (0 of 12 decided")
     assert lines[1:3] == expected()
     assert lines[1].startswith("0 of 12 records screened at title/abstract, 0 includes found. "
-                               "Stopping rule (ranked rate) not met for recall ≥ 80 % with 90 % "
-                               "confidence")
+                               "Stopping criterion not met for recall ≥ 80 % with 90 % confidence")
     assert "log order" not in lines[1]  # ranked (the default): no caveat
     assert main(["screen", "--decide", "R00001", "include", "--reviewer", "AB",
                  "--date", "2025-03-01"]) == 0
@@ -114,7 +113,7 @@ def test_next_shows_the_stopping_status_for_the_projects_target(project, capsys)
     lines = capsys.readouterr().out.splitlines()
     assert lines == ["Nothing to screen (12 records in the log).", *expected()]
     assert lines[1].startswith("12 of 12 records screened at title/abstract, 1 include found. Stopping "
-                               "rule (ranked rate) MET: recall ≥ 80 % with 90 % confidence")
+                               "criterion MET: recall ≥ 80 % with 90 % confidence")
 
 
 def test_page_api_reports_the_stopping_status_and_updates_it_after_each_decision(
@@ -163,7 +162,7 @@ def test_page_api_reports_the_stopping_status_and_updates_it_after_each_decision
 
     def expected(name="screening.csv"):
         return stopping_status(list(log(project, name).values()), target_recall=0.8,
-                               confidence=0.9, rule="rate")
+                               confidence=0.9)
 
     state = get_state()
     stop = state["stopping"]

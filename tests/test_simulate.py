@@ -32,7 +32,7 @@ def test_json_schema_and_files(tmp_path, capsys):
                             "stopping_rule", "stopping_correction", "sample_after", "runs",
                             "summary"]
     assert result["stopping_correction"] == "bonferroni" and result["sample_after"] is None
-    assert result["stopping_rule"] == "rate"  # review.toml's default
+    assert result["stopping_rule"] == "hypergeometric"  # review.toml's default
     assert (result["records"], result["relevant"]) == (393, 41)
     assert (result["target_recall"], result["confidence"]) == (0.95, 0.95)
     assert [r["seed"] for r in result["runs"]] == [0, 1]

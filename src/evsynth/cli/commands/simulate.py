@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stopping-rule", choices=("rate", "hypergeometric"), default=None,
                         help="rate: the ranked-rate rule; hypergeometric: Callaghan & "
                              "Müller-Bloch's criterion (default: review.toml [screening] "
-                             "stopping_rule, else rate)")
+                             "stopping_rule, else hypergeometric)")
     parser.add_argument("--sample-after", type=int, default=None, metavar="N",
                         help="replay the random-sample check: after N excludes in a row, the "
                              "records left come in a random order and the check on that sample "
