@@ -16,7 +16,6 @@ It is not part of the test suite.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bench_screening as bench  # noqa: E402
-from tuning_sets import TUNING_SETS, read_set  # noqa: E402
+from tuning_sets import TUNING_SETS, read_set, source_arguments  # noqa: E402
 
 from evsynth.prioritise.ranking import build_features  # noqa: E402
 from evsynth.prioritise.simulate import replay, wss  # noqa: E402
@@ -37,12 +36,7 @@ RULES = ("oracle: stops at exactly 95 % (not a rule)", bench.DEFAULT_RULE, bench
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--asreview-git", type=Path, help="git directory of an ASReview clone")
-    source.add_argument("--folder", type=Path, help="a folder with the sets' CSV files")
-    parser.add_argument("--seeds", type=int, default=3)
-    args = parser.parse_args()
+    args = source_arguments(__doc__.split("\n\n")[0]).parse_args()
     started = time.perf_counter()
     print(f"Stopping rules on held-out Cohen et al. sets (target {bench.TARGET:.0%}, confidence "
           f"{bench.CONFIDENCE:.0%}); ranked: {args.seeds} evsynth replays; random: "

@@ -48,7 +48,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from evsynth.core.errors import EvsynthError
-from evsynth.prioritise.stopping import StoppingStatus, _first_met, check_target, rejects
+from evsynth.prioritise.stopping import (
+    StoppingStatus, _first_met, _first_true, check_target, rejects,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -217,16 +219,9 @@ def rate_more_needed(labels: Sequence[int] | np.ndarray, total: int, *,
     def met_after(extra: int) -> bool:
         extended = np.concatenate((array, np.zeros(extra, dtype=np.int64)))
         p = rate_p_value(extended, total, target_recall=target_recall, confidence=confidence)
-        return p < alpha - 1e-12
+        return rejects(p, alpha)
 
-    low, high = 0, left
-    while low < high:
-        mid = (low + high) // 2
-        if met_after(mid):
-            high = mid
-        else:
-            low = mid + 1
-    return low
+    return _first_true(met_after, 0, left)  # met_after(left): all screened, p = 0
 
 
 def rate_status(labels: Sequence[int] | np.ndarray, total: int, *, target_recall: float = 0.95,
