@@ -74,7 +74,8 @@ LEFT_OUT = {
 }
 
 
-def read_set(name: str, git_dir: Path | None, folder: Path | None) -> LabelledSet | None:
+def read_set(name: str, git_dir: Path | None, folder: Path | None,
+             label: str = "label2") -> LabelledSet | None:
     """The set *name* from the clone (checked against its blob id) or the folder; ``None``
     if it is not there (a partial clone may lack the largest files)."""
     if folder is not None:
@@ -88,7 +89,7 @@ def read_set(name: str, git_dir: Path | None, folder: Path | None) -> LabelledSe
         if got.returncode != 0:
             return None
         text = got.stdout.decode("utf-8")
-    return parse_labelled_csv(text, f"{name}.csv", "label2", "I")
+    return parse_labelled_csv(text, f"{name}.csv", label, "I")
 
 
 def candidates() -> list[str]:
