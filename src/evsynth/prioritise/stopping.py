@@ -50,7 +50,9 @@ What it still does not cover: the criterion is checked after every decision
 one look in effect, and the rule's error in a random order measured at most
 4.0 % for a nominal 5 % (``bench_stopping_random.py``: five shuffled settings
 of 400 sequences, the four Cohen et al. sets in 50 random orders each); that is
-a measurement, not a proof.
+a measurement, not a proof, and with hundreds of includes it did not hold: 8–10 % on
+six of thirteen Cohen et al. sets labelled at title/abstract (34–363 includes, 50
+random orders each; ``benchmarks/bench_stopping_heldout.py --label label1``).
 
 In a ranked order the windows are not random draws, and what that does
 depends on the ranking. When it works, records ranked higher hold includes
