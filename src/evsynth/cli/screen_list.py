@@ -11,7 +11,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 
-from evsynth.core.settings import load_settings
+from evsynth.core.screening_settings import load_screening_settings
 from evsynth.prioritise.pending import (
     is_to_screen, rank_pending, record_texts, stopping_status, title_abstract_label,
 )
@@ -112,7 +112,7 @@ def screening_status(entries: Sequence[ScreeningEntry], files: ReviewFiles,
     (:func:`evsynth.prioritise.sample.sample_status`)."""
     if not entries:
         return None
-    settings = load_settings(files.root).screening
+    settings = load_screening_settings(files.root)
     if sample:
         return sample_status(entries, sample, target_recall=settings.target_recall,
                              confidence=settings.confidence)
@@ -128,7 +128,7 @@ def main_sample(files: ReviewFiles, entries: Sequence[ScreeningEntry]) -> list[s
 
 def ranking_seed(files: ReviewFiles) -> int | None:
     """The seed of the ranking, or ``None`` when the project screens in log order."""
-    settings = load_settings(files.root).screening
+    settings = load_screening_settings(files.root)
     return settings.seed if settings.order == "ranked" else None
 
 
@@ -138,7 +138,7 @@ def listing(entries: Sequence[ScreeningEntry], files: ReviewFiles, width: int, l
 
     The project (``review.toml``, ``queries/runs``) is the folder holding ``extracted/``.
     """
-    settings = load_settings(files.root).screening
+    settings = load_screening_settings(files.root)
     sample = main_sample(files, entries) if second is None else []
     order = None
     if any(is_to_screen(e) for e in entries):
