@@ -63,26 +63,57 @@ class ScreeningSettings:
 
 def read_review_toml(root: Path) -> dict[str, Any] | None:
     """The parsed ``root/review.toml``, ``None`` when there is none (a one-line error if not valid TOML)."""
+    text = _review_text(root)
+    return None if text is None else _parse(text)
+
+
+def _review_text(root: Path) -> str | None:
     path = Project(root).settings_file
     if not path.is_file():
         return None
     try:
-        return toml_read.loads(path.read_text(encoding="utf-8"), SETTINGS_FILE)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
         raise EvsynthError(f"{SETTINGS_FILE}: not valid TOML ({exc})") from None
+
+
+def _parse(text: str) -> dict[str, Any]:
+    try:
+        return toml_read.loads(text, SETTINGS_FILE)
+    except tomllib.TOMLDecodeError as exc:
+        raise EvsynthError(f"{SETTINGS_FILE}: not valid TOML ({exc})") from None
+
+
+#: The text of the ``review.toml`` read last, with its screening settings and exclusion reasons.
+#: A command asks for them several times (the log's check, the stopping status, the ranking) and
+#: parsing the file's 10 kB in pure Python costs more than importing the command's modules
+#: (issue 23); the file is read each time, and parsed again when its text has changed.
+_LAST: dict[str, tuple[ScreeningSettings, tuple[str, ...]]] = {}
+
+
+def _screening_part(root: Path) -> tuple[ScreeningSettings, tuple[str, ...]]:
+    """``[screening]`` and ``exclusion_reasons`` of ``root/review.toml`` (the defaults when absent)."""
+    text = _review_text(root)
+    if text is None:
+        return ScreeningSettings(), DEFAULT_EXCLUSION_REASONS
+    if text not in _LAST:
+        data = _parse(text)
+        part = (parse_screening(data["screening"]) if "screening" in data else ScreeningSettings(),
+                parse_exclusion_reasons(data["exclusion_reasons"]) if "exclusion_reasons" in data
+                else DEFAULT_EXCLUSION_REASONS)
+        _LAST.clear()
+        _LAST[text] = part
+    return _LAST[text]
 
 
 def load_screening_settings(root: Path) -> ScreeningSettings:
     """``[screening]`` of ``root/review.toml`` (the defaults when the file or the table is absent)."""
-    data = read_review_toml(root) or {}
-    return parse_screening(data["screening"]) if "screening" in data else ScreeningSettings()
+    return _screening_part(root)[0]
 
 
 def load_exclusion_reasons(root: Path) -> tuple[str, ...]:
     """``exclusion_reasons`` of ``root/review.toml`` (:data:`DEFAULT_EXCLUSION_REASONS` when absent)."""
-    data = read_review_toml(root) or {}
-    return (parse_exclusion_reasons(data["exclusion_reasons"]) if "exclusion_reasons" in data
-            else DEFAULT_EXCLUSION_REASONS)
+    return _screening_part(root)[1]
 
 
 def parse_exclusion_reasons(value: object) -> tuple[str, ...]:
