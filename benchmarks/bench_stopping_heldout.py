@@ -5,7 +5,7 @@ benchmark sets (``bench_screening.py``): two design choices (the fit starts afte
 include; at least five includes after it) were made after seeing its results there. This
 script measures it, beside the hypergeometric criterion and the oracle, on the other sets of
 the same collection (read from an ASReview clone, as ``tuning_sets.py`` does; not committed),
-which played no part in its design: evsynth's replays (``--seeds``) and 50 seeded random
+which played no part in its design (with `--label label1` and `--with-four`, the title/abstract labels of all thirteen: other includes, other orders): evsynth's replays (``--seeds``) and 50 seeded random
 orders per set. Per set: WSS@95 of the ranking, share unscreened at stop (mean), recall at
 stop (minimum; runs ≥ target)::
 
@@ -16,7 +16,6 @@ It is not part of the test suite.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -28,30 +27,35 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bench_screening as bench  # noqa: E402
-from tuning_sets import TUNING_SETS, read_set  # noqa: E402
+from tuning_sets import TUNING_SETS, read_set, source_arguments  # noqa: E402
 
 from evsynth.prioritise.ranking import build_features  # noqa: E402
 from evsynth.prioritise.simulate import replay, wss  # noqa: E402
 
-RULES = ("oracle: stops at exactly 95 % (not a rule)", bench.DEFAULT_RULE, bench.RATE_RULE)
+RULES = ("oracle: stops at exactly 95 % (not a rule)", bench.DEFAULT_RULE, bench.RATE_RULE,
+         bench.GATED_RULE)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--asreview-git", type=Path, help="git directory of an ASReview clone")
-    source.add_argument("--folder", type=Path, help="a folder with the sets' CSV files")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser = source_arguments(__doc__.split("\n\n")[0])
+    parser.add_argument("--label", default="label2", choices=("label2", "label1"),
+                        help="relevant = this column is I: label2 (full text, the benchmark's) or "
+                             "label1 (title/abstract: more includes, other orders)")
+    parser.add_argument("--with-four", action="store_true",
+                        help="also the four benchmark sets (useful with --label label1)")
     args = parser.parse_args()
     started = time.perf_counter()
     print(f"Stopping rules on held-out Cohen et al. sets (target {bench.TARGET:.0%}, confidence "
-          f"{bench.CONFIDENCE:.0%}); ranked: {args.seeds} evsynth replays; random: "
+          f"{bench.CONFIDENCE:.0%}; relevant: {args.label} = I); ranked: {args.seeds} evsynth "
+          "replays; random: "
           f"{bench.RANDOM_RUNS} seeded random orders. Cells: share unscreened at stop, mean; "
           "lowest recall at stop; runs ≥ target.")
     print("| set | records | relevant | WSS@95 | rule | ranked | random |")
     print("|---|---:|---:|---:|---|---|---|")
-    for name in TUNING_SETS:
-        data = read_set(name, args.asreview_git, args.folder)
+    names = list(TUNING_SETS) + (list(bench.SETS) if args.with_four else [])
+    for name in names:
+        data = (read_set(name, args.asreview_git, args.folder, args.label)
+                if name in TUNING_SETS else bench.load(name, args.label))
         if data is None:
             print(f"| {name} | not in the clone | | | | | |")
             continue

@@ -74,7 +74,8 @@ LEFT_OUT = {
 }
 
 
-def read_set(name: str, git_dir: Path | None, folder: Path | None) -> LabelledSet | None:
+def read_set(name: str, git_dir: Path | None, folder: Path | None,
+             label: str = "label2") -> LabelledSet | None:
     """The set *name* from the clone (checked against its blob id) or the folder; ``None``
     if it is not there (a partial clone may lack the largest files)."""
     if folder is not None:
@@ -88,7 +89,7 @@ def read_set(name: str, git_dir: Path | None, folder: Path | None) -> LabelledSe
         if got.returncode != 0:
             return None
         text = got.stdout.decode("utf-8")
-    return parse_labelled_csv(text, f"{name}.csv", "label2", "I")
+    return parse_labelled_csv(text, f"{name}.csv", label, "I")
 
 
 def candidates() -> list[str]:
@@ -117,12 +118,19 @@ def score(data: LabelledSet, seeds: range, cache: dict[str, Any],
     return out
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def source_arguments(description: str) -> argparse.ArgumentParser:
+    """A parser with where the sets come from (``--asreview-git`` or ``--folder``) and
+    ``--seeds``; shared with ``bench_stopping_heldout.py``."""
+    parser = argparse.ArgumentParser(description=description)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--asreview-git", type=Path, help="git directory of an ASReview clone")
     source.add_argument("--folder", type=Path, help="a folder holding the sets' CSV files")
     parser.add_argument("--seeds", type=int, default=3)
+    return parser
+
+
+def main() -> int:
+    parser = source_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--cache", type=Path, help="keep finished (set, model) results here")
     parser.add_argument("--asreview-python", help="a Python with asreview installed")

@@ -217,3 +217,13 @@ def test_a_plan_at_level_90_shows_90_percent_intervals_everywhere(tmp_path):
     for name in ("pooled_pr.csv", "case_series_outcomes.csv"):
         header = (root / "reports" / "supplementary" / name).read_text(encoding="utf-8").splitlines()[0]
         assert "90% CI" in header and "95%" not in header
+
+
+def test_a_model_fitted_to_one_study_says_it_is_that_study(built):
+    """metafor fits k = 1 with τ² = 0; the figure is the study's own estimate, and says so."""
+    data = json.loads((built / "reports" / "analyses.json").read_text(encoding="utf-8"))
+    single = [s for o in data["outcomes"] for s in o["sensitivity"]
+              if s["k"] == 1 and s["model"] not in ("GLMM", None) and not (s["note"] or "").startswith("GLMM")]
+    assert single, "the bundled review has a one-study sensitivity analysis (second criteria)"
+    for s in single:
+        assert (s["note"] or "").startswith("one study: "), s

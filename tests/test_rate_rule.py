@@ -129,3 +129,20 @@ def test_review_toml_names_the_rule(tmp_path):
     (tmp_path / "review.toml").write_text('[screening]\nstopping_rule = "knee"\n')
     with pytest.raises(EvsynthError, match='stopping_rule must be "rate" or "hypergeometric"'):
         load_settings(tmp_path)
+
+
+def test_the_gate_only_ever_delays_the_stop():
+    """With the hypergeometric gate the rule stops no earlier, and the gate at a tiny
+    confidence changes nothing where the hypergeometric test is already met."""
+    from evsynth.prioritise.stopping import h0_p_value
+    rng = np.random.default_rng(5)
+    for _ in range(10):
+        j = np.arange(800)
+        y = (rng.random(800) < 0.5 * np.exp(-j / 50)).astype(int)
+        plain, gated = first_rate_stop(y), first_rate_stop(y, gate=0.5)
+        if plain is None:
+            assert gated is None
+            continue
+        assert gated is None or gated >= plain
+        if gated is not None:
+            assert h0_p_value(y[:gated], 800) < 0.5

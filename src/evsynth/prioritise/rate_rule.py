@@ -48,7 +48,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from evsynth.core.errors import EvsynthError
-from evsynth.prioritise.stopping import StoppingStatus, _first_met, check_target, rejects
+from evsynth.prioritise.stopping import (
+    StoppingStatus, _first_met, _first_true, _p_value, check_target, rejects,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -166,9 +168,16 @@ def rate_p_value(labels: Sequence[int] | np.ndarray, total: int, *, target_recal
 
 
 def first_rate_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float = 0.95,
-                    confidence: float = 0.95) -> int | None:
+                    confidence: float = 0.95, gate: float | None = None) -> int | None:
     """Records screened when the rule is first met, replaying a fully screened sequence
-    (``total = len(labels)``); ``None`` if never. Each check is O(1) after prefix sums (the
+    (``total = len(labels)``); ``None`` if never.
+
+    *gate* (exploratory, benchmarks only): also require the hypergeometric criterion
+    (:func:`evsynth.prioritise.stopping.h0_p_value`) to be met at confidence *gate* — a
+    guard against stopping in a gap before a second group of includes (what the ungated rule
+    did on two held-out sets; ``docs/methods/stopping.md``).
+
+    Each check is O(1) after prefix sums (the
     fit needs only ``k``, ``Σ x`` and ``m``). Within a stretch of excludes ``p`` falls as
     the stretch grows (``Σ x`` and the records left shrink; seen in every case measured, not
     proved), so each stretch is checked at its end and bisected, as
@@ -198,7 +207,12 @@ def first_rate_stop(labels: Sequence[int] | np.ndarray, *, target_recall: float 
         k = int(found[t - 1]) - 1
         fit = _fit(k, float(ranked_sum[t - 1]) / m, m, total - t, confidence)
         needed = misses_allowed_below(int(found[t - 1]), target_recall)
-        return float(poisson.sf(needed - 1, fit.expected_left_upper)) < alpha - 1e-12
+        if not rejects(float(poisson.sf(needed - 1, fit.expected_left_upper)), alpha):
+            return False
+        if gate is None:
+            return True
+        seen = positions[: int(np.searchsorted(positions, t))]
+        return rejects(_p_value(array[:t], seen, total, target_recall), 1.0 - gate)
 
     stop = _first_met(met, positions, total)
     return None if stop is None or stop >= total else stop
@@ -217,16 +231,9 @@ def rate_more_needed(labels: Sequence[int] | np.ndarray, total: int, *,
     def met_after(extra: int) -> bool:
         extended = np.concatenate((array, np.zeros(extra, dtype=np.int64)))
         p = rate_p_value(extended, total, target_recall=target_recall, confidence=confidence)
-        return p < alpha - 1e-12
+        return rejects(p, alpha)
 
-    low, high = 0, left
-    while low < high:
-        mid = (low + high) // 2
-        if met_after(mid):
-            high = mid
-        else:
-            low = mid + 1
-    return low
+    return _first_true(met_after, 0, left)  # met_after(left): all screened, p = 0
 
 
 def rate_status(labels: Sequence[int] | np.ndarray, total: int, *, target_recall: float = 0.95,

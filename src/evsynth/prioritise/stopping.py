@@ -217,6 +217,20 @@ def window_shares(k: np.ndarray, r: int, correction: str = "bonferroni") -> np.n
     return np.where(k >= r, r, k + 1)
 
 
+def _windows(include_positions: np.ndarray, t: int, total: int, target_recall: float
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The candidate windows after *t* decisions (module docstring): the whole sequence and
+    the windows starting just after each include — their sizes ``n``, includes ``k(n)``
+    (``r`` minus the includes before the window), ``K̂`` and urn sizes ``M = N − t + n``."""
+    import numpy as np
+    r = include_positions.shape[0]
+    sizes = np.concatenate((t - include_positions - 1, [t]))
+    sizes = sizes[sizes > 0]
+    k = r - np.searchsorted(include_positions, t - sizes, side="left")
+    k_hat = math.floor(r / target_recall) + 1 - (r - k)
+    return sizes, k, k_hat, total - t + sizes
+
+
 def _p_value(labels: np.ndarray, include_positions: np.ndarray, total: int,
              target_recall: float, correction: str = "bonferroni") -> float:
     """``min_n p_n / w_k`` over the windows that can give the minimum (module docstring),
@@ -228,13 +242,7 @@ def _p_value(labels: np.ndarray, include_positions: np.ndarray, total: int,
     if t == 0:
         return 1.0
     r = include_positions.shape[0]
-    # candidate windows: the whole sequence, and the windows starting just after each include
-    sizes = np.concatenate((t - include_positions - 1, [t]))
-    sizes = sizes[sizes > 0]
-    # k(n) = includes among the last n records = r - (includes at positions < t - n)
-    k = r - np.searchsorted(include_positions, t - sizes, side="left")
-    k_hat = math.floor(r / target_recall) + 1 - (r - k)
-    urn = total - t + sizes
+    sizes, k, k_hat, urn = _windows(include_positions, t, total, target_recall)
     impossible = k_hat > urn
     p = np.where(impossible, 0.0, hypergeom.cdf(k, urn, np.minimum(k_hat, urn), sizes))
     with np.errstate(over="ignore"):  # p · 2^shares may pass the largest double: inf, capped below
@@ -360,11 +368,7 @@ def _rejected(t: int, include_positions: np.ndarray, total: int, target_recall: 
     if t == 0:
         return False
     r = include_positions.shape[0]
-    sizes = np.concatenate((t - include_positions - 1, [t]))
-    sizes = sizes[sizes > 0]
-    k = r - np.searchsorted(include_positions, t - sizes, side="left")
-    k_hat = math.floor(r / target_recall) + 1 - (r - k)
-    urn = total - t + sizes
+    sizes, k, k_hat, urn = _windows(include_positions, t, total, target_recall)
     impossible = k_hat > urn
     if impossible.any():
         return rejects(0.0, alpha)

@@ -379,6 +379,9 @@ def _pooled(events: tuple[int, ...], totals: tuple[int, ...], studies: tuple[str
         return None, f"{method} not estimable: {exc}"
     if not _is_model(result):  # the pooling module reports the crude proportion instead, and why
         return result, f"{method} not used: {result.basis_reason}"
+    if len(events) == 1:  # metafor fits k = 1 with τ² = 0: the study's own estimate, not a pooling
+        return result, (f"one study: {method} has no between-study variance to estimate; the "
+                        "figure is that study's proportion with its CI on the model's scale")
     return result, ""
 
 
