@@ -40,6 +40,28 @@ def test_screening_settings_default_and_read(tmp_path):
     assert load_settings(tmp_path).screening.target_recall == 1.0
 
 
+def test_the_screening_part_read_alone_agrees_and_follows_the_file(tmp_path):
+    """``core.screening_settings`` (what the screen listing and the log read) gives what
+    ``load_settings`` gives, and a changed file is read again in the same process."""
+    from evsynth.core.screening_settings import load_exclusion_reasons, load_screening_settings
+
+    assert load_screening_settings(REPO) == load_settings(REPO).screening
+    assert load_exclusion_reasons(REPO) == load_settings(REPO).exclusion_reasons
+    path = tmp_path / "review.toml"
+    assert load_screening_settings(tmp_path) == ScreeningSettings()
+    path.write_text("[screening]\nseed = 41\n")
+    assert load_screening_settings(tmp_path).seed == 41
+    path.write_text("[screening]\nseed = 42\n")  # same size, at once: the text decides
+    assert load_screening_settings(tmp_path).seed == 42
+    path.write_text("exclusion_reasons = ['a', 'b']\n[screening]\nseed = 42\n")
+    assert load_exclusion_reasons(tmp_path) == ("a", "b")
+    path.write_text("[screening]\nseed = -1\n")
+    with pytest.raises(EvsynthError, match="seed must be a whole number"):
+        load_screening_settings(tmp_path)
+    with pytest.raises(EvsynthError, match="seed must be a whole number"):  # not remembered as read
+        load_exclusion_reasons(tmp_path)
+
+
 @pytest.mark.parametrize("text, message", [
     ("screening = 3", "[screening] must be a table"),
     ("[screening]\nrecall = 0.9", "[screening] has unknown key 'recall'"),

@@ -95,8 +95,12 @@ def chosen_command(argv: Sequence[str]) -> str | None:
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The argument parser with every sub-command registered in workflow order.
 
-    Only the command chosen in *argv* gets its options (its module is imported
-    then); with ``argv=None`` every command's module is imported and registered.
+    Only the command chosen in *argv* is registered, with its options (its module is
+    imported then): each sub-parser costs argparse a few translation-file look-ups, so
+    registering the other eighteen would cost a command more start-up than most of its
+    own modules. Without a command (``evsynth --help``, a misspelt one) every command is
+    registered, without its options, for the list; with ``argv=None`` every command's
+    module is imported and registered.
     """
     parser = argparse.ArgumentParser(
         prog="evsynth", description=DESCRIPTION,
@@ -105,6 +109,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     chosen = chosen_command(argv) if argv is not None else None
     for name, module_name, help_text in COMMANDS:
+        if chosen is not None and name != chosen:
+            continue
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
         if argv is None or name == chosen:
             module = importlib.import_module(module_name)

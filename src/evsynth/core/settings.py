@@ -19,7 +19,6 @@ random screening order.
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -27,54 +26,17 @@ from pathlib import Path
 
 from evsynth.core.atomic import write_text
 from evsynth.core.errors import EvsynthError
-from evsynth.core import toml_read
-from evsynth.core.project import SETTINGS_FILE, Project
-
-
-#: Exclusion reasons when ``review.toml`` names none: the list ``evsynth init`` writes into a
-#: new project's ``review.toml`` (edit it there; the screening log is checked against the
-#: project's list). PRISMA 2020 item 16b asks for the reasons of full-text exclusions.
-DEFAULT_EXCLUSION_REASONS: tuple[str, ...] = (
-    "wrong population",
-    "wrong intervention",
-    "wrong outcome",
-    "wrong study design",
-    "review/editorial",
-    "conference abstract only",
-    "not English",
-    "duplicate",
-    "retracted",
-    "full text not retrieved",
+from evsynth.core.project import SETTINGS_FILE
+from evsynth.core.screening_settings import (  # re-exported: the screening part of review.toml
+    DEFAULT_EXCLUSION_REASONS, ScreeningSettings, parse_exclusion_reasons, parse_screening, read_review_toml,
 )
+
 
 DEFAULT_TABLE_TITLES: dict[str, str] = {
     "table1": "Table 1. Case series",
     "table2": "Table 2. Studies of the literature review",
     "table3": "Table 3. Guideline recommendations",
 }
-
-
-@dataclass(frozen=True)
-class ScreeningSettings:
-    """``[screening]``: the stopping criterion's promise and the seed of the random start.
-
-    ``target_recall``: the share of the includes the review wants to have found
-    when the stopping criterion says "met"; ``confidence``: how sure it wants
-    to be of that (see :mod:`evsynth.prioritise.stopping`); ``seed``: orders the
-    records at random (reproducibly) before the ranking can learn; ``order``:
-    ``ranked`` (default: most likely include first, retrained as decisions come
-    in) or ``log`` (the log's own order, e.g. for a second pass in a fixed order).
-    """
-
-    target_recall: float = 0.95
-    confidence: float = 0.95
-    seed: int = 0
-    order: str = "ranked"
-    #: ``hypergeometric`` (default: Callaghan & Müller-Bloch, :mod:`evsynth.prioritise.stopping`)
-    #: or ``rate`` (experimental: the ranked-rate rule, :mod:`evsynth.prioritise.rate_rule`,
-    #: which stopped below its target on two of nine held-out sets; docs/methods/stopping.md).
-    #: In ``log`` order the hypergeometric criterion is used whatever this says.
-    stopping_rule: str = "hypergeometric"
 
 
 @dataclass(frozen=True)
@@ -269,6 +231,8 @@ def _parse_versions(value: object) -> tuple[VersionSpec, ...]:
 
 def version_table(version: VersionSpec) -> str:
     """The ``[[versions]]`` TOML table of *version* (what ``evsynth release`` appends)."""
+    import json  # here, not at the top: only a release writes TOML (start-up, issue 23)
+
     def text(value: str) -> str:
         return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
     lines = ["[[versions]]", f"name = {text(version.name)}", f"date = {text(version.date)}"]
@@ -298,13 +262,9 @@ def append_version(root: Path, version: VersionSpec) -> None:
 
 def load_settings(root: Path) -> ReviewSettings:
     """Read ``root/review.toml`` (defaults when absent)."""
-    path = Project(root).settings_file
-    if not path.is_file():
+    data = read_review_toml(root)
+    if data is None:
         return ReviewSettings()
-    try:
-        data = toml_read.loads(path.read_text(encoding="utf-8"), SETTINGS_FILE)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise EvsynthError(f"{SETTINGS_FILE}: not valid TOML ({exc})") from None
     known = {f.name for f in fields(ReviewSettings)}
     values: dict[str, object] = {}
     for key, value in data.items():
@@ -315,13 +275,7 @@ def load_settings(root: Path) -> ReviewSettings:
                 raise EvsynthError(f"{SETTINGS_FILE}: {key} must be a list of strings")
             values[key] = tuple(value)
         elif key == "exclusion_reasons":
-            if (not isinstance(value, list) or not value
-                    or not all(isinstance(v, str) and v.strip() for v in value)):
-                raise EvsynthError(f"{SETTINGS_FILE}: {key} must be a non-empty list of strings")
-            reasons = tuple(" ".join(v.split()) for v in value)
-            if len(set(reasons)) != len(reasons):
-                raise EvsynthError(f"{SETTINGS_FILE}: {key} names a reason twice")
-            values[key] = reasons
+            values[key] = parse_exclusion_reasons(value)
         elif key == "table_titles":
             if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
                 raise EvsynthError(f"{SETTINGS_FILE}: [table_titles] must map table1/table2/table3 to strings")
@@ -332,7 +286,7 @@ def load_settings(root: Path) -> ReviewSettings:
         elif key == "versions":
             values[key] = _parse_versions(value)
         elif key == "screening":
-            values[key] = _screening(value)
+            values[key] = parse_screening(value)
         elif key == "page":
             values[key] = _page(value)
         elif key == "sections":
@@ -342,46 +296,6 @@ def load_settings(root: Path) -> ReviewSettings:
         else:
             values[key] = value
     return ReviewSettings(**values)  # type: ignore[arg-type]
-
-
-def _screening(value: object) -> ScreeningSettings:
-    """The ``[screening]`` table, each value checked (one-line errors naming the key)."""
-    if not isinstance(value, dict):
-        raise EvsynthError(f"{SETTINGS_FILE}: [screening] must be a table "
-                           "(target_recall, confidence, seed)")
-    known = {f.name for f in fields(ScreeningSettings)}
-    out: dict[str, object] = {}
-    for key, item in value.items():
-        if key not in known:
-            raise EvsynthError(f"{SETTINGS_FILE}: [screening] has unknown key {key!r} "
-                               f"(known: {', '.join(sorted(known))})")
-        if key == "order":
-            if item not in ("ranked", "log"):
-                raise EvsynthError(f"{SETTINGS_FILE}: [screening] order must be \"ranked\" or \"log\", not {item!r}")
-            out[key] = item
-            continue
-        if key == "stopping_rule":
-            if item not in ("rate", "hypergeometric"):
-                raise EvsynthError(f"{SETTINGS_FILE}: [screening] stopping_rule must be \"rate\" or "
-                                   f"\"hypergeometric\", not {item!r}")
-            out[key] = item
-            continue
-        if key == "seed":
-            if isinstance(item, bool) or not isinstance(item, int) or item < 0:
-                raise EvsynthError(f"{SETTINGS_FILE}: [screening] seed must be a whole number ≥ 0")
-            out[key] = item
-            continue
-        if isinstance(item, bool) or not isinstance(item, (int, float)):
-            raise EvsynthError(f"{SETTINGS_FILE}: [screening] {key} must be a number, e.g. 0.95")
-        number = float(item)
-        if key == "target_recall" and not 0.0 < number <= 1.0:
-            raise EvsynthError(f"{SETTINGS_FILE}: [screening] target_recall must be above 0 and "
-                               f"at most 1 (a share, e.g. 0.95), not {item}")
-        if key == "confidence" and not 0.0 < number < 1.0:
-            raise EvsynthError(f"{SETTINGS_FILE}: [screening] confidence must be above 0 and "
-                               f"below 1 (e.g. 0.95), not {item}")
-        out[key] = number
-    return ScreeningSettings(**out)  # type: ignore[arg-type]
 
 
 def _page(value: object) -> PageSettings:

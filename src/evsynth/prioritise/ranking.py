@@ -37,7 +37,6 @@ larger share, 10 % from 50,000 records on: :func:`retrain_divisor`).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -104,6 +103,7 @@ def batch_size(screened: int, total: int = 0) -> int:
 
 def random_keys(keys: Sequence[str], seed: int) -> np.ndarray:
     """A seeded random number in [0, 1) per key: ``SHA-256("seed:key")``'s first 8 bytes."""
+    import hashlib
     import numpy as np
     out = np.empty(len(keys), dtype=np.float64)
     for i, key in enumerate(keys):
@@ -192,6 +192,7 @@ _FEATURE_CACHE_SIZE = 4
 
 
 def _cached_features(titles: list[str], abstracts: list[str], keywords: list[str]) -> Any:
+    import hashlib  # here, not at the top: the listing with nothing to rank never needs it
     digest = hashlib.sha256()
     for part in (*titles, *abstracts, *keywords):
         digest.update(part.encode("utf-8", "surrogatepass"))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from evsynth.core.project import Project
 from evsynth.core.errors import EvsynthError
-from evsynth.core.settings import load_settings
+from evsynth.core.screening_settings import load_exclusion_reasons
 from evsynth.screening.dedup import Merge, load_merges, save_merges
 from evsynth.screening.log import ScreeningEntry, load_log, save_log
 
@@ -55,7 +55,7 @@ class ReviewFiles:
     @property
     def reasons(self) -> tuple[str, ...]:
         """The project's exclusion reasons (``exclusion_reasons`` in ``review.toml``)."""
-        return load_settings(self.root).exclusion_reasons
+        return load_exclusion_reasons(self.root)
 
     def load_log(self, path: Path | None = None, *, missing_ok: bool = True) -> list[ScreeningEntry]:
         """A screening log of this project (the main one by default), checked against its reasons."""

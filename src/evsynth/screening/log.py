@@ -42,7 +42,7 @@ from evsynth.core.atomic import write_text
 from evsynth.core.csv_read import iter_records
 from evsynth.core.csv_text import dataclass_csv, restore
 from evsynth.core.errors import EvsynthError
-from evsynth.core.settings import DEFAULT_EXCLUSION_REASONS
+from evsynth.core.screening_settings import DEFAULT_EXCLUSION_REASONS
 from evsynth.core.text import CONTROL, CONTROL_OR_BREAK, control_problem
 
 if TYPE_CHECKING:  # pandas is imported only by read_frame (the merge and run logs): `screen` starts fast

@@ -17,8 +17,6 @@ network.
 from __future__ import annotations
 
 import csv
-import gzip
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -94,16 +92,19 @@ def write_records(folder: Path, records: list[Record]) -> dict[str, str]:
 
 def write_batch(path: Path, xml: bytes) -> None:
     """Commit one efetch answer (gzip without a timestamp, so identical input gives identical bytes)."""
+    import gzip  # here, not at the top: reading records never needs it (start-up, issue 23)
     write_bytes(path, gzip.compress(xml, mtime=0))
 
 
 def read_batch(path: Path) -> bytes:
     """The efetch answer stored at *path*."""
+    import gzip
     return gzip.decompress(path.read_bytes())
 
 
 def sha256(path: Path) -> str:
     """Hex SHA-256 of a file."""
+    import hashlib  # here, not at the top (start-up, issue 23)
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
