@@ -16,7 +16,7 @@ from evsynth.cli.options import add_root_argument, project_with_sheets
 from evsynth.core.errors import EvsynthError
 from evsynth.core.project import Project
 from evsynth.core.settings import load_settings
-from evsynth.review.load import check, review_of, review_sheets
+from evsynth.review.load import check, checked_rows, review_sheets
 from evsynth.review.outcomes import plan_problems
 from evsynth.review.plan import PLAN_FILE, PlanError, load_plan
 from evsynth.screening.files import ReviewFiles
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         problems.append(str(exc))
     else:
         if not problems and plan.outcomes:
-            problems.extend(plan_problems(review_of(root, checked, settings, sheet_set), plan))
+            problems.extend(plan_problems(checked_rows(checked, sheet_set), plan))
     queries = Project(root).queries
     for query in sorted(queries.glob("*.toml")) if queries.is_dir() else ():
         try:  # a query's term: balanced, no control character, not absurdly long
