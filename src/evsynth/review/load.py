@@ -23,7 +23,7 @@ from evsynth.review import vocab
 from evsynth.review.checks import cross_sheet_problems
 from evsynth.review.claim_rules import CLAIMS_SHEET, claim_problems
 from evsynth.review.model import AwaitingStudy, Review, SheetRows, SheetsInvalid, typed_frame
-from evsynth.review.plan import PlanError, load_plan
+from evsynth.review.plan import AnalysisPlan, PlanError, load_plan
 from evsynth.review.versions import version_problems
 from evsynth.sheets import engine as sheets
 from evsynth.sheets.engine import Problem, SheetRead
@@ -111,8 +111,13 @@ class Checked:
         return [item for study in self.awaiting for item in study.to_curate]
 
 
-def check(root: Path, settings: ReviewSettings | None = None, sheet_set: SheetSet | None = None) -> Checked:
-    """Read and check every declared sheet under *root*, setting aside the studies awaiting extraction."""
+def check(root: Path, settings: ReviewSettings | None = None, sheet_set: SheetSet | None = None,
+          plan: AnalysisPlan | PlanError | None = None) -> Checked:
+    """Read and check every declared sheet under *root*, setting aside the studies awaiting extraction.
+
+    *plan*: the analysis plan already read (or the :class:`PlanError` reading it gave), whose
+    outcome keys ``pooled(KEY)`` in a claim may name; ``None``: read it here when needed.
+    """
     settings = settings if settings is not None else load_settings(root)
     sheet_set = sheet_set if sheet_set is not None else review_sheets(root)
     reads, cell_problems = read_all(root, sheet_set)
@@ -154,7 +159,9 @@ def check(root: Path, settings: ReviewSettings | None = None, sheet_set: SheetSe
         problems.extend(cross_sheet_problems(complete))
         problems.extend(sheets.rule_problems(complete, sheet_set))
         if CLAIMS_SHEET in complete:
-            problems.extend(claim_problems(complete[CLAIMS_SHEET], sheet_set, plan_outcomes(root, sheet_set)))
+            outcomes = (plan_outcomes(root, sheet_set) if plan is None else
+                        None if isinstance(plan, PlanError) else tuple(o.key for o in plan.outcomes))
+            problems.extend(claim_problems(complete[CLAIMS_SHEET], sheet_set, outcomes))
     return Checked(sorted(problems), tuple(awaiting), complete)
 
 
