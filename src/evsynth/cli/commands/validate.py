@@ -22,7 +22,7 @@ from evsynth.review.plan import PLAN_FILE, AnalysisPlan, PlanError, load_plan
 from evsynth.screening.files import ReviewFiles
 from evsynth.screening.log import validate_log
 from evsynth.search.queries import load_query
-from evsynth.prioritise.sample import read_sample
+from evsynth.prioritise.sample_file import read_sample
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
