@@ -19,7 +19,6 @@ random screening order.
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -269,6 +268,8 @@ def _parse_versions(value: object) -> tuple[VersionSpec, ...]:
 
 def version_table(version: VersionSpec) -> str:
     """The ``[[versions]]`` TOML table of *version* (what ``evsynth release`` appends)."""
+    import json
+
     def text(value: str) -> str:
         return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
     lines = ["[[versions]]", f"name = {text(version.name)}", f"date = {text(version.date)}"]

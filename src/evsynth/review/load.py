@@ -12,7 +12,6 @@ pooled from blanks). A value typed in such a row is still checked.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,7 +26,6 @@ from evsynth.review.plan import AnalysisPlan, PlanError, load_plan
 from evsynth.review.versions import version_problems
 from evsynth.sheets import engine as sheets
 from evsynth.sheets.engine import Problem, SheetRead
-from evsynth.sheets.expressions import ROW_KEY, typed_row
 from evsynth.sheets.spec import SPEC_FILE, SheetSet, load_sheet_set
 
 #: The message of an empty required cell (see :func:`evsynth.sheets.engine.check_cells`).
@@ -41,6 +39,8 @@ def review_sheets(root: Path) -> SheetSet:
 
 def sheet_hash(root: Path, sheet_set: SheetSet) -> str:
     """SHA-256 over every sheet's bytes, in a fixed order (the page header shows it)."""
+    import hashlib  # here: validate does not hash the sheets
+
     digest = hashlib.sha256()
     for spec in sheet_set.sheets:
         path = Project(root).extracted / spec.filename
@@ -206,9 +206,7 @@ def checked_rows(checked: Checked, sheet_set: SheetSet) -> SheetRows:
     pandas: what ``evsynth validate`` checks the analysis plan on); :class:`SheetsInvalid` if *checked* has problems."""
     if checked.problems:
         raise SheetsInvalid(checked.problems)
-    return SheetRows(sheet_set, {name: [typed_row(read.spec, record) | {ROW_KEY: number}
-                                        for number, record in zip(read.rows, read.records)]
-                                 for name, read in checked.reads.items()})
+    return SheetRows(sheet_set, {name: read.typed_rows() for name, read in checked.reads.items()})
 
 
 def _cell_text(value: object) -> str:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from evsynth.core.csv_read import CsvSyntaxError, iter_records
 from evsynth.core.text import CONTROL_OR_BREAK, control_problem
 from evsynth.core.project import EXTRACTED
-from evsynth.sheets.expressions import ExpressionError, SheetData, check, parse_condition, typed_row
+from evsynth.sheets.expressions import ROW_KEY, ExpressionError, SheetData, check, parse_condition, typed_row
 from evsynth.sheets.spec import SPEC_FILE, Field, SheetSet, SheetSpec
 
 if TYPE_CHECKING:
@@ -167,6 +167,16 @@ class SheetRead:
         frame.index = pd.RangeIndex(len(frame))
         self.__dict__["_frame"] = (self.records, len(self.records), frame)
         return frame
+
+    def typed_rows(self) -> list[dict[str, Any]]:
+        """The rows as typed values (:func:`~evsynth.sheets.expressions.typed_row`, for a sheet whose cells
+        parse) plus ``_row``, the spreadsheet row; computed once, shared: not to be changed."""
+        cached = self.__dict__.get("_typed")
+        if cached is not None and cached[0] is self.records and cached[1] == len(self.records):
+            return cached[2]
+        typed = [typed_row(self.spec, record) | {ROW_KEY: number} for number, record in zip(self.rows, self.records)]
+        self.__dict__["_typed"] = (self.records, len(self.records), typed)
+        return typed
 
     def column(self, name: str) -> list[str | None]:
         """The cells of column *name*, row by row."""
@@ -436,9 +446,7 @@ def rule_problems(reads: dict[str, SheetRead], sheet_set: SheetSet, source: str 
     does not parse or names an unknown column is one problem of *source*
     (``sheets.toml:0:sheets.NAME.rules: ...``). Sheets not in *reads* are skipped.
     """
-    rows = {name: [typed_row(read.spec, record) | {"_row": number}
-                   for number, record in zip(read.rows, read.records)]
-            for name, read in reads.items()}
+    rows = {name: read.typed_rows() for name, read in reads.items()}
     context = SheetData(rows, sheet_set)
     for spec in sheet_set.sheets:
         if spec.name not in reads:
