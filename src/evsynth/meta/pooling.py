@@ -65,6 +65,7 @@ import numpy as np
 # scipy is imported inside the functions that use it: commands that only need this module's
 # names (validate reads the analysis plan) start without loading scipy.
 
+from evsynth.core import model_names
 from evsynth.meta._distributions import _chi2_sf, _norm_isf, _t_isf
 from evsynth.meta.glmm import (BOOTSTRAP_DRAWS, BOOTSTRAP_SEED, GlmmError, fit_glmm, lrt_heterogeneity,
                                marginal_bootstrap_interval, marginal_interval)
@@ -72,8 +73,8 @@ from evsynth.meta.proportions import CI_METHODS, crude_proportion, proportion_li
 from evsynth.meta.tau2 import ESTIMATORS, ConvergenceError, estimate_tau2_noted, tau2_qprofile_ci
 from evsynth.meta.transforms import MEASURES, back_transform, escalc_proportions
 
-METHODS: tuple[str, ...] = ESTIMATORS + ("GLMM",)
-TESTS: tuple[str, ...] = ("z", "knha")
+METHODS = model_names.METHODS  # ESTIMATORS + ("GLMM",)
+TESTS = model_names.TESTS  # ("z", "knha")
 #: What :func:`pool_proportions` reports when the model cannot give a meaningful estimate.
 FALLBACKS: tuple[str, ...] = ("crude", "none")
 

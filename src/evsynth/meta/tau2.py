@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from evsynth.core import model_names
+
 from evsynth.meta._distributions import _chi2_isf, _chi2_ppf
 
 # scipy is imported inside the functions that use it: commands that only need this module's
 # names (validate reads the analysis plan) start without loading scipy.
 
-ESTIMATORS: tuple[str, ...] = ("DL", "REML", "PM", "ML", "HE", "SJ", "EE")
+ESTIMATORS = model_names.ESTIMATORS  # ("DL", "REML", "PM", "ML", "HE", "SJ", "EE")
 
 #: metafor ``rma.uni`` control defaults: ``threshold``, ``maxiter`` and ``tol`` (= ``.Machine$double.eps^0.25``).
 FISHER_THRESHOLD = 1e-5

@@ -31,7 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MEASURES: tuple[str, ...] = ("PLO", "PFT", "PAS", "PR")
+from evsynth.core import model_names
+
+MEASURES = model_names.MEASURES  # ("PLO", "PFT", "PAS", "PR")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from evsynth.sheets.engine import Problem, SheetRead, parse_int, parse_number
 
 
 def _rows(sheet: SheetRead) -> Iterator[tuple[int, dict[str, str | None]]]:
-    for number, record in zip(sheet.rows, sheet.frame.to_dict("records")):
+    for number, record in zip(sheet.rows, sheet.records):
         yield number, record
 
 

@@ -48,36 +48,26 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from evsynth.core.errors import EvsynthError
 from evsynth.review import vocab
+# the registry's names and its check (claim_problems) live in claim_rules, which validate reads without numpy
+from evsynth.review.claim_rules import (CLAIMS_SHEET, COMPARATORS, DEFAULT_STATUS, NOT_DERIVABLE,  # noqa: F401
+                                       OPTIONAL_COLUMNS, REQUIRED_COLUMNS, _RANGE, _number, _text, claim_problems,
+                                       registered_status)
 from evsynth.review.context import Figures, figures_of, plan_figures, review_context, typed_rows
 from evsynth.review.model import Review
 from evsynth.review.plan import AnalysisPlan, load_plan
 from evsynth.review.synthesis import Analysis
-from evsynth.sheets.engine import Problem, SheetRead
-from evsynth.sheets.expressions import ExpressionError, SheetData, check, parse_expression
-from evsynth.sheets.spec import SheetSet
+from evsynth.sheets.expressions import SheetData, parse_expression
 
-#: The sheet that holds the registry.
-CLAIMS_SHEET = "claims"
-#: Columns a claims sheet must declare.
-REQUIRED_COLUMNS = ("claim_id", "statement", "metric", "expected")
-#: Columns a claims sheet may declare (read when present).
-OPTIONAL_COLUMNS = ("section", "comparator", "tolerance", "expected_status", "why", "version")
-#: How a computed value is compared with the stated one (empty = equal).
-COMPARATORS = ("equal", "set", "range", "approx")
 #: Statuses a recomputation can confirm; a claim registered with one of them must keep it.
 CHECKED_STATUSES = ("reproduced", "approximate", "stated in text")
 #: ``approx`` claims within this share of the stated value are ``approximate`` (not reproduced).
 APPROXIMATE_SHARE = 0.20
-#: The status of a claim registered without one.
-DEFAULT_STATUS = "reproduced"
-NOT_DERIVABLE = "not derivable"
-
 Value = Any
 
 
@@ -144,18 +134,12 @@ def format_value(value: Value) -> str:
 
 # ------------------------------------------------------------------ comparing
 
-_NUMBER = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
-_RANGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*-\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
 def printed_precision(text: str) -> float:
     """Half a unit of the last digit printed in *text*: 0.5 for ``42`` or ``36-42``, 0.05 for ``41.7``."""
     decimals = max((len(d) for d in re.findall(r"\d+\.(\d+)", text)), default=0)
     return 0.5 * 10.0 ** -decimals
-
-
-def _number(text: str) -> float | None:
-    return float(text) if _NUMBER.match(text) else None
 
 
 def _expand(expected: str) -> list[str]:
@@ -250,74 +234,11 @@ def claim_status(value: Value, expected: str, comparator: str | None, tolerance:
 
 # ------------------------------------------------------------------ the registry
 
-def _text(claim: Mapping[str, Any], column: str) -> str:
-    value = claim.get(column)
-    return "" if value is None else str(value).strip()
-
-
 def _tolerance(claim: Mapping[str, Any]) -> float | None:
     value = claim.get("tolerance")
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return float(value)
-
-
-def registered_status(claim: Mapping[str, Any]) -> str:
-    """The status a claim is registered with (empty = reproduced)."""
-    return _text(claim, "expected_status") or DEFAULT_STATUS
-
-
-def _read_rows(read: SheetRead) -> Iterator[tuple[int, dict[str, Any]]]:
-    yield from zip(read.rows, read.frame.to_dict("records"))
-
-
-def claim_problems(read: SheetRead, sheets: SheetSet, outcomes: Collection[str] | None = None) -> list[Problem]:
-    """Every problem of the claims registry, each as ``file:row:column: message``.
-
-    The sheet declares the required columns; each status and comparator is known;
-    a derivable claim has a metric that parses and that :func:`evsynth.sheets.expressions.check`
-    finds sound against *sheets* (and the plan's *outcomes*, when given), a stated
-    value, and a stated value its comparator can read; a claim registered as not
-    derivable has no metric.
-    """
-    path = read.path
-    declared = set(read.spec.columns)
-    problems = [Problem(path, 1, c, "a claims sheet needs this column (declare it in sheets.toml)")
-                for c in REQUIRED_COLUMNS if c not in declared]
-    if problems:
-        return problems
-    for row, claim in _read_rows(read):
-        status = registered_status(claim)
-        if status not in vocab.CLAIM_STATUSES:
-            problems.append(Problem(path, row, "expected_status", f"unknown status {status!r} (known: "
-                                    f"{', '.join(vocab.CLAIM_STATUSES)}; empty = reproduced)"))
-        comparator = _text(claim, "comparator")
-        if comparator and comparator not in COMPARATORS:
-            problems.append(Problem(path, row, "comparator", f"unknown comparator {comparator!r} "
-                                    f"(known: {', '.join(COMPARATORS)}; empty = equal)"))
-        metric, expected = _text(claim, "metric"), _text(claim, "expected")
-        if status == NOT_DERIVABLE:
-            if metric:
-                problems.append(Problem(path, row, "metric", "a claim registered as not derivable has no metric: "
-                                        "clear it, or register the status the metric gives"))
-            continue
-        if not metric:
-            problems.append(Problem(path, row, "metric", "a derivable claim needs a metric (an expression over "
-                                    "the sheets), or expected_status 'not derivable' with why"))
-        else:
-            try:
-                expression = parse_expression(metric)
-            except ExpressionError as exc:
-                problems.append(Problem(path, row, "metric", str(exc)))
-            else:
-                problems.extend(Problem(path, row, "metric", str(e)) for e in check(expression, sheets, outcomes))
-        if not expected:
-            problems.append(Problem(path, row, "expected", "a derivable claim needs the value the paper states"))
-        elif comparator == "range" and _RANGE.match(expected) is None:
-            problems.append(Problem(path, row, "expected", f"a range is written low-high (e.g. 36-42), not {expected!r}"))
-        elif comparator == "approx" and _number(expected) is None:
-            problems.append(Problem(path, row, "expected", f"'approx' compares with one number, not {expected!r}"))
-    return problems
 
 
 # ------------------------------------------------------------------ verification

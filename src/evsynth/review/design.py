@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evsynth.core.errors import EvsynthError
-from evsynth.review.model import Review, typed_rows
+from evsynth.review.model import Review, SheetRows, rows_of
 from evsynth.sheets.expressions import ExpressionError, SheetData, parse_condition
 
 
@@ -46,20 +46,23 @@ def study_design(declared: str, patients: int, matched: tuple[str, str] | None =
     return "case series", f"derived: {patients} patients, single treated group, no comparison group"
 
 
-def study_designs(review: Review) -> dict[str, StudyDesign]:
+def study_designs(review: Review | SheetRows) -> dict[str, StudyDesign]:
     """The design of every study of studies.csv, by study_id (only declared designs without a cohorts sheet)."""
     if not review.has("studies"):
         return {}
-    with_cohorts = review.has("cohorts")
-    patients = review.cohorts.groupby("study_id")["n_patients"].sum() if with_cohorts else {}
-    spec = review.sheets.get("studies")
+    data = rows_of(review)
+    with_cohorts = data.has("cohorts")
+    patients: dict[str, int] = {}
+    for cohort in data.tables["cohorts"] if with_cohorts else ():
+        key = "" if cohort.get("study_id") is None else str(cohort["study_id"])
+        patients[key] = patients.get(key, 0) + (cohort.get("n_patients") or 0)
+    spec = data.sheets.get("studies")
     try:
         rules = [(parse_condition(when), design, why) for when, design, why in spec.design_rules]
     except ExpressionError as exc:
         raise EvsynthError(f"sheets.toml: sheets.studies.design_rules: {exc}") from None
-    context = SheetData({name: typed_rows(frame) for name, frame in review.frames.items()}, review.sheets) \
-        if rules else None
-    rows = context.rows("studies") if context is not None else typed_rows(review.studies)
+    context = SheetData({name: data.rows(name) for name in data.tables}, data.sheets) if rules else None
+    rows = context.rows("studies") if context is not None else data.rows("studies")
     out: dict[str, StudyDesign] = {}
     for row in rows:
         study_id = str(row["study_id"])

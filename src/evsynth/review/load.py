@@ -12,20 +12,17 @@ pooled from blanks). A value typed in such a row is still checked.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-import pandas as pd
 
 from evsynth.core.errors import EvsynthError
 from evsynth.core.project import Project
 from evsynth.core.settings import ReviewSettings, load_settings
 from evsynth.review import vocab
 from evsynth.review.checks import cross_sheet_problems
-from evsynth.review.claims import CLAIMS_SHEET, claim_problems
-from evsynth.review.model import AwaitingStudy, Review, SheetsInvalid, typed_frame
-from evsynth.review.plan import PlanError, load_plan
+from evsynth.review.claim_rules import CLAIMS_SHEET, claim_problems
+from evsynth.review.model import AwaitingStudy, Review, SheetRows, SheetsInvalid, typed_frame
+from evsynth.review.plan import AnalysisPlan, PlanError, load_plan
 from evsynth.review.versions import version_problems
 from evsynth.sheets import engine as sheets
 from evsynth.sheets.engine import Problem, SheetRead
@@ -42,6 +39,8 @@ def review_sheets(root: Path) -> SheetSet:
 
 def sheet_hash(root: Path, sheet_set: SheetSet) -> str:
     """SHA-256 over every sheet's bytes, in a fixed order (the page header shows it)."""
+    import hashlib  # here: validate does not hash the sheets
+
     digest = hashlib.sha256()
     for spec in sheet_set.sheets:
         path = Project(root).extracted / spec.filename
@@ -64,11 +63,10 @@ def read_all(root: Path, sheet_set: SheetSet) -> tuple[dict[str, SheetRead], lis
 
 def incomplete_studies(studies: SheetRead) -> dict[str, int]:
     """Study id -> frame position of every study marked ``extraction = incomplete``."""
-    frame = studies.frame
-    if "extraction" not in frame.columns or "study_id" not in frame.columns:
+    if "extraction" not in studies.spec.columns or "study_id" not in studies.spec.columns:
         return {}
-    return {str(sid): position for position, (sid, status) in enumerate(zip(frame["study_id"], frame["extraction"]))
-            if sid is not None and status == vocab.INCOMPLETE}
+    return {str(r["study_id"]): position for position, r in enumerate(studies.records)
+            if r["study_id"] is not None and r["extraction"] == vocab.INCOMPLETE}
 
 
 def pending_positions(reads: dict[str, SheetRead], study_ids: set[str]) -> dict[str, dict[int, str]]:
@@ -80,23 +78,23 @@ def pending_positions(reads: dict[str, SheetRead], study_ids: set[str]) -> dict[
     pending: dict[str, dict[int, str]] = {}
     cohort_study: dict[str, str] = {}
     for name, read in reads.items():
-        if "study_id" in read.frame.columns:
-            rows = {i: str(s) for i, s in enumerate(read.frame["study_id"]) if s in study_ids}
+        if "study_id" in read.spec.columns:
+            rows = {i: str(s) for i, s in enumerate(read.column("study_id")) if s in study_ids}
             pending[name] = rows
-            if "cohort_id" in read.frame.columns:
-                cohort_study.update({str(read.frame["cohort_id"].iloc[i]): s for i, s in rows.items()
-                                     if read.frame["cohort_id"].iloc[i] is not None})
+            if "cohort_id" in read.spec.columns:
+                cohort_study.update({str(read.records[i]["cohort_id"]): s for i, s in rows.items()
+                                     if read.records[i]["cohort_id"] is not None})
     for name, read in reads.items():
-        if name not in pending and "cohort_id" in read.frame.columns:
-            pending[name] = {i: cohort_study[c] for i, c in enumerate(read.frame["cohort_id"]) if c in cohort_study}
+        if name not in pending and "cohort_id" in read.spec.columns:
+            pending[name] = {i: cohort_study[c] for i, c in enumerate(read.column("cohort_id")) if c in cohort_study}
     return {name: rows for name, rows in pending.items() if rows}
 
 
 def without_rows(read: SheetRead, positions: set[int]) -> SheetRead:
-    """*read* without the rows at frame *positions*."""
-    keep = [i for i in range(len(read.frame)) if i not in positions]
-    frame = read.frame.iloc[keep].reset_index(drop=True)
-    return replace(read, frame=frame, rows=[read.rows[i] for i in keep], problems=list(read.problems))
+    """*read* without the rows at positions *positions*."""
+    keep = [i for i in range(len(read.records)) if i not in positions]
+    return replace(read, records=[read.records[i] for i in keep], rows=[read.rows[i] for i in keep],
+                   problems=list(read.problems))
 
 
 @dataclass(frozen=True)
@@ -113,8 +111,13 @@ class Checked:
         return [item for study in self.awaiting for item in study.to_curate]
 
 
-def check(root: Path, settings: ReviewSettings | None = None, sheet_set: SheetSet | None = None) -> Checked:
-    """Read and check every declared sheet under *root*, setting aside the studies awaiting extraction."""
+def check(root: Path, settings: ReviewSettings | None = None, sheet_set: SheetSet | None = None,
+          plan: AnalysisPlan | PlanError | None = None) -> Checked:
+    """Read and check every declared sheet under *root*, setting aside the studies awaiting extraction.
+
+    *plan*: the analysis plan already read (or the :class:`PlanError` reading it gave), whose
+    outcome keys ``pooled(KEY)`` in a claim may name; ``None``: read it here when needed.
+    """
     settings = settings if settings is not None else load_settings(root)
     sheet_set = sheet_set if sheet_set is not None else review_sheets(root)
     reads, cell_problems = read_all(root, sheet_set)
@@ -123,10 +126,11 @@ def check(root: Path, settings: ReviewSettings | None = None, sheet_set: SheetSe
     row_study = {(reads[name].path, reads[name].rows[i]): sid for name, rows in pending.items() for i, sid in rows.items()}
     problems: list[Problem] = []
     curate: dict[str, list[Problem]] = {sid: [] for sid in incomplete}
-    studies = reads["studies"].frame if "studies" in reads else None
+    studies = reads["studies"] if "studies" in reads else None
 
     def added_in(sid: str) -> str:
-        value = studies["added_in"].iloc[incomplete[sid]] if studies is not None and "added_in" in studies else None
+        value = (studies.records[incomplete[sid]]["added_in"]
+                 if studies is not None and "added_in" in studies.spec.columns else None)
         return str(value or "the next version")
 
     for p in cell_problems:
@@ -140,7 +144,7 @@ def check(root: Path, settings: ReviewSettings | None = None, sheet_set: SheetSe
         row = reads["studies"].rows[position]
         last = Problem(reads["studies"].path, row, "extraction",
                        f"to curate for {sid} (added in {added_in(sid)}): set 'complete' once every row of the study is curated")
-        record = reads["studies"].frame.iloc[position]
+        record = reads["studies"].records[position]
         citation = str(record.get("citation_as_printed") or record.get("first_author") or sid)
         awaiting.append(AwaitingStudy(sid, citation, added_in(sid), str(record.get("record_id") or ""),
                                       str(record.get("pmid") or ""), row, (*sorted(curate[sid]), last)))
@@ -155,7 +159,9 @@ def check(root: Path, settings: ReviewSettings | None = None, sheet_set: SheetSe
         problems.extend(cross_sheet_problems(complete))
         problems.extend(sheets.rule_problems(complete, sheet_set))
         if CLAIMS_SHEET in complete:
-            problems.extend(claim_problems(complete[CLAIMS_SHEET], sheet_set, plan_outcomes(root, sheet_set)))
+            outcomes = (plan_outcomes(root, sheet_set) if plan is None else
+                        None if isinstance(plan, PlanError) else tuple(o.key for o in plan.outcomes))
+            problems.extend(claim_problems(complete[CLAIMS_SHEET], sheet_set, outcomes))
     return Checked(sorted(problems), tuple(awaiting), complete)
 
 
@@ -195,8 +201,18 @@ def review_of(root: Path, checked: Checked, settings: ReviewSettings, sheet_set:
                   awaiting=checked.awaiting, versions=versions)
 
 
+def checked_rows(checked: Checked, sheet_set: SheetSet) -> SheetRows:
+    """The typed rows of sheets checked by :func:`check` (the rows :func:`review_of` would give, without
+    pandas: what ``evsynth validate`` checks the analysis plan on); :class:`SheetsInvalid` if *checked* has problems."""
+    if checked.problems:
+        raise SheetsInvalid(checked.problems)
+    return SheetRows(sheet_set, {name: read.typed_rows() for name, read in checked.reads.items()})
+
+
 def _cell_text(value: object) -> str:
     """A typed cell as the text the sheet holds ("" for an empty cell)."""
+    import pandas as pd
+
     return "" if value is None or pd.isna(value) else str(value)  # type: ignore[arg-type]
 
 
@@ -231,4 +247,4 @@ def read_studies(root: Path) -> list[dict[str, str]]:
     if problems:
         more = f" (and {len(problems) - 1} more: run 'evsynth validate')" if len(problems) > 1 else ""
         raise EvsynthError(f"{problems[0]}{more}")
-    return [{k: "" if v is None else str(v) for k, v in rec.items()} for rec in read.frame.to_dict("records")]
+    return [{k: "" if v is None else str(v) for k, v in rec.items()} for rec in read.records]

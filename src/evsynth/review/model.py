@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from pathlib import Path
-
-import pandas as pd
 
 from evsynth.core.errors import EvsynthError
 from evsynth.sheets.engine import Problem, SheetRead
 from evsynth.sheets.expressions import ROW_KEY
 from evsynth.sheets.spec import SheetSet
 
+if TYPE_CHECKING:
+    import pandas as pd
 
 class SheetsInvalid(EvsynthError):
     """The sheets have problems; ``problems`` lists them all."""
@@ -124,10 +124,16 @@ class Review:
 
 
 def _present(value: object) -> bool:
+    if value is None or isinstance(value, str):
+        return value is not None and value != ""
+    if isinstance(value, (int, float)):  # a typed row's plain value (NaN is not present)
+        return value == value
+    import pandas as pd
+
     return value is not None and not (not isinstance(value, str) and pd.isna(value)) and str(value) != ""
 
 
-def reference_mark(study: pd.Series) -> str:
+def reference_mark(study: pd.Series | dict[str, Any]) -> str:
     """`` [8]`` for a study of the seed paper (its reference number); for a study added later
     its year, else its id (`` 2024``, `` (S29)``)."""
     if _present(study.get("reference")):
@@ -137,7 +143,7 @@ def reference_mark(study: pd.Series) -> str:
     return f" ({study['study_id']})"
 
 
-def study_citation(study: pd.Series) -> str:
+def study_citation(study: pd.Series | dict[str, Any]) -> str:
     """A study as the tables cite it: ``Bergamini et al. [8]``, ``Rossi et al. 2024``."""
     citation = str(study["citation_as_printed"])
     if _present(study.get("reference")):
@@ -148,6 +154,8 @@ def study_citation(study: pd.Series) -> str:
 
 def typed_frame(sheet: SheetRead) -> pd.DataFrame:
     """Convert the string cells of a valid sheet to their declared types."""
+    import pandas as pd
+
     frame = sheet.frame.copy()
     for f in sheet.spec.fields:
         column = frame[f.name]
@@ -167,6 +175,8 @@ def _cell(value: Any) -> Any:
         return None
     if isinstance(value, str):
         return value if value.strip() else None
+    import pandas as pd
+
     if pd.isna(value):
         return None
     return value.item() if hasattr(value, "item") else value
@@ -193,3 +203,32 @@ def typed_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
         _ROWS_OF.clear()
     _ROWS_OF[id(frame)] = (weakref.ref(frame), rows)
     return [dict(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class SheetRows:
+    """Typed rows of every declared sheet, as plain values (``None`` when empty; ``_row`` the spreadsheet row).
+
+    What the analysis plan's checks read: :func:`rows_of` gives them for a loaded
+    :class:`Review`, :func:`evsynth.review.load.checked_rows` for sheets only checked
+    (``evsynth validate``, without pandas). The rows are those :func:`typed_rows`
+    gives for the review's typed frames.
+    """
+
+    sheets: SheetSet
+    tables: dict[str, list[dict[str, Any]]]
+
+    def has(self, *names: str) -> bool:
+        """True when the project declares every sheet in *names*."""
+        return all(name in self.tables for name in names)
+
+    def rows(self, name: str) -> list[dict[str, Any]]:
+        """Fresh copies of the rows of sheet *name* (``KeyError`` when the project does not declare it)."""
+        return [dict(row) for row in self.tables[name]]
+
+
+def rows_of(source: Review | SheetRows) -> SheetRows:
+    """The typed rows of a review's frames (a :class:`SheetRows` is returned as it is)."""
+    if isinstance(source, SheetRows):
+        return source
+    return SheetRows(source.sheets, {name: typed_rows(frame) for name, frame in source.frames.items()})

@@ -23,14 +23,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from evsynth.review.design import StudyDesign, study_designs
-from evsynth.review.model import Review, study_citation, typed_rows
+from evsynth.review.model import Review, SheetRows, rows_of, study_citation
 from evsynth.review.plan import AnalysisPlan, Count, Eligibility, OutcomePlan
 from evsynth.sheets.expressions import ExpressionError, SheetData
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Response columns of cohorts.csv and the response category each counts (for the case series).
 RESPONSE_CATEGORIES: dict[str, str] = {"resp_cr": "CR", "resp_pr": "PR", "resp_sd": "SD", "resp_pd": "PD"}
@@ -58,7 +59,7 @@ class OutcomeData:
         return [str(c) for c in self.data["cohort_id"]]
 
 
-def study_column(review: Review, sheet: str) -> str:
+def study_column(review: Review | SheetRows, sheet: str) -> str:
     """The column of *sheet* that references the studies sheet ("" when none)."""
     if sheet == "studies":
         return "study_id"
@@ -66,8 +67,8 @@ def study_column(review: Review, sheet: str) -> str:
     return next((f.name for f in spec.fields if f.ref.startswith("studies.")), "")
 
 
-def _context(review: Review) -> SheetData:
-    return SheetData({name: typed_rows(frame) for name, frame in review.frames.items()}, review.sheets)
+def _context(data: SheetRows) -> SheetData:
+    return SheetData({name: data.rows(name) for name in data.tables}, data.sheets)
 
 
 @dataclass(frozen=True)
@@ -79,15 +80,17 @@ class OutcomeRows:
     context: SheetData
 
 
-def outcome_rows(review: Review, outcome: OutcomePlan, designs: Mapping[str, StudyDesign] | None = None) -> OutcomeRows:
+def outcome_rows(review: Review | SheetRows, outcome: OutcomePlan,
+                 designs: Mapping[str, StudyDesign] | None = None) -> OutcomeRows:
     """Typed rows of the outcome's sheet, each with ``design`` and the plan's derived columns, and its label."""
-    context = _context(review)
+    data = rows_of(review)
+    context = _context(data)
     sheet = outcome.sheet
-    spec = review.sheets.get(sheet)
-    link = study_column(review, sheet)
-    designs = designs if designs is not None else study_designs(review)
-    studies = ({str(s["study_id"]): s for _, s in review.studies.iterrows()}
-               if review.has("studies") and link else {})
+    spec = data.sheets.get(sheet)
+    link = study_column(data, sheet)
+    designs = designs if designs is not None else study_designs(data)
+    studies = ({str(s["study_id"]): s for s in data.tables["studies"]}
+               if data.has("studies") and link else {})
     rows: list[dict[str, Any]] = []
     for raw in context.rows(sheet):
         row = dict(raw)
@@ -169,9 +172,20 @@ def _columns(outcome: OutcomePlan) -> list[str]:
     return [n for n in dict.fromkeys(names) if n not in DATA_COLUMNS]
 
 
-def outcome_data(review: Review, outcome: OutcomePlan, eligibility: Eligibility,
+def outcome_data(review: Review | SheetRows, outcome: OutcomePlan, eligibility: Eligibility,
                  designs: Mapping[str, StudyDesign] | None = None, rows: OutcomeRows | None = None) -> OutcomeData:
     """The rows *eligibility* lets into *outcome*, in the sheet's order, and the rest with their rule."""
+    import pandas as pd
+
+    data, extra, excluded = _split(review, outcome, eligibility, designs, rows)
+    return OutcomeData(pd.DataFrame(data, columns=DATA_COLUMNS + extra), excluded)
+
+
+def _split(review: Review | SheetRows, outcome: OutcomePlan, eligibility: Eligibility,
+           designs: Mapping[str, StudyDesign] | None = None,
+           rows: OutcomeRows | None = None) -> tuple[list[list[Any]], list[str], tuple[Exclusion, ...]]:
+    """:func:`outcome_data` as plain lists: the eligible rows (``DATA_COLUMNS`` and the extra columns),
+    the extra columns' names, and the excluded rows."""
     rows = rows if rows is not None else outcome_rows(review, outcome, designs)
     spec = review.sheets.get(outcome.sheet)
     extra = _columns(outcome)
@@ -185,7 +199,7 @@ def outcome_data(review: Review, outcome: OutcomePlan, eligibility: Eligibility,
         else:
             data.append([label, row_id, x, n, row["_study_id"], row["design"] or ""]
                         + ["" if row.get(c) is None else str(row.get(c)) for c in extra])
-    return OutcomeData(pd.DataFrame(data, columns=DATA_COLUMNS + extra), tuple(excluded))
+    return data, extra, tuple(excluded)
 
 
 def criteria_label(outcome: OutcomePlan, data: OutcomeData) -> str:
@@ -210,21 +224,28 @@ def case_series_outcomes(review: Review, plan: AnalysisPlan) -> pd.DataFrame:
         events = [RESPONSE_CATEGORIES[c] for c in o.events.columns]
         denominator = [RESPONSE_CATEGORIES[c] for c in o.denominator.columns]
         rows.append((o.key, o.label, int(responses.isin(events).sum()), int(responses.isin(denominator).sum())))
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=["key", "label", "events", "total"])
 
 
-def plan_problems(review: Review, plan: AnalysisPlan) -> list[str]:
-    """Problems of a parsed plan that need the sheets: an outcome whose primary analysis has no eligible row."""
-    designs = study_designs(review)
+def plan_problems(review: Review | SheetRows, plan: AnalysisPlan) -> list[str]:
+    """Problems of a parsed plan that need the sheets: an outcome whose primary analysis has no eligible row.
+
+    *review*: a loaded review, or the typed rows of checked sheets (:class:`~evsynth.review.model.SheetRows`,
+    what ``evsynth validate`` passes: no pandas).
+    """
+    data = rows_of(review)
+    designs = study_designs(data)
     problems = []
     for o in plan.outcomes:
         try:
-            data = outcome_data(review, o, o.primary.eligibility, designs)
+            eligible, _, excluded = _split(data, o, o.primary.eligibility, designs)
         except ExpressionError as exc:
             problems.append(f"{plan.source}:{o.line}: outcome {o.key!r}: {exc}")
             continue
-        if len(data.data) == 0:
-            rules = sorted({e.rule.split(":")[0] for e in data.excluded})
+        if not eligible:
+            rules = sorted({e.rule.split(":")[0] for e in excluded})
             problems.append(f"{plan.source}:{o.line}: outcome {o.key!r}: no row of {o.sheet}.csv is eligible for "
                             f"the primary analysis (rules that excluded rows: {', '.join(rules) or 'none; no row'})")
     return problems

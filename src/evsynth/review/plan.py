@@ -81,8 +81,7 @@ from typing import Any
 from evsynth.core.project import ANALYSIS_PLAN_FILE
 from evsynth.core.errors import EvsynthError
 from evsynth.core import toml_read
-from evsynth.meta.pooling import METHODS, TESTS
-from evsynth.meta.transforms import MEASURES
+from evsynth.core.model_names import MEASURES, METHODS, TESTS
 from evsynth.sheets.expressions import (Condition, ExpressionError, RowValue, check, parse_condition,
                                         parse_row_value)
 from evsynth.review.vocab import DESIGNS

@@ -23,7 +23,7 @@ from evsynth.sheets.engine import Problem, SheetRead
 
 
 def _records(read: SheetRead) -> Iterator[tuple[int, dict[str, str | None]]]:
-    yield from zip(read.rows, read.frame.to_dict("records"))
+    yield from zip(read.rows, read.records)
 
 
 def next_version(studies: SheetRead, settings: ReviewSettings) -> str:

@@ -20,15 +20,14 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from evsynth.core.csv_read import CsvSyntaxError, iter_records
 from evsynth.core.text import CONTROL_OR_BREAK, control_problem
 from evsynth.core.project import EXTRACTED
-from evsynth.sheets.expressions import ExpressionError, SheetData, check, parse_condition, typed_row
+from evsynth.sheets.expressions import ROW_KEY, ExpressionError, SheetData, check, parse_condition, typed_row
 from evsynth.sheets.spec import SPEC_FILE, Field, SheetSet, SheetSpec
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pandera.pandas as pa
 
 
@@ -135,15 +134,53 @@ def pandera_schema(spec: SheetSpec) -> pa.DataFrameSchema:
 
 # ---------------------------------------------------------------- reading
 
+#: A row of a sheet as read: every declared column (in the specification's order) -> its text, ``None`` when empty.
+Record = dict[str, "str | None"]
+
+
 @dataclass
 class SheetRead:
-    """A sheet as read: its rows as strings (``None`` for empty), with their row numbers."""
+    """A sheet as read: its rows as strings (``None`` for empty), with their row numbers.
+
+    ``records`` holds the rows as plain dictionaries (every declared column, in the
+    specification's order), what the checks of ``evsynth validate`` read without pandas;
+    :attr:`frame` is the same rows as a pandas frame of strings (object columns, a
+    ``RangeIndex``), built when first asked (pandas is imported then).
+    """
 
     spec: SheetSpec
     path: str
-    frame: pd.DataFrame
+    records: list[Record] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The rows as a pandas frame of strings (``None`` for empty), columns in the specification's order."""
+        cached = self.__dict__.get("_frame")
+        if cached is not None and cached[0] is self.records and cached[1] == len(self.records):
+            return cached[2]
+        import pandas as pd
+
+        columns = list(self.spec.columns)
+        frame = pd.DataFrame([[r[c] for c in columns] for r in self.records], columns=columns, dtype=object)
+        frame.index = pd.RangeIndex(len(frame))
+        self.__dict__["_frame"] = (self.records, len(self.records), frame)
+        return frame
+
+    def typed_rows(self) -> list[dict[str, Any]]:
+        """The rows as typed values (:func:`~evsynth.sheets.expressions.typed_row`, for a sheet whose cells
+        parse) plus ``_row``, the spreadsheet row; computed once, shared: not to be changed."""
+        cached = self.__dict__.get("_typed")
+        if cached is not None and cached[0] is self.records and cached[1] == len(self.records):
+            return cached[2]
+        typed = [typed_row(self.spec, record) | {ROW_KEY: number} for number, record in zip(self.rows, self.records)]
+        self.__dict__["_typed"] = (self.records, len(self.records), typed)
+        return typed
+
+    def column(self, name: str) -> list[str | None]:
+        """The cells of column *name*, row by row."""
+        return [r[name] for r in self.records]
 
 
 @dataclass(frozen=True)
@@ -201,7 +238,7 @@ def read_sheet(spec: SheetSpec, root: Path, label: str | None = None,
     """
     path = root / SHEETS_DIR / spec.filename
     label = label or f"{SHEETS_DIR}/{spec.filename}"
-    empty = SheetRead(spec, label, pd.DataFrame(columns=list(spec.columns), dtype=object))
+    empty = SheetRead(spec, label)
     if not path.is_file():
         missing = not path.exists() and not path.is_symlink()
         empty.problems.append(Problem(label, 0, "*", "file is missing" if missing else
@@ -294,13 +331,9 @@ def read_sheet(spec: SheetSpec, root: Path, label: str | None = None,
         empty.problems.extend(problems)
         empty.problems.append(Problem(label, exc.line, exc.column, exc.message))
         return empty
-    frame = pd.DataFrame(rows, columns=header, dtype=object)
-    for name in spec.optional_columns:
-        if name not in frame.columns:
-            frame[name] = None
-    frame = frame[list(spec.columns)]
-    frame.index = pd.RangeIndex(len(frame))
-    return SheetRead(spec, label, frame, row_numbers, problems)
+    positions = [(name, header.index(name) if name in header else -1) for name in spec.columns]
+    records = [{name: (row[i] if i >= 0 else None) for name, i in positions} for row in rows]
+    return SheetRead(spec, label, records, row_numbers, problems)
 
 
 #: Sheets of up to this many rows are checked by :func:`python_cell_problems` (same rules and
@@ -316,9 +349,9 @@ def check_cells(sheet: SheetRead) -> list[Problem]:
     (:func:`python_cell_problems`), beyond that through the pandera schema
     (:func:`pandera_schema`); both give the same problems (``tests/test_sheets.py``).
     """
-    if sheet.problems and sheet.frame.empty:
+    if sheet.problems and not sheet.records:
         return []
-    if len(sheet.frame) <= PYTHON_CHECK_ROWS:
+    if len(sheet.records) <= PYTHON_CHECK_ROWS:
         return python_cell_problems(sheet)
     return pandera_cell_problems(sheet)
 
@@ -344,9 +377,9 @@ def python_cell_problems(sheet: SheetRead) -> list[Problem]:
     """
     problems: set[Problem] = set()
     for f in sheet.spec.fields:
-        if f.name not in sheet.frame.columns:
+        if f.name not in sheet.spec.columns:
             continue
-        cells: list[Any] = list(sheet.frame[f.name])
+        cells: list[Any] = sheet.column(f.name)
         cell = _cell_check(f)
         counts: dict[Any, int] = {}
         if f.name == sheet.spec.id_column:
@@ -366,6 +399,8 @@ def python_cell_problems(sheet: SheetRead) -> list[Problem]:
 
 
 def _problems_from_failures(sheet: SheetRead, failures: pd.DataFrame) -> Iterable[Problem]:
+    import pandas as pd
+
     seen: set[tuple[int, str, str]] = set()
     for failure in failures.itertuples(index=False):
         column = str(failure.column) if failure.column is not None else "*"
@@ -397,8 +432,8 @@ def reference_problems(reads: dict[str, SheetRead], sheet_set: SheetSet) -> Iter
             parent, _, key = f.ref.partition(".")
             if parent not in reads:
                 continue
-            known = {v for v in reads[parent].frame[key] if v is not None}
-            for row, value in zip(child.rows, child.frame[f.name]):
+            known = {v for v in reads[parent].column(key) if v is not None}
+            for row, value in zip(child.rows, child.column(f.name)):
                 if value is not None and value not in known:
                     yield Problem(child.path, row, f.name, f"{value!r} is not a {key} in {parent}.csv")
 
@@ -411,9 +446,7 @@ def rule_problems(reads: dict[str, SheetRead], sheet_set: SheetSet, source: str 
     does not parse or names an unknown column is one problem of *source*
     (``sheets.toml:0:sheets.NAME.rules: ...``). Sheets not in *reads* are skipped.
     """
-    rows = {name: [typed_row(read.spec, record) | {"_row": number}
-                   for number, record in zip(read.rows, read.frame.to_dict("records"))]
-            for name, read in reads.items()}
+    rows = {name: read.typed_rows() for name, read in reads.items()}
     context = SheetData(rows, sheet_set)
     for spec in sheet_set.sheets:
         if spec.name not in reads:

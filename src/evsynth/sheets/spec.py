@@ -42,6 +42,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -136,16 +137,24 @@ class SheetSpec:
     def filename(self) -> str:
         return f"{self.name}.csv"
 
-    @property
+    @cached_property
     def columns(self) -> tuple[str, ...]:
+        # cached on the (frozen) instance: the checks ask for it for every cell and every expression
         return tuple(f.name for f in self.fields)
+
+    @cached_property
+    def _by_name(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
 
     @property
     def required_columns(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields if f.required)
 
     def field(self, name: str) -> Field:
-        return next(f for f in self.fields if f.name == name)
+        found = self._by_name.get(name)
+        if found is None:
+            raise StopIteration(name)  # as before: the caller asked for a column the sheet does not declare
+        return found
 
     @property
     def optional_columns(self) -> tuple[str, ...]:
@@ -180,16 +189,23 @@ class SheetSet:
     #: One sentence on which sheet feeds which part of the review (shown on the page).
     overview: str = ""
 
-    @property
+    @cached_property
     def names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.sheets)
+
+    @cached_property
+    def _by_name(self) -> dict[str, SheetSpec]:
+        return {s.name: s for s in self.sheets}
 
     def has(self, *names: str) -> bool:
         """True when every sheet in *names* is declared."""
         return all(name in self.names for name in names)
 
     def get(self, name: str) -> SheetSpec:
-        return next(s for s in self.sheets if s.name == name)
+        found = self._by_name.get(name)
+        if found is None:
+            raise StopIteration(name)  # as before: the caller asked for a sheet the project does not declare
+        return found
 
     def values(self, vocabulary: str) -> tuple[str, ...]:
         """The values of a vocabulary (empty when the project does not declare it)."""

@@ -16,13 +16,13 @@ from evsynth.cli.options import add_root_argument, project_with_sheets
 from evsynth.core.errors import EvsynthError
 from evsynth.core.project import Project
 from evsynth.core.settings import load_settings
-from evsynth.review.load import check, review_of, review_sheets
+from evsynth.review.load import check, checked_rows, review_sheets
 from evsynth.review.outcomes import plan_problems
-from evsynth.review.plan import PLAN_FILE, PlanError, load_plan
+from evsynth.review.plan import PLAN_FILE, AnalysisPlan, PlanError, load_plan
 from evsynth.screening.files import ReviewFiles
 from evsynth.screening.log import validate_log
 from evsynth.search.queries import load_query
-from evsynth.prioritise.sample import read_sample
+from evsynth.prioritise.sample_file import read_sample
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,15 +32,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     root = project_with_sheets(args).root
     settings, sheet_set = load_settings(root), review_sheets(root)
-    checked = check(root, settings, sheet_set)
-    problems: list[object] = list(checked.problems)
-    try:
+    plan: AnalysisPlan | PlanError
+    try:  # read once: the claims' check names the plan's outcomes too
         plan = load_plan(root, sheet_set)
     except PlanError as exc:
-        problems.append(str(exc))
+        plan = exc
+    checked = check(root, settings, sheet_set, plan)
+    problems: list[object] = list(checked.problems)
+    if isinstance(plan, PlanError):
+        problems.append(str(plan))
     else:
         if not problems and plan.outcomes:
-            problems.extend(plan_problems(review_of(root, checked, settings, sheet_set), plan))
+            problems.extend(plan_problems(checked_rows(checked, sheet_set), plan))
     queries = Project(root).queries
     for query in sorted(queries.glob("*.toml")) if queries.is_dir() else ():
         try:  # a query's term: balanced, no control character, not absurdly long
