@@ -21,8 +21,12 @@ from evsynth.review.load import Checked, review_of
 from evsynth.review.model import Review
 from evsynth.sheets import engine
 from evsynth.sheets.engine import Problem, SheetRead
-from evsynth.sheets.expressions import ExpressionError, SheetData, check, parse_condition, typed_row
+from evsynth.sheets.expressions import typed_row  # noqa: F401  (the rows of before)
 from evsynth.sheets.spec import SPEC_FILE, SheetSet
+
+
+#: The engine's rule check, kept before :func:`reference_mode` replaces it by the one below.
+_ENGINE_RULE_PROBLEMS = engine.rule_problems
 
 
 def _records(read: SheetRead) -> list[dict]:
@@ -47,31 +51,11 @@ def reference_problems(reads: dict[str, SheetRead], sheet_set: SheetSet) -> Iter
 
 
 def rule_problems(reads: dict[str, SheetRead], sheet_set: SheetSet, source: str = SPEC_FILE) -> Iterator[Problem]:
-    """The sheets' rules on the rows of the pandas frames (the code of before)."""
+    """The sheets' rules on the rows of the pandas frames (the rows of before)."""
     rows = {name: [typed_row(read.spec, record) | {"_row": number}
                    for number, record in zip(read.rows, _records(read))]
             for name, read in reads.items()}
-    context = SheetData(rows, sheet_set)
-    for spec in sheet_set.sheets:
-        if spec.name not in reads:
-            continue
-        for rule in spec.rules:
-            try:
-                condition = parse_condition(rule.condition)
-                problems = check(condition, sheet_set, sheet=spec.name)
-                if problems:
-                    raise problems[0]
-            except ExpressionError as exc:
-                yield Problem(source, 0, f"sheets.{spec.name}.rules", f"{rule.condition}: {exc}")
-                continue
-            for row in rows[spec.name]:
-                try:
-                    ok = condition.test(row, context, spec.name)
-                except ExpressionError as exc:
-                    yield Problem(reads[spec.name].path, row["_row"], rule.column, f"{rule.message} ({exc})")
-                    continue
-                if not ok:
-                    yield Problem(reads[spec.name].path, row["_row"], rule.column, rule.message)
+    return _ENGINE_RULE_PROBLEMS(reads, sheet_set, source, rows)
 
 
 def typed_review(root: Path, checked: Checked, sheet_set: SheetSet) -> Review:

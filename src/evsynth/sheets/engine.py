@@ -438,15 +438,19 @@ def reference_problems(reads: dict[str, SheetRead], sheet_set: SheetSet) -> Iter
                     yield Problem(child.path, row, f.name, f"{value!r} is not a {key} in {parent}.csv")
 
 
-def rule_problems(reads: dict[str, SheetRead], sheet_set: SheetSet, source: str = SPEC_FILE) -> Iterator[Problem]:
+def rule_problems(reads: dict[str, SheetRead], sheet_set: SheetSet, source: str = SPEC_FILE,
+                  rows: dict[str, list[dict[str, Any]]] | None = None) -> Iterator[Problem]:
     """Every row that breaks one of its sheet's ``rules`` (sheets.toml), as ``file:row:column: message``.
 
     A rule is a condition in the expression language (:mod:`evsynth.sheets.expressions`) on one row;
     it may follow declared references (``study_id.design``) and aggregate other sheets. A rule that
     does not parse or names an unknown column is one problem of *source*
-    (``sheets.toml:0:sheets.NAME.rules: ...``). Sheets not in *reads* are skipped.
+    (``sheets.toml:0:sheets.NAME.rules: ...``). Sheets not in *reads* are skipped. *rows*: the
+    typed rows of each sheet (each with ``_row``), if the caller has them already (by default,
+    :meth:`SheetRead.typed_rows`).
     """
-    rows = {name: read.typed_rows() for name, read in reads.items()}
+    if rows is None:
+        rows = {name: read.typed_rows() for name, read in reads.items()}
     context = SheetData(rows, sheet_set)
     for spec in sheet_set.sheets:
         if spec.name not in reads:
