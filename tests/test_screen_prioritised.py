@@ -147,3 +147,4 @@ def test_review_toml_can_choose_the_experimental_ranked_rate_rule(tmp_path, caps
     assert ("5 of 13 records screened at title/abstract, 2 includes found. "
             "Stopping rule (ranked rate) not met for recall ≥ 95 % with 95 % confidence") in out
     assert "Stopping criterion" not in out
+    assert "Experimental rule: on two of nine benchmark sets it was not designed on" in out
