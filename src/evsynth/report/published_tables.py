@@ -409,14 +409,16 @@ def _interval_row(analysis: str, group: str, k: int | str, interval: "Interval",
 def _analysis_rows(label: str, a: "Analysis") -> tuple[Cell, ...]:
     """One analysis of the plan: the model's estimate, or the crude stand-in (and why), or why nothing."""
     if a.pooled:
-        return _pooled_row(label, "all eligible cohorts", a.result, a.estimand)  # type: ignore[arg-type]
+        note = "; ".join(x for x in (a.estimand, a.message) if x)
+        return _pooled_row(label, "all eligible cohorts", a.result, note)  # type: ignore[arg-type]
     if a.below_rule and a.crude is not None:
         return _interval_row(label, "all eligible cohorts", a.k, a.crude,
                              f"crude, Clopper–Pearson: k = {a.k} is below the plan's minimum of "
                              f"{a.spec.min_studies} studies for a model-based headline")
     if a.crude is not None:
-        return _interval_row(label, "all eligible cohorts", a.k, a.crude,
-                             f"{a.spec.model.method} not used: {a.message}; crude, Clopper–Pearson")
+        method = a.spec.model.method  # synthesis's message may already name it ("GLMM not used: …")
+        why = a.message if a.message.startswith(f"{method} ") else f"{method} not used: {a.message}"
+        return _interval_row(label, "all eligible cohorts", a.k, a.crude, f"{why}; crude, Clopper–Pearson")
     return (label, "", 0, "", "–", "", "", "", a.message)
 
 
